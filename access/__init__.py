@@ -1,0 +1,1 @@
+"""Identity and decisions: sign-in, users and roles, committees, requests, grants, tokens."""

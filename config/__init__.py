@@ -1,0 +1,5 @@
+"""Settings for every part of the service; imported by all packages, importing none of them."""
+
+from config.settings import Settings, SettingsError, load_settings
+
+__all__ = ["Settings", "SettingsError", "load_settings"]

@@ -1,0 +1,49 @@
+"""Demo mode makes its own secrets once and keeps them beside the database.
+
+Production never reaches this module: there, a missing secret stops start-up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+
+def _new_demo_secrets() -> dict[str, str]:
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    return {
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "URL_SIGNING_KEY": secrets.token_urlsafe(48),
+        "DEV_IDP_CLIENT_SECRET": secrets.token_urlsafe(32),
+        "DEV_IDP_PRIVATE_KEY": pem,
+    }
+
+
+def load_or_create_demo_secrets(path: Path) -> dict[str, str]:
+    """Read the demo secrets file, creating it (mode 0600) with fresh secrets if absent."""
+    if path.exists():
+        stored: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        return stored
+    path.parent.mkdir(parents=True, exist_ok=True)
+    values = _new_demo_secrets()
+    # O_EXCL: two processes starting at once must not both write (and disagree on) the keys.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        existing: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        return existing
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(values, handle, indent=2)
+    print(f"demo mode: generated secrets and stored them in {path}", file=sys.stderr)
+    return values

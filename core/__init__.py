@@ -1,0 +1,1 @@
+"""Shared infrastructure: database, errors, clock, web security. Imports no domain package."""

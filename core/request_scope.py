@@ -1,0 +1,56 @@
+"""One database session per request, opened on first use and closed at teardown.
+
+Views never commit: the app commits once when the response is a success and rolls back
+otherwise (see app.py), so an action and its audit event land together or not at all.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.clock import Clock
+
+_SESSION_FACTORY = "custodian.session_factory"
+_CLOCK = "custodian.clock"
+
+
+def install(app: Flask, session_factory: sessionmaker[Session], clock: Clock) -> None:
+    app.extensions[_SESSION_FACTORY] = session_factory
+    app.extensions[_CLOCK] = clock
+
+    @app.teardown_request
+    def _close_session(_exc: BaseException | None) -> None:
+        session: Session | None = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+
+
+def db_session() -> Session:
+    if "db_session" not in g:
+        factory: sessionmaker[Session] = current_app.extensions[_SESSION_FACTORY]
+        g.db_session = factory()
+    session: Session = g.db_session
+    return session
+
+
+def session_factory() -> sessionmaker[Session]:
+    factory: sessionmaker[Session] = current_app.extensions[_SESSION_FACTORY]
+    return factory
+
+
+def clock() -> Clock:
+    found: Clock = current_app.extensions[_CLOCK]
+    return found
+
+
+def commit_if_open() -> None:
+    session: Session | None = g.get("db_session")
+    if session is not None:
+        session.commit()
+
+
+def rollback_if_open() -> None:
+    session: Session | None = g.get("db_session")
+    if session is not None:
+        session.rollback()
