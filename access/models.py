@@ -1,0 +1,143 @@
+"""Users, roles, committees, access requests, grants and API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import Base, UTCDateTime
+
+
+class Role(StrEnum):
+    """Global roles; committee roles live on CommitteeMembership."""
+
+    ADMIN = "admin"
+    AUDITOR = "auditor"
+    SIGNING_OFFICIAL = "signing_official"
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("issuer", "subject"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(512))
+    subject: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320))
+    name: Mapped[str | None] = mapped_column(String(255))
+    institution: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    roles: Mapped[list[RoleAssignment]] = relationship(back_populates="user", lazy="selectin")
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email or self.subject
+
+    # flask-login's user protocol, kept here so the loader can return the model itself.
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+class RoleAssignment(Base):
+    __tablename__ = "role_assignments"
+    __table_args__ = (UniqueConstraint("user_id", "role", "scope"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    # For a signing official: the institution they vouch for. Empty for global roles.
+    scope: Mapped[str] = mapped_column(String(255), default="")
+
+    user: Mapped[User] = relationship(back_populates="roles")
+
+
+class Committee(Base):
+    __tablename__ = "committees"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class CommitteeMembership(Base):
+    __tablename__ = "committee_memberships"
+    __table_args__ = (UniqueConstraint("committee_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    committee_id: Mapped[int] = mapped_column(ForeignKey("committees.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    is_chair: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AccessRequest(Base):
+    __tablename__ = "access_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    research_use_statement: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    approved_days: Mapped[int | None] = mapped_column(Integer)
+
+    applicant: Mapped[User] = relationship(foreign_keys=[applicant_id], lazy="joined")
+    datasets: Mapped[list[RequestedDataset]] = relationship(
+        back_populates="request", lazy="selectin", order_by="RequestedDataset.dataset_id"
+    )
+
+
+class RequestedDataset(Base):
+    """One dataset of a request, with the committee that governed it when it was filed."""
+
+    __tablename__ = "requested_datasets"
+    __table_args__ = (UniqueConstraint("request_id", "dataset_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("access_requests.id"), index=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), index=True)
+    committee_id: Mapped[int] = mapped_column(ForeignKey("committees.id"), index=True)
+
+    request: Mapped[AccessRequest] = relationship(back_populates="datasets")
+
+
+class Grant(Base):
+    __tablename__ = "grants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))
+    request_id: Mapped[int] = mapped_column(ForeignKey("access_requests.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_reason: Mapped[str | None] = mapped_column(Text)
+
+    # The signed-URL hot path looks grants up by exactly this pair.
+    __table_args__ = (Index("ix_grants_user_dataset", "user_id", "dataset_id"),)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    # SHA-256 of the token: the token has 256 bits of entropy, so no slow hash is needed.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,0 +1,31 @@
+"""What access needs to know about the catalogue, without importing it.
+
+Dependencies point datasets -> access, so the catalogue implements this protocol and
+app.py hands the implementation to the views that need it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    id: int
+    accession: str
+    name: str
+    committee_id: int | None  # None: open data, nothing to request
+
+
+class DatasetDirectory(Protocol):
+    def lookup(self, session: Session, dataset_ids: Collection[int]) -> dict[int, DatasetRef]:
+        """The known datasets among the ids; unknown ids are simply absent."""
+        ...
+
+    def requestable(self, session: Session) -> list[DatasetRef]:
+        """Every dataset a committee governs, for the request form."""
+        ...

@@ -1,0 +1,189 @@
+"""Pages of the access package: sign-in, requests, the review queue, API tokens.
+
+This file lists every page URL of the package; the JSON API is in api.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import requests as http
+from authlib.common.errors import AuthlibBaseError
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session
+from flask_login import login_user, logout_user
+from joserfc.errors import JoseError
+from marshmallow import ValidationError
+from werkzeug.wrappers import Response
+
+from access import access_requests as requests_uc
+from access import oidc
+from access.api import ACTIONS, dataset_directory
+from access.identity import Actor
+from access.schemas import RequestIn
+from access.sign_in import sign_in, sign_out
+from access.tokens import create_api_token
+from access.web import current_actor
+from access.workflow import RequestAction, RequestState, allowed_actions
+from audit.actions import AuditAction
+from audit.services import record_refusal
+from config import Settings
+from core.error_handling import respond
+from core.errors import NotFound
+from core.request_scope import clock, db_session, session_factory
+from core.security import safe_next_path
+
+log = logging.getLogger(__name__)
+pages = Blueprint("access", __name__, template_folder="templates")
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.config["CUSTODIAN_SETTINGS"]
+    return settings
+
+
+@pages.get("/auth/login")
+def login() -> Response:
+    session["after_login"] = safe_next_path(request.args.get("next"))
+    try:
+        redirect_uri = f"{_settings().public_url}/auth/callback"
+        response: Response = oidc.client().authorize_redirect(redirect_uri)
+    except http.RequestException:
+        log.warning("identity provider unreachable during login")
+        return respond(502, "idp_unreachable",
+                       "The identity provider could not be reached. Try again in a moment.")
+    return response
+
+
+@pages.get("/auth/callback")
+def callback() -> Response:
+    actor = current_actor()
+    try:
+        token = oidc.client().authorize_access_token(leeway=oidc.CLOCK_SKEW_SECONDS)
+        if "userinfo" not in token:
+            raise ValueError("the provider returned no ID token")
+        claims: dict[str, Any] = dict(token["userinfo"])
+        extra = oidc.client().userinfo(token=token)
+        if extra.get("sub") == claims["sub"]:
+            claims = {**extra, **claims}
+        issuer = oidc.issuer()
+    except (AuthlibBaseError, JoseError, ValueError, KeyError, http.RequestException) as exc:
+        return _failed_sign_in(actor, exc)
+    after = safe_next_path(session.get("after_login"))
+    session.clear()  # a fresh session on sign-in: nothing from before carries over
+    user = sign_in(db_session(), actor, issuer=issuer, claims=claims, now=clock().now())
+    login_user(user)
+    return redirect(after)
+
+
+def _failed_sign_in(actor: Actor, exc: Exception) -> Response:
+    reason = type(exc).__name__
+    # The type is enough to diagnose and never carries a token; messages might.
+    log.warning("sign-in failed: %s", reason)
+    session.clear()
+    record_refusal(session_factory(), actor.audit(), AuditAction.LOGIN_FAILED,
+                   now=clock().now(), details={"reason": reason})
+    unreachable = isinstance(exc, http.RequestException)
+    return respond(
+        502 if unreachable else 400,
+        "sign_in_failed",
+        "The identity provider could not be reached." if unreachable else
+        "Sign-in failed: the answer from the identity provider could not be verified "
+        f"({reason}). Please start again.",
+    )
+
+
+@pages.post("/auth/logout")
+def logout() -> Response:
+    actor = current_actor()
+    if actor.user is not None:
+        sign_out(db_session(), actor, clock().now())
+    logout_user()
+    session.clear()
+    return redirect("/")
+
+
+@pages.get("/requests")
+def my_requests() -> str:
+    actor = current_actor()
+    return render_template(
+        "access/requests.html",
+        filed=requests_uc.requests_filed_by(db_session(), actor),
+        queue=requests_uc.review_queue(db_session(), actor),
+    )
+
+
+@pages.route("/requests/new", methods=["GET", "POST"])
+def new_request() -> Response | tuple[str, int] | str:
+    actor = current_actor()
+    actor.require_user()
+    choices = dataset_directory().requestable(db_session())
+    form: dict[str, Any] = {"title": "", "research_use_statement": "",
+                            "dataset_ids": [int(i) for i in request.args.getlist("dataset")
+                                            if i.isdigit()]}
+    if request.method == "GET":
+        return render_template("access/request_new.html", choices=choices, form=form, errors={})
+    form = {
+        "title": request.form.get("title", ""),
+        "research_use_statement": request.form.get("research_use_statement", ""),
+        "dataset_ids": [int(i) for i in request.form.getlist("dataset_ids") if i.isdigit()],
+    }
+    try:
+        data = RequestIn().load(form)
+    except ValidationError as exc:
+        return render_template("access/request_new.html", choices=choices, form=form,
+                               errors=exc.messages), 400
+    created = requests_uc.create_request(
+        db_session(), actor, directory=dataset_directory(), now=clock().now(), **data
+    )
+    flash("Request saved as a draft. Submit it when it is ready.", "success")
+    return redirect(f"/requests/{created.id}")
+
+
+@pages.get("/requests/<int:request_id>")
+def show_request(request_id: int) -> str:
+    actor = current_actor()
+    found = requests_uc.get_visible_request(db_session(), actor, request_id)
+    actions = [action for action in allowed_actions(RequestState(found.state))
+               if requests_uc.can_act(db_session(), actor, found, action)]
+    datasets = dataset_directory().lookup(db_session(), [d.dataset_id for d in found.datasets])
+    return render_template("access/request_detail.html", req=found, actions=actions,
+                           datasets=datasets)
+
+
+@pages.post("/requests/<int:request_id>/<action>")
+def act_on_request(request_id: int, action: str) -> Response:
+    if action not in ACTIONS:
+        raise NotFound(f"Unknown action {action!r}.")
+    schema, handler = ACTIONS[action]
+    form = {key: value for key, value in request.form.items() if key != "csrf_token"}
+    if "days" in form:
+        form["days"] = int(form["days"]) if form["days"].isdigit() else form["days"]
+    try:
+        data = schema.load(form)
+    except ValidationError as exc:
+        flash(f"Not done: {_first_message(exc.messages)}", "error")
+        return redirect(f"/requests/{request_id}")
+    moved = handler(current_actor(), request_id, data)
+    flash(f"Request {RequestAction(action).value}: it is now {moved.state}.", "success")
+    return redirect(f"/requests/{request_id}")
+
+
+def _first_message(messages: Any) -> str:
+    if isinstance(messages, dict):
+        field, problems = next(iter(messages.items()))
+        return f"{field}: {problems[0] if isinstance(problems, list) else problems}"
+    return str(messages)
+
+
+@pages.route("/tokens", methods=["GET", "POST"])
+def tokens() -> str:
+    actor = current_actor()
+    actor.require_user()
+    issued = None
+    if request.method == "POST":
+        issued = create_api_token(
+            db_session(), actor, name=(request.form.get("name") or "API token")[:100],
+            days=None, max_days=_settings().api_token_days, now=clock().now(),
+        )
+    return render_template("access/tokens.html", issued=issued)

@@ -1,0 +1,126 @@
+"""The application factory: settings, extensions, blueprints, error handlers, CLI groups."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Blueprint, Flask, Response
+from sqlalchemy import text
+
+import access.oidc
+import access.web
+import core.csrf
+import core.error_handling
+import core.health
+import core.request_id
+import core.request_scope
+import core.security
+from access.api import api as access_api
+from access.devidp import create_dev_idp_blueprint
+from access.duo import describe
+from access.views import pages as access_pages
+from audit.actions import AuditAction
+from audit.cli import audit_cli
+from audit.services import record_refusal
+from config import Settings, load_settings
+from core.cli import db_cli
+from core.clock import Clock, SystemClock
+from core.db import make_engine, make_session_factory
+from core.errors import RefusalNote
+from datasets.api import api as datasets_api
+from datasets.catalogue import CatalogueDirectory
+from datasets.cli import demo_cli
+from datasets.downloads import UrlLifetime
+from datasets.storage import LocalStorage
+from datasets.views import pages as datasets_pages
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Flask:
+    settings = settings or load_settings(overrides=overrides)
+    app = Flask(__name__, static_folder=None)
+    _configure_flask(app, settings)
+
+    engine = make_engine(settings.database_url)
+    session_factory = make_session_factory(engine)
+    clock = clock or SystemClock()
+    storage = LocalStorage(settings.storage_root, settings.url_signing_key, settings.public_url)
+    app.extensions["custodian.engine"] = engine
+    app.extensions["custodian.storage"] = storage
+    app.extensions["custodian.url_lifetime"] = UrlLifetime(
+        settings.signed_url_default_seconds, settings.signed_url_max_seconds
+    )
+    app.extensions["custodian.dataset_directory"] = CatalogueDirectory()
+
+    core.request_id.install(app)
+    core.request_scope.install(app, session_factory, clock)
+    core.security.install(app)
+    core.csrf.install(app)
+    access.web.install(app)
+    access.oidc.install(app, settings)
+    core.error_handling.install(app, _refusal_recorder(app))
+    core.health.install(app, {"database": lambda: _ping(app), "storage": storage.check})
+    app.after_request(_commit_on_success)
+
+    app.register_blueprint(Blueprint("core", "core", static_folder="core/static",
+                                     static_url_path="/static", template_folder="core/templates",
+                                     root_path=app.root_path))
+    app.register_blueprint(access_pages)
+    app.register_blueprint(access_api)
+    app.register_blueprint(datasets_pages)
+    app.register_blueprint(datasets_api)
+    if settings.dev_idp_enabled:
+        app.register_blueprint(create_dev_idp_blueprint(settings), url_prefix="/dev-idp")
+    app.add_template_global(describe, "duo")
+
+    for group in (db_cli, audit_cli, demo_cli):
+        app.cli.add_command(group)
+    return app
+
+
+def _configure_flask(app: Flask, settings: Settings) -> None:
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        CUSTODIAN_SETTINGS=settings,
+        SESSION_COOKIE_NAME="custodian_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=not settings.is_demo,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=not settings.is_demo,
+        PERMANENT_SESSION_LIFETIME=8 * 3600,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+    )
+    logging.basicConfig(level=logging.INFO)
+
+
+def _commit_on_success(response: Response) -> Response:
+    """One commit per request, only for success: an action and its audit event land together."""
+    if response.status_code < 400:
+        core.request_scope.commit_if_open()
+    else:
+        core.request_scope.rollback_if_open()
+    return response
+
+
+def _refusal_recorder(app: Flask) -> core.error_handling.RefusalRecorder:
+    def record(note: RefusalNote) -> None:
+        actor = access.web.current_actor()
+        record_refusal(
+            core.request_scope.session_factory(), actor.audit(), AuditAction(note.action),
+            now=core.request_scope.clock().now(), target_type=note.target_type,
+            target_id=note.target_id, details=note.details,
+        )
+
+    return record
+
+
+def _ping(app: Flask) -> None:
+    with app.extensions["custodian.engine"].connect() as connection:
+        connection.execute(text("SELECT 1"))

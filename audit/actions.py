@@ -1,0 +1,38 @@
+"""Audit event tags: one string enum, so a search for an action finds every place that writes it."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AuditAction(StrEnum):
+    LOGIN = "auth:login"
+    LOGIN_FAILED = "auth:login_failed"
+    LOGOUT = "auth:logout"
+    TOKEN_CREATE = "token:create"
+    TOKEN_REFUSED = "token:refused"
+    REQUEST_CREATE = "request:create"
+    REQUEST_SUBMIT = "request:submit"
+    REQUEST_APPROVE = "request:approve"
+    REQUEST_REJECT = "request:reject"
+    REQUEST_WITHDRAW = "request:withdraw"
+    REQUEST_REFUSED = "request:refused"
+    GRANT_CREATE = "grant:create"
+    URL_ISSUE = "url:issue"
+    URL_REFUSE = "url:refuse"
+    FILE_SERVE = "file:serve"
+    FILE_REFUSE = "file:refuse"
+    AUDIT_VERIFY = "audit:verify"
+    COMMITTEE_CREATE = "admin:committee_create"
+    COMMITTEE_MEMBER_ADD = "admin:committee_member_add"
+    USER_CREATE = "admin:user_create"
+    ROLE_ASSIGN = "admin:role_assign"
+    STUDY_REGISTER = "admin:study_register"
+    DATASET_REGISTER = "admin:dataset_register"
+    FILE_REGISTER = "admin:file_register"
+
+
+class Outcome(StrEnum):
+    SUCCESS = "success"
+    DENIED = "denied"
+    ERROR = "error"

@@ -1,0 +1,27 @@
+"""``flask db ...``: schema migrations for the configured database."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from core import migrations
+
+db_cli = AppGroup("db", help="Database schema migrations (Alembic).")
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def upgrade_command(revision: str) -> None:
+    """Migrate the database up to REVISION (default: the newest)."""
+    migrations.upgrade(current_app.extensions["custodian.engine"], revision)
+    click.echo(f"Database migrated to {revision}.")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def downgrade_command(revision: str) -> None:
+    """Migrate the database down to REVISION ("base" removes every table)."""
+    migrations.downgrade(current_app.extensions["custodian.engine"], revision)
+    click.echo(f"Database migrated down to {revision}.")

@@ -1,0 +1,78 @@
+"""Every error becomes the one JSON shape under /api (and /storage), or a friendly page.
+
+No handler ever shows a stack trace or ``str()`` of an unexpected exception; those are
+logged with the request id, which the response also carries so support can find the line.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from urllib.parse import urlencode
+
+from flask import Flask, Response, redirect, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from core.api import error_response
+from core.errors import DomainError, NotAuthenticated, RefusalNote
+from core.request_id import current_request_id
+from core.request_scope import rollback_if_open
+
+log = logging.getLogger(__name__)
+
+RefusalRecorder = Callable[[RefusalNote], None]
+JSON_PREFIXES = ("/api/", "/storage/", "/dev-idp/token", "/dev-idp/userinfo")
+PAGE_TITLES = {
+    400: "Something in that request was not right",
+    401: "Please sign in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not allowed here",
+    409: "Not possible right now",
+    413: "Too large",
+    500: "Something went wrong",
+    502: "A service we depend on did not answer",
+    503: "Temporarily unavailable",
+}
+
+
+def install(app: Flask, record_refusal: RefusalRecorder) -> None:
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError) -> Response:
+        rollback_if_open()
+        if error.refusal is not None:
+            record_refusal(error.refusal)
+        if isinstance(error, NotAuthenticated) and not wants_json():
+            query = urlencode({"next": request.full_path.rstrip("?")})
+            return redirect(f"/auth/login?{query}")  # type: ignore[return-value]
+        return respond(error.status, error.code, error.message, dict(error.details))
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Response:
+        rollback_if_open()
+        status = error.code or 500
+        code = (error.name or "error").lower().replace(" ", "_")
+        return respond(status, code, error.description or PAGE_TITLES.get(status, "Error"))
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        rollback_if_open()
+        log.exception("unhandled error (request id %s)", current_request_id())
+        return respond(500, "internal_error",
+                       "An unexpected error occurred. It has been logged; quote the request id.")
+
+
+def wants_json() -> bool:
+    return request.path.startswith(JSON_PREFIXES)
+
+
+def respond(status: int, code: str, message: str, details: dict[str, object] | None = None
+            ) -> Response:
+    if wants_json():
+        response = error_response(status, code, message, details)
+    else:
+        html = render_template("error.html", title=PAGE_TITLES.get(status, "Error"),
+                               message=message, request_id=current_request_id())
+        response = Response(html, status=status, mimetype="text/html")
+    response.headers["X-Request-ID"] = current_request_id()
+    return response

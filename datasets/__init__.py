@@ -1,0 +1,1 @@
+"""The catalogue: studies, consent groups, files, storage and signed URLs, downloads."""

@@ -1,0 +1,45 @@
+"""The catalogue JSON API under /api/v1: datasets and signed download URLs."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify
+
+from access.web import current_actor
+from core.api import parse_query
+from core.request_scope import clock, db_session
+from datasets.catalogue import get_dataset, list_datasets
+from datasets.downloads import UrlLifetime, issue_signed_url
+from datasets.schemas import DatasetOut, DatasetSummaryOut, SignedUrlOut, UrlQuery
+from datasets.storage import Storage
+
+api = Blueprint("datasets_api", __name__, url_prefix="/api/v1")
+
+
+def storage() -> Storage:
+    found: Storage = current_app.extensions["custodian.storage"]
+    return found
+
+
+def url_lifetime() -> UrlLifetime:
+    found: UrlLifetime = current_app.extensions["custodian.url_lifetime"]
+    return found
+
+
+@api.get("/datasets")
+def datasets() -> Response:
+    return jsonify({"datasets": DatasetSummaryOut(many=True).dump(list_datasets(db_session()))})
+
+
+@api.get("/datasets/<int:dataset_id>")
+def dataset(dataset_id: int) -> Response:
+    return jsonify(DatasetOut().dump(get_dataset(db_session(), dataset_id)))
+
+
+@api.get("/files/<int:file_id>/url")
+def signed_url(file_id: int) -> Response:
+    query = parse_query(UrlQuery())
+    issued = issue_signed_url(
+        db_session(), current_actor(), file_id, storage=storage(), lifetime=url_lifetime(),
+        now=clock().now(), expires_in=query["expires_in"],
+    )
+    return jsonify(SignedUrlOut().dump(issued))

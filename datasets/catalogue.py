@@ -1,0 +1,57 @@
+"""Reading the catalogue: studies, datasets and files, for pages, the API and access."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import Row, select
+from sqlalchemy.orm import Session
+
+from access.ports import DatasetRef
+from core.errors import NotFound
+from datasets.models import DataFile, Dataset, Study
+
+
+def list_studies(session: Session) -> list[Study]:
+    return list(session.scalars(select(Study).order_by(Study.accession)))
+
+
+def list_datasets(session: Session) -> list[Dataset]:
+    return list(session.scalars(select(Dataset).order_by(Dataset.id)))
+
+
+def get_dataset(session: Session, dataset_id: int) -> Dataset:
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None:
+        raise NotFound(f"No dataset {dataset_id}.")
+    return dataset
+
+
+def get_file(session: Session, file_id: int) -> DataFile:
+    data_file = session.get(DataFile, file_id)
+    if data_file is None:
+        raise NotFound(f"No file {file_id}.")
+    return data_file
+
+
+class CatalogueDirectory:
+    """The catalogue's answer to access.ports.DatasetDirectory."""
+
+    def lookup(self, session: Session, dataset_ids: Collection[int]) -> dict[int, DatasetRef]:
+        if not dataset_ids:
+            return {}
+        rows = session.execute(_REF_COLUMNS.where(Dataset.id.in_(list(dataset_ids))))
+        return {row.id: _ref(row) for row in rows}
+
+    def requestable(self, session: Session) -> list[DatasetRef]:
+        rows = session.execute(
+            _REF_COLUMNS.where(Dataset.committee_id.is_not(None)).order_by(Dataset.id)
+        )
+        return [_ref(row) for row in rows]
+
+
+_REF_COLUMNS = select(Dataset.id, Dataset.accession, Dataset.name, Dataset.committee_id)
+
+
+def _ref(row: Row[tuple[int, str, str, int | None]]) -> DatasetRef:
+    return DatasetRef(row.id, row.accession, row.name, row.committee_id)

@@ -1,0 +1,80 @@
+"""Set up the demo: personas with their roles, the demo committee, and the synthetic study.
+
+Idempotent, so ``make demo`` can run it every time: what exists is kept as it is.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from access.admin import ensure_committee, ensure_committee_member, ensure_role, ensure_user
+from access.duo import code_for_shorthand
+from access.identity import Actor
+from access.models import Role, User
+from access.personas import DEMO_PERSONAS
+from datasets import demo_study
+from datasets.models import FileKind, Tier
+from datasets.registration import ensure_dataset, ensure_study, register_file
+from datasets.storage import Storage
+
+SYSTEM_ACTOR = Actor(user=None)
+COMMITTEE_NAME = "GTEx Demo Data Access Committee"
+OPEN_DATASET_ACCESSION = f"{demo_study.STUDY_ACCESSION}.open-results"
+
+
+def set_up_demo(session: Session, *, issuer: str, storage: Storage, now: datetime) -> None:
+    users = _ensure_personas(session, issuer, now)
+    committee = ensure_committee(
+        session, SYSTEM_ACTOR, name=COMMITTEE_NAME, now=now,
+        description="Adjudicates requests for the synthetic GTEx demo study.",
+    )
+    ensure_committee_member(session, SYSTEM_ACTOR, committee, users["dac-chair"], chair=True,
+                            now=now)
+    ensure_committee_member(session, SYSTEM_ACTOR, committee, users["dac-member"], chair=False,
+                            now=now)
+    study = ensure_study(
+        session, SYSTEM_ACTOR, accession=demo_study.STUDY_ACCESSION, title=demo_study.STUDY_TITLE,
+        now=now,
+        description="Synthetic donors and tissues shaped like GTEx: genotypes, gene and "
+        "isoform expression, clinical attributes, and open eQTL results. No real person's data.",
+    )
+    controlled = ensure_dataset(
+        session, SYSTEM_ACTOR, study, accession=demo_study.CONSENT_GROUP_ACCESSION,
+        name="General Research Use (GRU) consent group", duo_codes=[code_for_shorthand("GRU")],
+        use_limitation_text="Use of the data is limited only by the terms of the data-use "
+        "agreement.", committee_id=committee.id, now=now,
+    )
+    open_results = ensure_dataset(
+        session, SYSTEM_ACTOR, study, accession=OPEN_DATASET_ACCESSION,
+        name="Open-access results: eQTLs and median expression", duo_codes=[],
+        use_limitation_text="", committee_id=None, now=now,
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        for demo_file in demo_study.write_demo_study(Path(scratch)):
+            tier = Tier(demo_file.tier)
+            register_file(
+                session, SYSTEM_ACTOR, controlled if tier is Tier.CONTROLLED else open_results,
+                Path(scratch) / demo_file.relative_path,
+                key=f"{demo_study.STUDY_ACCESSION}/{demo_file.relative_path}",
+                kind=FileKind(demo_file.kind), tier=tier, description=demo_file.description,
+                storage=storage, now=now,
+            )
+
+
+def _ensure_personas(session: Session, issuer: str, now: datetime) -> dict[str, User]:
+    users = {
+        persona.username: ensure_user(
+            session, SYSTEM_ACTOR, issuer=issuer, subject=persona.username, email=persona.email,
+            name=persona.name, institution=persona.institution, now=now,
+        )
+        for persona in DEMO_PERSONAS
+    }
+    ensure_role(session, SYSTEM_ACTOR, users["signing-official"], Role.SIGNING_OFFICIAL,
+                scope=users["signing-official"].institution or "", now=now)
+    ensure_role(session, SYSTEM_ACTOR, users["auditor"], Role.AUDITOR, now=now)
+    ensure_role(session, SYSTEM_ACTOR, users["admin"], Role.ADMIN, now=now)
+    return users

@@ -1,0 +1,123 @@
+"""Issuing signed URLs and serving files from the local backend: the audited access path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from access.grants import has_live_grant
+from access.identity import Actor
+from access.models import User
+from audit.actions import AuditAction
+from audit.services import record_event
+from core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, RefusalNote
+from datasets.models import DataFile, Tier
+from datasets.storage import Storage
+from datasets.storage.local import URL_PREFIX, InvalidSignature, LocalStorage
+
+ANONYMOUS = "anonymous"
+
+
+@dataclass(frozen=True)
+class SignedUrl:
+    url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class UrlLifetime:
+    default_seconds: int
+    max_seconds: int
+
+
+def issue_signed_url(
+    session: Session,
+    actor: Actor,
+    file_id: int,
+    *,
+    storage: Storage,
+    lifetime: UrlLifetime,
+    now: datetime,
+    expires_in: int | None = None,
+) -> SignedUrl:
+    """A short-lived URL for one file, only with a live grant on its dataset (or open tier)."""
+    seconds = lifetime.default_seconds if expires_in is None else expires_in
+    if not 1 <= seconds <= lifetime.max_seconds:
+        raise InvalidInput(
+            f"expires_in must be between 1 and {lifetime.max_seconds} seconds.",
+            details={"expires_in": seconds},
+        )
+    data_file = session.get(DataFile, file_id)
+    if data_file is None:
+        raise NotFound(f"No file {file_id}.")
+    if data_file.tier != Tier.OPEN:
+        _require_grant(session, actor, data_file, now)
+    expires_at = now + timedelta(seconds=seconds)
+    user = str(actor.user.id) if actor.user else ANONYMOUS
+    url = storage.signed_url(
+        data_file.storage_key, user=user, expires_at=expires_at, filename=data_file.name
+    )
+    record_event(
+        session, actor.audit(), AuditAction.URL_ISSUE, now=now,
+        target_type="file", target_id=data_file.id,
+        details={"dataset_id": data_file.dataset_id, "expires_at": expires_at.isoformat()},
+    )
+    return SignedUrl(url, expires_at)
+
+
+def _require_grant(session: Session, actor: Actor, data_file: DataFile, now: datetime) -> None:
+    refusal = RefusalNote(AuditAction.URL_REFUSE, "file", str(data_file.id),
+                          {"dataset_id": data_file.dataset_id})
+    if actor.user is None:
+        raise NotAuthenticated("Sign in to download controlled-access files.", refusal=refusal)
+    if not has_live_grant(session, actor.user.id, data_file.dataset_id, now):
+        raise Forbidden(
+            "You hold no live grant for this file's dataset. File a data-access request.",
+            details={"dataset_id": data_file.dataset_id},
+            refusal=refusal,
+        )
+
+
+@dataclass(frozen=True)
+class ServedFile:
+    path: Path
+    record: DataFile
+
+
+def open_signed_file(
+    session: Session,
+    actor: Actor,
+    storage: LocalStorage,
+    *,
+    key: str,
+    expires: str,
+    user: str,
+    signature: str,
+    byte_range: str | None,
+    now: datetime,
+) -> ServedFile:
+    """Check a local-backend URL and find its file; the audit names the user the URL was for."""
+    refusal = RefusalNote(AuditAction.FILE_REFUSE, "storage_key", key[:128])
+    try:
+        storage.verify("GET", URL_PREFIX + quote(key), expires, user, signature, now)
+    except InvalidSignature as exc:
+        raise Forbidden(f"This download link is not valid: {exc}.", refusal=refusal) from None
+    # The signature vouches for the user id, so the event can name them as the actor.
+    if user != ANONYMOUS and user.isdigit():
+        actor = Actor(user=session.get(User, int(user)), origin=actor.origin)
+    path = storage.resolve(key)
+    data_file = session.scalar(select(DataFile).where(DataFile.storage_key == key))
+    if path is None or data_file is None:
+        raise NotFound("No such file.", refusal=refusal)
+    record_event(
+        session, actor.audit(), AuditAction.FILE_SERVE, now=now,
+        target_type="file", target_id=data_file.id,
+        details={"url_user": user, "range": byte_range or "", "dataset_id": data_file.dataset_id},
+    )
+    return ServedFile(path, data_file)
+

@@ -1,0 +1,74 @@
+"""The catalogue: studies, consent groups (datasets) and their files."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import Base, UTCDateTime
+
+
+class FileKind(StrEnum):
+    GENOTYPE = "genotype"
+    EXPRESSION = "expression"
+    CLINICAL = "clinical"
+    SUMMARY = "summary"
+
+
+class Tier(StrEnum):
+    OPEN = "open"
+    CONTROLLED = "controlled"
+
+
+class Study(Base):
+    __tablename__ = "studies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    accession: Mapped[str] = mapped_column(String(32), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    datasets: Mapped[list[Dataset]] = relationship(
+        back_populates="study", order_by="Dataset.id", lazy="selectin"
+    )
+
+
+class Dataset(Base):
+    """A consent group: the unit a committee governs and a grant opens."""
+
+    __tablename__ = "datasets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"), index=True)
+    accession: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    # DUO term ids (e.g. "DUO:0000042") describing the data-use limitations.
+    duo_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    use_limitation_text: Mapped[str] = mapped_column(Text, default="")
+    committee_id: Mapped[int | None] = mapped_column(ForeignKey("committees.id"), index=True)
+
+    study: Mapped[Study] = relationship(back_populates="datasets", lazy="joined")
+    files: Mapped[list[DataFile]] = relationship(
+        back_populates="dataset", order_by="DataFile.id", lazy="selectin"
+    )
+
+
+class DataFile(Base):
+    __tablename__ = "data_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))
+    tier: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(Text, default="")
+    storage_key: Mapped[str] = mapped_column(String(1024), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    md5: Mapped[str] = mapped_column(String(32))
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    dataset: Mapped[Dataset] = relationship(back_populates="files")

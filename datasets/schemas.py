@@ -1,0 +1,64 @@
+"""JSON output and query schemas of the catalogue and download API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+from access.duo import describe
+
+
+class FileOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    kind = fields.String()
+    tier = fields.String()
+    description = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()
+    md5 = fields.String()
+
+
+class DuoTermOut(Schema):
+    id = fields.String()
+    shorthand = fields.String()
+    label = fields.String()
+
+
+class StudyOut(Schema):
+    id = fields.Integer()
+    accession = fields.String()
+    title = fields.String()
+
+
+class DatasetOut(Schema):
+    id = fields.Integer()
+    accession = fields.String()
+    name = fields.String()
+    study = fields.Nested(StudyOut)
+    tier = fields.Method("_tier")
+    data_use = fields.Method("_data_use")
+    use_limitation_text = fields.String()
+    committee_id = fields.Integer(allow_none=True)
+    files = fields.Nested(FileOut, many=True)
+
+    def _tier(self, obj: Any) -> str:
+        return "controlled" if obj.committee_id is not None else "open"
+
+    def _data_use(self, obj: Any) -> list[dict[str, Any]]:
+        return DuoTermOut(many=True).dump([describe(code) for code in obj.duo_codes])
+
+
+class DatasetSummaryOut(DatasetOut):
+    class Meta:
+        exclude = ("files",)
+
+
+class UrlQuery(Schema):
+    expires_in = fields.Integer(load_default=None, validate=validate.Range(min=1))
+
+
+class SignedUrlOut(Schema):
+    url = fields.String()
+    expires_at = fields.DateTime()

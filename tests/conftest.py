@@ -1,0 +1,110 @@
+"""Shared fixtures: a demo instance built once per session and copied for each test."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from app import create_app
+from config import Settings, load_settings
+from core.clock import MovableClock
+from core.migrations import upgrade
+from datasets.demo import set_up_demo
+from tests.html_forms import form_with_field
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def demo_port() -> int:
+    """One port for the session: persona users are keyed by the IdP issuer, which names it."""
+    return free_port()
+
+
+def demo_settings(instance_dir: Path, port: int) -> Settings:
+    return load_settings(
+        environ={},
+        overrides={"ENV": "demo", "INSTANCE_DIR": str(instance_dir),
+                   "PUBLIC_URL": f"http://127.0.0.1:{port}"},
+    )
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory, demo_port: int) -> Path:
+    """A migrated, seeded demo instance (database, storage, secrets), built once."""
+    instance = tmp_path_factory.mktemp("demo-template")
+    app = create_app(demo_settings(instance, demo_port))
+    upgrade(app.extensions["custodian.engine"])
+    with app.app_context():
+        factory = app.extensions["custodian.session_factory"]
+        with factory.begin() as session:
+            set_up_demo(session, issuer=f"http://127.0.0.1:{demo_port}/dev-idp",
+                        storage=app.extensions["custodian.storage"],
+                        now=app.extensions["custodian.clock"].now())
+    app.extensions["custodian.engine"].dispose()
+    return instance
+
+
+@dataclass
+class DemoInstance:
+    app: Flask
+    clock: MovableClock
+    settings: Settings
+    base_url: str
+
+
+@pytest.fixture
+def demo(demo_template: Path, tmp_path: Path, demo_port: int) -> Iterator[DemoInstance]:
+    instance = tmp_path / "instance"
+    shutil.copytree(demo_template, instance)
+    settings = demo_settings(instance, demo_port)
+    clock = MovableClock()
+    app = create_app(settings, clock=clock)
+    yield DemoInstance(app, clock, settings, settings.public_url)
+    app.extensions["custodian.engine"].dispose()
+
+
+@pytest.fixture
+def live(demo: DemoInstance) -> Iterator[DemoInstance]:
+    """The demo instance served over real HTTP (the OIDC client calls the IdP over HTTP)."""
+    server: BaseWSGIServer = make_server("127.0.0.1", int(demo.base_url.rsplit(":", 1)[1]),
+                                         demo.app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield demo
+    server.shutdown()
+    thread.join(timeout=5)
+    server.server_close()
+
+
+def sign_in(base_url: str, username: str) -> requests.Session:
+    """Sign in through the embedded IdP exactly as a browser does; returns the cookie session."""
+    browser = requests.Session()
+    login_page = browser.get(f"{base_url}/auth/login?next=/requests", timeout=10)
+    assert login_page.status_code == 200, login_page.text
+    form = form_with_field(login_page.text, login_page.url, "username")
+    form.fields["username"] = username
+    landed = browser.post(form.action, data=form.fields, timeout=10)
+    assert landed.status_code == 200, landed.text
+    assert landed.url == f"{base_url}/requests", landed.url
+    return browser
+
+
+def csrf_header(browser: requests.Session, base_url: str) -> dict[str, str]:
+    me = browser.get(f"{base_url}/api/v1/users/me", timeout=10)
+    assert me.status_code == 200, me.text
+    return {"X-CSRF-Token": me.json()["csrf_token"]}
