@@ -23,10 +23,14 @@ demo: $(VENV)/.installed
 	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"
 	$(DEMO_ENV) $(FLASK) run --host 127.0.0.1 --port $(PORT) --no-reload
 
-# PostgreSQL's server binaries back the database tests; a fresh machine may lack them.
+# PostgreSQL's server binaries back the database tests and Debian's Chromium backs the
+# browser tests; a fresh machine may lack either. One `apt-get update` at most per run.
 system-packages:
-	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+	@missing=""; \
+	if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then missing="$$missing postgresql"; fi; \
+	if [ ! -x /usr/bin/chromium ]; then missing="$$missing chromium"; fi; \
+	if [ -n "$$missing" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
 lint: $(VENV)/.installed

@@ -73,7 +73,7 @@ def record_event(
         details=dict(details or {}),
         prev_hash=prev_hash,
     )
-    event.hash = chain_hash(prev_hash, _hashed_fields(event))
+    event.hash = chain_hash(prev_hash, hashed_fields(event))
     session.add(event)
     session.execute(
         update(AuditChainHead).where(AuditChainHead.id == HEAD_ROW_ID).values(hash=event.hash)
@@ -128,7 +128,7 @@ def verify_chain(session: Session, batch_size: int = 5000) -> ChainReport:
         if event.prev_hash != prev_hash:
             return ChainReport(False, expected_seq - 1, event.seq,
                                f"event {event.seq} does not link to the event before it")
-        if chain_hash(prev_hash, _hashed_fields(event)) != event.hash:
+        if chain_hash(prev_hash, hashed_fields(event)) != event.hash:
             return ChainReport(False, expected_seq - 1, event.seq,
                                f"event {event.seq} was altered: its content no longer matches "
                                "its hash")
@@ -157,7 +157,7 @@ def _events_in_order(session: Session, batch_size: int) -> Iterator[AuditEvent]:
         session.expunge_all()
 
 
-def _hashed_fields(event: AuditEvent) -> dict[str, Any]:
+def hashed_fields(event: AuditEvent) -> dict[str, Any]:
     return {
         "seq": event.seq,
         "occurred_at": event.occurred_at,

@@ -39,8 +39,8 @@ def install(app: Flask) -> None:
 
 
 def _check_csrf() -> None:
-    if request.method in SAFE_METHODS:
-        return
+    if request.method in SAFE_METHODS or request.routing_exception is not None:
+        return  # nothing to protect: no view runs, the 404/405 follows
     view = current_app.view_functions.get(request.endpoint or "")
     if view is not None and getattr(view, _EXEMPT_ATTRIBUTE, False):
         return

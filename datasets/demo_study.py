@@ -55,19 +55,18 @@ class _Site(NamedTuple):
     marker: str
 
 
+# Brain aliquot codes carry a region (R10a); blood is drawn first, so it waits least.
 _PLATE = "RNA Extraction from Paxgene-derived Lysate Plate Based"
 _BLOOD = "RNA isolation_PAXgene Blood RNA (Manual)"
 _SITES: dict[str, _Site] = {
     "Adipose - Subcutaneous": _Site("Adipose Tissue", "0226", _PLATE, (300, 1100), "ADIPOQ"),
-    "Brain - Cortex": _Site(
-        "Brain", "0011-R10a", _PLATE, (600, 1400), "GFAP"
-    ),  # brain: region code
+    "Brain - Cortex": _Site("Brain", "0011-R10a", _PLATE, (600, 1400), "GFAP"),
     "Liver": _Site("Liver", "0526", _PLATE, (200, 900), "ALB"),
     "Lung": _Site("Lung", "0726", _PLATE, (150, 1000), "SFTPC"),
     "Muscle - Skeletal": _Site("Muscle", "0426", _PLATE, (100, 900), "ACTA1"),
     "Skin - Sun Exposed (Lower leg)": _Site("Skin", "2126", _PLATE, (300, 1200), "KRT10"),
     "Thyroid": _Site("Thyroid", "0826", _PLATE, (250, 1000), "TG"),
-    "Whole Blood": _Site("Blood", "0005", _BLOOD, (1, 60), "HBB"),  # drawn first: short wait
+    "Whole Blood": _Site("Blood", "0005", _BLOOD, (1, 60), "HBB"),
 }
 TISSUES: tuple[str, ...] = tuple(sorted(_SITES))
 
@@ -101,6 +100,7 @@ _VARIANTS_PER_GENE = 10
 _ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _AGE_BRACKETS = ("20-29", "30-39", "40-49", "50-59", "60-69", "70-79")
 _HARDY_SCALE = ("0", "1", "2", "3", "4", "")
+_GENOTYPES: dict[int | None, str] = {None: "./.", 0: "0/0", 1: "0/1", 2: "1/1"}
 _VCF_COLUMNS = ("#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT")
 _EQTL_HEADER = (
     "gene_id\tgene_name\tvariant_id\ttissue\ttss_distance\tmaf\tpval_nominal\tslope\tslope_se\tqval"
@@ -141,9 +141,8 @@ def _build_genes() -> tuple[Gene, ...]:
     genes = []
     for number, (gene_id, symbol, chromosome, tss) in enumerate(rows, start=1):
         count = rng.randint(1, 4)
-        transcripts = tuple(
-            f"ENST{_SYNTHETIC_ID_BASE + number * 10 + k}.{rng.randint(1, 9)}" for k in range(count)
-        )
+        base = _SYNTHETIC_ID_BASE + number * 10
+        transcripts = tuple(f"ENST{base + k}.{rng.randint(1, 9)}" for k in range(count))
         genes.append(Gene(gene_id, symbol, chromosome, tss, transcripts))
     return tuple(genes)
 
@@ -236,11 +235,10 @@ def _make_variant(rng: random.Random, chromosome: str, position: int, donors: in
     alt_frequency = 0.03 + 0.47 * rng.random()
     dosages: list[int | None] = []
     for _ in range(donors):
-        failed = rng.random() < 0.01  # about one call in a hundred, written ./. in the VCF
-        alleles = (
-            None if failed else (rng.random() < alt_frequency) + (rng.random() < alt_frequency)
-        )
-        dosages.append(alleles)
+        if rng.random() < 0.01:  # about one call in a hundred fails, written ./. in the VCF
+            dosages.append(None)
+        else:
+            dosages.append((rng.random() < alt_frequency) + (rng.random() < alt_frequency))
     return _Variant(chromosome, position, ref, alt, tuple(dosages))
 
 
@@ -314,11 +312,11 @@ def _simulate_expression(
         effect = effects.get(gene.gene_id)
         rows: list[list[int]] = [[] for _ in gene.transcript_ids]
         for sample in samples:
-            noise = (0.55 + 0.9 * rng.random()) * (0.55 + 0.9 * rng.random())
+            noise = (0.55 + 0.9 * rng.random()) * (0.55 + 0.9 * rng.random())  # right-skewed
             value = level * factors[sample.tissue] * noise
             if effect is not None:
                 dosage = effect.variant.dosages[sample.donor]
-                for _ in range(dosage or 0):
+                for _ in range(dosage or 0):  # a failed call counts as no alt allele
                     value *= 1.0 + effect.beta
             for row, share in zip(rows, shares, strict=True):
                 row.append(round(1000 * value * share * (0.75 + 0.5 * rng.random())))
@@ -381,10 +379,6 @@ def _median_tpm_lines(study: _Study, level: str) -> Iterator[str]:
     return _gct([*ids, *TISSUES], medians)
 
 
-def _genotype(dosage: int | None) -> str:
-    return "./." if dosage is None else ("0/0", "0/1", "1/1")[dosage]
-
-
 def _vcf_lines(study: _Study) -> Iterator[str]:
     yield "##fileformat=VCFv4.2"
     yield "##source=custodian synthetic GTEx demo"
@@ -395,13 +389,10 @@ def _vcf_lines(study: _Study) -> Iterator[str]:
     yield '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">'
     yield "\t".join([*_VCF_COLUMNS, *study.donors])
     order = {chromosome: rank for rank, chromosome in enumerate(_CONTIG_LENGTHS)}
-    variants = sorted(
-        (v for vs in study.variants_by_gene.values() for v in vs),
-        key=lambda v: (order[v.chromosome], v.position),
-    )
-    for v in variants:
+    variants = [v for gene_variants in study.variants_by_gene.values() for v in gene_variants]
+    for v in sorted(variants, key=lambda v: (order[v.chromosome], v.position)):
         fields = [v.chromosome, str(v.position), v.variant_id, v.ref, v.alt, ".", "PASS"]
-        fields += [f"AF={v.alt_frequency:.4f}", "GT", *map(_genotype, v.dosages)]
+        fields += [f"AF={v.alt_frequency:.4f}", "GT", *(_GENOTYPES[d] for d in v.dosages)]
         yield "\t".join(fields)
 
 
@@ -438,7 +429,7 @@ def _eqtl_row(
     slope = effect.beta * (1.5 + rng.random()) * (1.0 if lead else 0.3 + 0.5 * rng.random())
     slope_se = 0.05 + 0.1 * rng.random()
     p_value, exponent = _p_value(rng, slope / slope_se, 5 if lead else 4)
-    q_value, _ = _p_value(rng, 0.0, max(3, exponent - 1 - rng.randrange(3)))
+    q_value, _ = _p_value(rng, 0.0, max(3, exponent - 1 - rng.randrange(3)))  # q above p
     distance = str(variant.position - gene.tss)
     where = (gene.gene_id, gene.symbol, variant.variant_id, tissue, distance)
     stats = (f"{variant.maf:.6f}", p_value, f"{slope:.6f}", f"{slope_se:.6f}", q_value)

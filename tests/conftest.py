@@ -108,3 +108,27 @@ def csrf_header(browser: requests.Session, base_url: str) -> dict[str, str]:
     me = browser.get(f"{base_url}/api/v1/users/me", timeout=10)
     assert me.status_code == 200, me.text
     return {"X-CSRF-Token": me.json()["csrf_token"]}
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    from tests.postgres import throwaway_cluster
+
+    with throwaway_cluster() as url:
+        yield url
+
+
+def issue_token(demo: DemoInstance, username: str) -> dict[str, str]:
+    """A Bearer header for a persona, made through the real use case (no HTTP sign-in)."""
+    from sqlalchemy import select
+
+    from access.identity import Actor
+    from access.models import User
+    from access.tokens import create_api_token
+
+    factory = demo.app.extensions["custodian.session_factory"]
+    with factory.begin() as session:
+        user = session.scalars(select(User).where(User.subject == username)).one()
+        issued = create_api_token(session, Actor(user=user), name="test", days=1, max_days=30,
+                                  now=demo.clock.now())
+    return {"Authorization": f"Bearer {issued.token}"}

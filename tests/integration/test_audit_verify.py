@@ -1,0 +1,87 @@
+"""`flask audit verify` passes on an untouched log and names the first event that was changed."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select, update
+
+from audit.models import AuditChainHead, AuditEvent
+from tests.conftest import DemoInstance
+
+
+def verify(demo: DemoInstance) -> tuple[int, str]:
+    result = demo.app.test_cli_runner().invoke(args=["audit", "verify"])
+    return result.exit_code, result.output
+
+
+def run_sql(demo: DemoInstance, statement: object) -> None:
+    factory = demo.app.extensions["custodian.session_factory"]
+    with factory.begin() as session:
+        session.execute(statement)
+
+
+def event_count(demo: DemoInstance) -> int:
+    with demo.app.extensions["custodian.session_factory"]() as session:
+        return len(session.scalars(select(AuditEvent.seq)).all())
+
+
+def test_intact_log_verifies(demo: DemoInstance) -> None:
+    count = event_count(demo)
+    code, output = verify(demo)
+    assert code == 0, output
+    assert f"OK: {count} audit events verified" in output
+
+
+def test_edited_event_fails_verification_and_is_named(demo: DemoInstance) -> None:
+    run_sql(demo, update(AuditEvent).where(AuditEvent.seq == 5)
+            .values(details={"name": "quietly changed"}))
+    code, output = verify(demo)
+    assert code == 1
+    assert "first bad event is seq 5" in output
+    assert "altered" in output
+
+
+def test_edited_actor_fails_verification(demo: DemoInstance) -> None:
+    run_sql(demo, update(AuditEvent).where(AuditEvent.seq == 3).values(actor_user_id=42))
+    code, output = verify(demo)
+    assert code == 1 and "seq 3" in output
+
+
+def test_deleted_event_fails_verification(demo: DemoInstance) -> None:
+    run_sql(demo, delete(AuditEvent).where(AuditEvent.seq == 4))
+    code, output = verify(demo)
+    assert code == 1
+    assert "event 4 is missing" in output
+
+
+def test_removed_tail_fails_verification(demo: DemoInstance) -> None:
+    last = event_count(demo)
+    run_sql(demo, delete(AuditEvent).where(AuditEvent.seq == last))
+    code, output = verify(demo)
+    assert code == 1
+    assert "removed from the end" in output
+
+
+def test_rehashed_edit_is_still_caught_by_the_next_link(demo: DemoInstance) -> None:
+    """Recomputing the edited event's own hash is not enough: the next event links to the old one."""
+    from audit.chain import chain_hash
+    from audit.services import hashed_fields
+
+    factory = demo.app.extensions["custodian.session_factory"]
+    with factory.begin() as session:
+        event = session.get(AuditEvent, 6)
+        assert event is not None
+        event.target_id = "999"
+        event.hash = chain_hash(event.prev_hash, hashed_fields(event))
+    code, output = verify(demo)
+    assert code == 1
+    assert "event 7 does not link" in output
+
+
+def test_verification_is_itself_audited(demo: DemoInstance) -> None:
+    before = event_count(demo)
+    verify(demo)
+    with demo.app.extensions["custodian.session_factory"]() as session:
+        head = session.get(AuditChainHead, 1)
+        last = session.get(AuditEvent, before + 1)
+    assert last is not None and last.action == "audit:verify"
+    assert head is not None and head.seq == before + 1
