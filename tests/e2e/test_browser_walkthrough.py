@@ -1,0 +1,253 @@
+"""The README's demo walk-through in a real browser: headless Debian Chromium via Playwright.
+
+The browser signs in through the embedded IdP's page, fills and submits the request forms,
+approves as the committee chair, and downloads through the signed URL the Download button
+leads to. `make system-packages` installs /usr/bin/chromium; never `playwright install`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+
+from tests.conftest import DemoInstance, csrf_header, sign_in
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+TIMEOUT_MS = 10_000
+TITLE = "Ageing eQTLs in the browser"
+STATEMENT = "We study tissue-specific regulation of gene expression in ageing adults."
+REASON = "Consistent with GRU consent."
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make system-packages` (Debian's chromium)")
+    launched = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
+    )
+    yield launched
+    launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, live: DemoInstance) -> Iterator[Page]:
+    """A fresh browser profile (no cookies) per test, pointed at the live demo."""
+    context = browser.new_context(base_url=live.base_url, accept_downloads=True,
+                                  viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+# --- catalogue facts, from the JSON API the pages must agree with ---------------------------
+
+def dataset_of_tier(base: str, tier: str) -> dict[str, Any]:
+    listed = requests.get(f"{base}/api/v1/datasets", timeout=10).json()["datasets"]
+    summary = next(d for d in listed if d["tier"] == tier)
+    detail: dict[str, Any] = requests.get(f"{base}/api/v1/datasets/{summary['id']}",
+                                          timeout=10).json()
+    return detail
+
+
+def genotype_file(dataset: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = next(f for f in dataset["files"] if f["kind"] == "genotype")
+    return found
+
+
+# --- what a person does in the browser -------------------------------------------------------
+
+def browser_sign_in(page: Page, username: str) -> None:
+    """Click the header's "Sign in", pick the persona on the IdP's page, land back where we were."""
+    before = page.url
+    page.locator("header").get_by_role("link", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/dev-idp/authorize\?"))
+    expect(page.get_by_role("heading", name="Sign in as a demo persona")).to_be_visible()
+    page.locator("form.dev-idp-login input[name=username]").fill(username)
+    page.locator("form.dev-idp-login").get_by_role("button", name="Sign in").click()
+    page.wait_for_url(before)
+    expect(page.locator("header .who")).not_to_be_empty()
+    expect(page.locator("header").get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def browser_sign_out(page: Page, base: str) -> None:
+    page.locator("header").get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"{base}/")
+    expect(page.locator("header").get_by_role("link", name="Sign in")).to_be_visible()
+    expect(page.locator("header .who")).to_have_count(0)
+
+
+def file_row(page: Page, name: str) -> Any:
+    return page.locator("table.files tbody tr").filter(has_text=name)
+
+
+def download_and_hash(page: Page, file_name: str) -> tuple[str, str]:
+    """Click the file's Download button; returns (suggested filename, SHA-256 of the bytes)."""
+    with page.expect_download() as info:
+        file_row(page, file_name).get_by_role("button", name="Download").click()
+    download = info.value
+    assert download.failure() is None, download.failure()
+    assert "/storage/" in download.url and "signature=" in download.url, download.url
+    saved = download.path()
+    return download.suggested_filename, hashlib.sha256(saved.read_bytes()).hexdigest()
+
+
+def approve_through_api(base: str, dataset_id: int) -> None:
+    """Researcher files and submits, the chair approves for 30 days (the API, not the pages)."""
+    researcher = sign_in(base, "researcher")
+    headers = csrf_header(researcher, base)
+    filed = researcher.post(f"{base}/api/v1/requests", headers=headers, timeout=10, json={
+        "title": TITLE, "research_use_statement": STATEMENT, "dataset_ids": [dataset_id]})
+    assert filed.status_code == 201, filed.text
+    request_id = filed.json()["id"]
+    submitted = researcher.post(f"{base}/api/v1/requests/{request_id}/submit", headers=headers,
+                                timeout=10)
+    assert submitted.status_code == 200, submitted.text
+    chair = sign_in(base, "dac-chair")
+    approved = chair.post(f"{base}/api/v1/requests/{request_id}/approve",
+                          headers=csrf_header(chair, base), timeout=10,
+                          json={"reason": REASON, "days": 30})
+    assert approved.status_code == 200, approved.text
+
+
+# --- tests -----------------------------------------------------------------------------------
+
+def test_readme_walkthrough_request_approve_download(page: Page, live: DemoInstance) -> None:
+    base = live.base_url
+    controlled = dataset_of_tier(base, "controlled")
+    genotype = genotype_file(controlled)
+    dataset_path = f"/datasets/{controlled['id']}"
+
+    # The researcher finds the controlled dataset from the catalogue and has no Download yet.
+    page.goto("/")
+    browser_sign_in(page, "researcher")
+    page.get_by_role("link", name=controlled["name"]).click()
+    page.wait_for_url(f"{base}{dataset_path}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(controlled["name"])
+    expect(page.locator("section.data-use")).to_contain_text("GRU")
+    expect(file_row(page, genotype["name"])).to_contain_text(genotype["sha256"])
+    expect(page.locator("table.files").get_by_role("button", name="Download")).to_have_count(0)
+
+    # Request access: the form comes with this dataset ticked.
+    page.get_by_role("link", name="Request access").click()
+    page.wait_for_url(re.compile(rf"/requests/new\?dataset={controlled['id']}$"))
+    checkbox = page.locator(f"input[name=dataset_ids][value='{controlled['id']}']")
+    expect(checkbox).to_be_checked()
+    page.get_by_label("Project title").fill(TITLE)
+    page.get_by_label("Research-use statement").fill(STATEMENT)
+    page.get_by_role("button", name="Save draft").click()
+    page.wait_for_url(re.compile(r"/requests/\d+$"))
+    request_path = page.url.removeprefix(base)
+    expect(page.locator("#request-state")).to_have_text("draft")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(TITLE)
+    page.get_by_role("button", name="Submit").click()
+    page.wait_for_url(f"{base}{request_path}")
+    expect(page.locator("#request-state")).to_have_text("submitted")
+    expect(page.get_by_role("button", name="Submit")).to_have_count(0)
+    browser_sign_out(page, base)
+
+    # The chair finds it in the review queue and approves it for 30 days.
+    browser_sign_in(page, "dac-chair")
+    page.locator("header").get_by_role("link", name="Requests").click()
+    page.wait_for_url(f"{base}/requests")
+    queued = page.locator("#review-queue tbody tr").filter(has_text=TITLE)
+    expect(queued).to_have_count(1)
+    queued.get_by_role("link", name=TITLE).click()
+    page.wait_for_url(f"{base}{request_path}")
+    expect(page.locator("#request-state")).to_have_text("submitted")
+    approve_form = page.locator("form.decision").filter(
+        has=page.get_by_role("button", name="Approve"))
+    approve_form.get_by_label("Reason for approval").fill(REASON)
+    approve_form.get_by_label("Approval period (days)").fill("30")
+    approve_form.get_by_role("button", name="Approve").click()
+    page.wait_for_url(f"{base}{request_path}")
+    expect(page.locator("#request-state")).to_have_text("approved")
+    expect(page.locator("dl.facts")).to_contain_text(f"for 30 days: {REASON}")
+    expect(page.get_by_role("button", name="Approve")).to_have_count(0)
+    browser_sign_out(page, base)
+
+    # The researcher sees the grant's end date and downloads the exact bytes.
+    page.goto(dataset_path)
+    browser_sign_in(page, "researcher")
+    ends = (live.clock.now() + timedelta(days=30)).strftime("%Y-%m-%d")
+    expect(page.locator("section.access-status")).to_contain_text(
+        f"You hold access to this dataset until {ends}.")
+    expect(page.get_by_role("link", name="Request access")).to_have_count(0)
+    expect(page.locator("table.files").get_by_role("button", name="Download")).to_have_count(
+        len(controlled["files"]))
+    filename, digest = download_and_hash(page, genotype["name"])
+    assert filename == genotype["name"]
+    assert digest == genotype["sha256"]
+    expect(page).to_have_url(f"{base}{dataset_path}")  # a download, not a navigation
+
+
+def test_without_grant_only_open_files_download_and_open_ones_need_no_sign_in(
+    page: Page, live: DemoInstance,
+) -> None:
+    base = live.base_url
+    controlled = dataset_of_tier(base, "controlled")
+    open_set = dataset_of_tier(base, "open")
+    assert all(f["tier"] == "controlled" for f in controlled["files"])
+    assert open_set["files"]
+
+    page.goto(f"/datasets/{controlled['id']}")
+    browser_sign_in(page, "researcher2")
+    expect(page.locator("table.files tbody tr")).to_have_count(len(controlled["files"]))
+    expect(page.locator("table.files").get_by_role("button", name="Download")).to_have_count(0)
+    expect(page.get_by_role("link", name="Request access")).to_be_visible()
+
+    page.goto(f"/datasets/{open_set['id']}")
+    expect(page.locator("section.data-use")).to_contain_text("Open access")
+    expect(page.locator("table.files").get_by_role("button", name="Download")).to_have_count(
+        len(open_set["files"]))
+    expect(page.get_by_role("link", name="Request access")).to_have_count(0)
+
+    browser_sign_out(page, base)
+    page.goto(f"/datasets/{open_set['id']}")
+    expect(page.locator("table.files").get_by_role("button", name="Download")).to_have_count(
+        len(open_set["files"]))
+    wanted = open_set["files"][0]
+    filename, digest = download_and_hash(page, wanted["name"])
+    assert filename == wanted["name"]
+    assert digest == wanted["sha256"]
+
+    # Signed out, the controlled dataset offers sign-in, not downloads.
+    page.goto(f"/datasets/{controlled['id']}")
+    expect(page.locator("table.files").get_by_role("button", name="Download")).to_have_count(0)
+    expect(page.locator("section.access-status").get_by_role("link", name="Sign in")).to_be_visible()
+
+
+def test_screenshot_of_dataset_page_after_approval(
+    page: Page, live: DemoInstance, tmp_path: Path,
+) -> None:
+    base = live.base_url
+    controlled = dataset_of_tier(base, "controlled")
+    approve_through_api(base, controlled["id"])
+
+    page.goto(f"/datasets/{controlled['id']}")
+    browser_sign_in(page, "researcher")
+    expect(page.locator("section.access-status .ok")).to_contain_text("You hold access")
+    shot = tmp_path / "dataset-after-approval.png"
+    page.screenshot(path=str(shot), full_page=True)
+    png = shot.read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert len(png) > 10_000, len(png)  # a blank page compresses to a few hundred bytes

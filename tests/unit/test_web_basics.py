@@ -1,0 +1,58 @@
+"""Redirect targets, audit hashing rules: small pure pieces with sharp edges."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from audit.chain import canonical_bytes, chain_hash, format_timestamp
+from audit.models import GENESIS_HASH
+from core.security import safe_next_path
+
+
+@pytest.mark.parametrize("candidate", [
+    None, "", "https://evil.example/", "//evil.example", "/\\evil.example", "javascript:alert(1)",
+    "evil.example/path", "/ok\r\nSet-Cookie: x", "\\\\evil",
+])
+def test_unsafe_next_falls_back_to_home(candidate: str | None) -> None:
+    assert safe_next_path(candidate) == "/"
+
+
+@pytest.mark.parametrize("candidate", ["/", "/requests", "/datasets/1?tab=files"])
+def test_local_paths_are_kept(candidate: str) -> None:
+    assert safe_next_path(candidate) == candidate
+
+
+def fields(**changes: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "seq": 1, "occurred_at": datetime(2026, 1, 1, 12, 0, 0, 5, tzinfo=UTC),
+        "action": "auth:login", "outcome": "success", "actor_user_id": 1,
+        "actor_issuer": "https://idp", "actor_subject": "s", "actor_token_id": None,
+        "ip": "127.0.0.1", "user_agent": "ua", "request_id": "r", "target_type": "user",
+        "target_id": "1", "details": {"b": 1, "a": "é"},
+    }
+    return base | changes
+
+
+def test_timestamps_have_one_spelling_whatever_the_zone() -> None:
+    moment = datetime(2026, 1, 1, 12, 0, 0, 5, tzinfo=UTC)
+    shifted = moment.astimezone(timezone(timedelta(hours=2)))
+    assert format_timestamp(moment) == format_timestamp(shifted) == "2026-01-01T12:00:00.000005Z"
+
+
+def test_canonical_encoding_is_independent_of_key_order() -> None:
+    reordered = dict(reversed(list(fields().items())))
+    reordered["details"] = {"a": "é", "b": 1}
+    assert canonical_bytes(reordered) == canonical_bytes(fields())
+    assert b'"a":"\xc3\xa9"' in canonical_bytes(fields())
+
+
+@pytest.mark.parametrize("name, value", [("action", "auth:logout"), ("actor_user_id", 2),
+                                         ("details", {"b": 2, "a": "é"}), ("seq", 2)])
+def test_every_field_changes_the_hash(name: str, value: object) -> None:
+    assert chain_hash(GENESIS_HASH, fields(**{name: value})) != chain_hash(GENESIS_HASH, fields())
+
+
+def test_hash_depends_on_the_previous_hash() -> None:
+    assert chain_hash("1" * 64, fields()) != chain_hash(GENESIS_HASH, fields())
