@@ -16,7 +16,7 @@ from audit.actions import AuditAction
 from audit.services import record_event
 from core.errors import InvalidInput
 
-TOKEN_PREFIX = "cus_"
+TOKEN_PREFIX = "cus_"  # noqa: S105  (a visible prefix, so leaked tokens are greppable)
 
 
 @dataclass(frozen=True)

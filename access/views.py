@@ -156,9 +156,10 @@ def act_on_request(request_id: int, action: str) -> Response:
     if action not in ACTIONS:
         raise NotFound(f"Unknown action {action!r}.")
     schema, handler = ACTIONS[action]
-    form = {key: value for key, value in request.form.items() if key != "csrf_token"}
-    if "days" in form:
-        form["days"] = int(form["days"]) if form["days"].isdigit() else form["days"]
+    form: dict[str, object] = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    days = request.form.get("days", "")
+    if days.isdigit():
+        form["days"] = int(days)  # HTML forms send text; the schema wants a strict integer
     try:
         data = schema.load(form)
     except ValidationError as exc:

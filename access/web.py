@@ -21,15 +21,17 @@ def install(app: Flask) -> None:
     manager.init_app(app)
     manager.session_protection = "basic"
 
-    @manager.user_loader
-    def _load_user(user_id: str) -> User | None:
-        return db_session().get(User, int(user_id)) if user_id.isdigit() else None
+    manager.user_loader(_load_user)
 
     app.before_request(_authenticate_bearer)
 
     @app.context_processor
     def _template_identity() -> dict[str, object]:
         return {"actor": current_actor()}
+
+
+def _load_user(user_id: str) -> User | None:
+    return db_session().get(User, int(user_id)) if user_id.isdigit() else None
 
 
 def _authenticate_bearer() -> None:

@@ -196,7 +196,8 @@ class _Env:
     def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
         value = self.text(name, default=default).lower()
         if value not in choices:
-            raise SettingsError(f"{PREFIX}{name} must be one of {', '.join(choices)}, got {value!r}")
+            allowed = ", ".join(choices)
+            raise SettingsError(f"{PREFIX}{name} must be one of {allowed}, got {value!r}")
         return value
 
     def url(self, name: str, default: str | None) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import Row, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from access.ports import DatasetRef
@@ -41,17 +41,15 @@ class CatalogueDirectory:
         if not dataset_ids:
             return {}
         rows = session.execute(_REF_COLUMNS.where(Dataset.id.in_(list(dataset_ids))))
-        return {row.id: _ref(row) for row in rows}
+        return {row.id: DatasetRef(*row) for row in rows}
 
     def requestable(self, session: Session) -> list[DatasetRef]:
         rows = session.execute(
             _REF_COLUMNS.where(Dataset.committee_id.is_not(None)).order_by(Dataset.id)
         )
-        return [_ref(row) for row in rows]
+        return [DatasetRef(*row) for row in rows]
 
 
+# Column order matches DatasetRef's fields.
 _REF_COLUMNS = select(Dataset.id, Dataset.accession, Dataset.name, Dataset.committee_id)
 
-
-def _ref(row: Row[tuple[int, str, str, int | None]]) -> DatasetRef:
-    return DatasetRef(row.id, row.accession, row.name, row.committee_id)

@@ -47,7 +47,10 @@ class DatasetOut(Schema):
         return "controlled" if obj.committee_id is not None else "open"
 
     def _data_use(self, obj: Any) -> list[dict[str, Any]]:
-        return DuoTermOut(many=True).dump([describe(code) for code in obj.duo_codes])
+        dumped: list[dict[str, Any]] = DuoTermOut(many=True).dump(
+            [describe(code) for code in obj.duo_codes]
+        )
+        return dumped
 
 
 class DatasetSummaryOut(DatasetOut):

@@ -5,10 +5,6 @@ from __future__ import annotations
 from alembic import context
 
 # Every package's models, so the metadata Alembic compares against is complete.
-import access.devidp.models
-import access.models
-import audit.models
-import datasets.models
 from core.db import Base, make_engine
 
 metadata = Base.metadata

@@ -120,7 +120,8 @@ def test_bad_decision_bodies_are_400_and_change_nothing(
     chair: dict[str, str], action: str, body: Any,
 ) -> None:
     request_id = draft_id(client, researcher)
-    assert client.post(f"/api/v1/requests/{request_id}/submit", headers=researcher).status_code == 200
+    submitted = client.post(f"/api/v1/requests/{request_id}/submit", headers=researcher)
+    assert submitted.status_code == 200
     before = counts(demo)
     response = client.post(f"/api/v1/requests/{request_id}/{action}", headers=chair, json=body)
     assert_error_shape(response, 400)
@@ -157,7 +158,8 @@ def test_unknown_action_and_unknown_ids_are_404(demo: DemoInstance, client: Flas
 def test_illegal_transition_is_409_naming_the_state(demo: DemoInstance, client: FlaskClient,
                                                     researcher: dict[str, str]) -> None:
     request_id = draft_id(client, researcher)
-    assert client.post(f"/api/v1/requests/{request_id}/submit", headers=researcher).status_code == 200
+    submitted = client.post(f"/api/v1/requests/{request_id}/submit", headers=researcher)
+    assert submitted.status_code == 200
     before = counts(demo)
     error = assert_error_shape(
         client.post(f"/api/v1/requests/{request_id}/submit", headers=researcher), 409)

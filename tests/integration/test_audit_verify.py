@@ -62,7 +62,7 @@ def test_removed_tail_fails_verification(demo: DemoInstance) -> None:
 
 
 def test_rehashed_edit_is_still_caught_by_the_next_link(demo: DemoInstance) -> None:
-    """Recomputing the edited event's own hash is not enough: the next event links to the old one."""
+    """Rehashing the edited event is not enough: the next event still links to the old hash."""
     from audit.chain import chain_hash
     from audit.services import hashed_fields
 

@@ -10,13 +10,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, select
 
+# Importing the models registers every table on Base.metadata.
+import access.devidp.models
 from audit.models import GENESIS_HASH, AuditChainHead
 from core.db import Base, make_engine, make_session_factory
 from core.migrations import downgrade, upgrade
 from tests.postgres import create_database
 
-# Importing the models registers every table on Base.metadata.
-import access.devidp.models  # noqa: F401  isort: skip
 import access.models  # noqa: F401  isort: skip
 import datasets.models  # noqa: F401  isort: skip
 

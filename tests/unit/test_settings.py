@@ -15,7 +15,7 @@ PRODUCTION = {
     "CUSTODIAN_DATABASE_URL": "sqlite:///:memory:",
     "CUSTODIAN_SECRET_KEY": "s" * 40,
     "CUSTODIAN_URL_SIGNING_KEY": "u" * 40,
-    "CUSTODIAN_STORAGE_ROOT": "/tmp",
+    "CUSTODIAN_STORAGE_ROOT": "/srv/custodian/storage",
     "CUSTODIAN_OIDC_DISCOVERY_URL": "https://idp.example/.well-known/openid-configuration",
     "CUSTODIAN_OIDC_CLIENT_ID": "custodian",
     "CUSTODIAN_OIDC_CLIENT_SECRET": "c" * 20,
