@@ -14,6 +14,7 @@ import access.web
 import core.csrf
 import core.error_handling
 import core.health
+import core.log_redaction
 import core.request_id
 import core.request_scope
 import core.security
@@ -98,6 +99,7 @@ def _configure_flask(app: Flask, settings: Settings) -> None:
         MAX_CONTENT_LENGTH=1024 * 1024,
     )
     logging.basicConfig(level=logging.INFO)
+    core.log_redaction.install()
 
 
 def _commit_on_success(response: Response) -> Response:

@@ -56,3 +56,32 @@ def test_every_field_changes_the_hash(name: str, value: object) -> None:
 
 def test_hash_depends_on_the_previous_hash() -> None:
     assert chain_hash("1" * 64, fields()) != chain_hash(GENESIS_HASH, fields())
+
+
+def test_access_log_lines_lose_their_query_strings() -> None:
+    import logging
+
+    from core.log_redaction import QueryStringRedactor
+
+    record = logging.LogRecord(
+        "werkzeug", logging.INFO, __file__, 1, '%s - - [x] "%s" %s -',
+        ("127.0.0.1", "GET /storage/a.vcf.gz?expires=1&user=2&signature=abc HTTP/1.1", "200"),
+        None,
+    )
+    QueryStringRedactor().filter(record)
+    line = record.getMessage()
+    assert "signature" not in line and "abc" not in line
+    assert '"GET /storage/a.vcf.gz?[redacted] HTTP/1.1" 200' in line
+
+
+def test_coloured_access_log_lines_are_redacted_too() -> None:
+    import logging
+
+    from core.log_redaction import QueryStringRedactor
+
+    message = ('127.0.0.1 - - [x] '
+               '"\x1b[31m\x1b[1mGET /auth/callback?code=SECRET&state=S HTTP/1.1\x1b[0m" 400 -')
+    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, message, None, None)
+    QueryStringRedactor().filter(record)
+    assert "SECRET" not in record.getMessage()
+    assert "/auth/callback?[redacted]" in record.getMessage()

@@ -1,0 +1,111 @@
+"""Health probes, security headers, CSRF on forms, friendly error pages."""
+
+from __future__ import annotations
+
+import shutil
+
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from access.models import AccessRequest
+from tests.conftest import DemoInstance
+
+
+def test_healthz_and_readyz_answer_json(demo: DemoInstance) -> None:
+    client = demo.app.test_client()
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json() == {"status": "ready",
+                                "checks": {"database": "ok", "storage": "ok"}}
+
+
+def test_readyz_reports_missing_storage(demo: DemoInstance) -> None:
+    shutil.rmtree(demo.settings.storage_root)
+    ready = demo.app.test_client().get("/readyz")
+    assert ready.status_code == 503
+    assert ready.get_json()["checks"]["storage"] == "unavailable"
+
+
+def test_every_response_carries_security_headers_and_a_request_id(demo: DemoInstance) -> None:
+    client = demo.app.test_client()
+    for path in ("/", "/api/v1/datasets", "/no-such-page"):
+        response = client.get(path)
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+        assert len(response.headers["X-Request-ID"]) >= 8
+
+
+def test_unknown_page_is_a_friendly_html_404(demo: DemoInstance) -> None:
+    response = demo.app.test_client().get("/datasets/9999")
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+    assert "Not found" in response.get_data(as_text=True)
+
+
+def test_pages_that_need_a_user_redirect_to_sign_in(demo: DemoInstance) -> None:
+    response = demo.app.test_client().get("/requests/new")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/auth/login?next=%2Frequests%2Fnew")
+
+
+def test_catalogue_and_dataset_pages_show_data_use_and_checksums(demo: DemoInstance) -> None:
+    client = demo.app.test_client()
+    home = client.get("/").get_data(as_text=True)
+    assert "phs000424" in home and "GRU" in home
+    page = client.get("/datasets/1").get_data(as_text=True)
+    assert "general research use" in page
+    assert "GTEx_demo.genotypes.vcf.gz" in page
+    assert "Download" not in page  # no grant, not signed in
+    assert "Sign in</a> to request access" in page
+
+
+def signed_in_client(demo: DemoInstance, username: str) -> FlaskClient:
+    """A test client whose session holds the persona (flask-login's session key)."""
+    from access.models import User
+
+    client = demo.app.test_client()
+    with demo.app.extensions["custodian.session_factory"]() as session:
+        user_id = session.scalars(select(User.id).where(User.subject == username)).one()
+    with client.session_transaction() as flask_session:
+        flask_session["_user_id"] = str(user_id)
+        flask_session["csrf_token"] = "known-token"
+    return client
+
+
+def request_count(demo: DemoInstance) -> int:
+    with demo.app.extensions["custodian.session_factory"]() as session:
+        return session.scalar(select(func.count()).select_from(AccessRequest)) or 0
+
+
+def test_state_changing_form_without_csrf_token_is_refused(demo: DemoInstance) -> None:
+    client = signed_in_client(demo, "researcher")
+    form = {"title": "Valid title", "dataset_ids": "1",
+            "research_use_statement": "Long enough research use statement here."}
+    refused = client.post("/requests/new", data=form)
+    assert refused.status_code == 400
+    assert "CSRF" in refused.get_data(as_text=True)
+    wrong = client.post("/requests/new", data={**form, "csrf_token": "guess"})
+    assert wrong.status_code == 400
+    assert request_count(demo) == 0
+    accepted = client.post("/requests/new", data={**form, "csrf_token": "known-token"})
+    assert accepted.status_code == 302
+    assert request_count(demo) == 1
+
+
+def test_request_form_with_bad_input_shows_errors_and_saves_nothing(demo: DemoInstance) -> None:
+    client = signed_in_client(demo, "researcher")
+    response = client.post("/requests/new", data={"title": "", "csrf_token": "known-token"})
+    assert response.status_code == 400
+    assert "field-error" in response.get_data(as_text=True)
+    assert request_count(demo) == 0
+
+
+def test_download_button_needs_csrf(demo: DemoInstance) -> None:
+    client = signed_in_client(demo, "researcher")
+    assert client.post("/files/6/download").status_code == 400
+    issued = client.post("/files/6/download", data={"csrf_token": "known-token"})
+    assert issued.status_code == 303  # an open file: off to its signed URL
+    assert "/storage/" in issued.headers["Location"]
