@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, Playwright, expect, sync_playwright
 
 from tests.conftest import DemoInstance, csrf_header, sign_in
 
@@ -26,6 +26,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
 ]
 TIMEOUT_MS = 10_000
+SETTLED_MS = 2_000  # for checks on a page that has finished loading: nothing will change
 TITLE = "Ageing eQTLs in the browser"
 STATEMENT = "We study tissue-specific regulation of gene expression in ageing adults."
 REASON = "Consistent with GRU consent."
@@ -89,14 +90,26 @@ def browser_sign_in(page: Page, username: str) -> None:
     expect(page.locator("header").get_by_role("button", name="Sign out")).to_be_visible()
 
 
+def click_and_load(page: Page, target: Locator) -> None:
+    """Click a submit button or link and wait for the page it leads to (even the same URL)."""
+    with page.expect_navigation():
+        target.click()
+    refusals = page.locator(".flash-error").all_inner_texts()
+    assert not refusals, f"{page.url} says: {refusals}"
+
+
+def expect_state(page: Page, state: str) -> None:
+    expect(page.locator("#request-state")).to_have_text(state, timeout=SETTLED_MS)
+
+
 def browser_sign_out(page: Page, base: str) -> None:
-    page.locator("header").get_by_role("button", name="Sign out").click()
-    page.wait_for_url(f"{base}/")
+    click_and_load(page, page.locator("header").get_by_role("button", name="Sign out"))
+    assert page.url == f"{base}/"
     expect(page.locator("header").get_by_role("link", name="Sign in")).to_be_visible()
     expect(page.locator("header .who")).to_have_count(0)
 
 
-def file_row(page: Page, name: str) -> Any:
+def file_row(page: Page, name: str) -> Locator:
     return page.locator("table.files tbody tr").filter(has_text=name)
 
 
@@ -129,6 +142,27 @@ def approve_through_api(base: str, dataset_id: int) -> None:
     assert approved.status_code == 200, approved.text
 
 
+def researcher_downloads_with_grant(page: Page, live: DemoInstance,
+                                    controlled: dict[str, Any]) -> None:
+    """As `researcher` holding a 30-day grant: the end date shows, the genotype downloads intact."""
+    base = live.base_url
+    dataset_path = f"/datasets/{controlled['id']}"
+    genotype = genotype_file(controlled)
+    page.goto(dataset_path)
+    browser_sign_in(page, "researcher")
+    ends = (live.clock.now() + timedelta(days=30)).strftime("%Y-%m-%d")  # the clock stands still
+    expect(page.locator("section.access-status")).to_contain_text(
+        f"You hold access to this dataset until {ends}.")
+    expect(page.get_by_role("link", name="Request access")).to_have_count(0)
+    expect(page.locator("table.files").get_by_role("button", name="Download")).to_have_count(
+        len(controlled["files"]))
+    expect(file_row(page, genotype["name"])).to_contain_text(genotype["sha256"])
+    filename, digest = download_and_hash(page, genotype["name"])
+    assert filename == genotype["name"]
+    assert digest == genotype["sha256"]
+    expect(page).to_have_url(f"{base}{dataset_path}")  # a download, not a navigation
+
+
 # --- tests -----------------------------------------------------------------------------------
 
 def test_readme_walkthrough_request_approve_download(page: Page, live: DemoInstance) -> None:
@@ -154,14 +188,14 @@ def test_readme_walkthrough_request_approve_download(page: Page, live: DemoInsta
     expect(checkbox).to_be_checked()
     page.get_by_label("Project title").fill(TITLE)
     page.get_by_label("Research-use statement").fill(STATEMENT)
-    page.get_by_role("button", name="Save draft").click()
-    page.wait_for_url(re.compile(r"/requests/\d+$"))
+    click_and_load(page, page.get_by_role("button", name="Save draft"))
+    assert re.fullmatch(rf"{re.escape(base)}/requests/\d+", page.url), page.url
     request_path = page.url.removeprefix(base)
-    expect(page.locator("#request-state")).to_have_text("draft")
+    expect_state(page, "draft")
     expect(page.get_by_role("heading", level=1)).to_contain_text(TITLE)
-    page.get_by_role("button", name="Submit").click()
-    page.wait_for_url(f"{base}{request_path}")
-    expect(page.locator("#request-state")).to_have_text("submitted")
+    click_and_load(page, page.get_by_role("button", name="Submit"))
+    assert page.url == f"{base}{request_path}"
+    expect_state(page, "submitted")
     expect(page.get_by_role("button", name="Submit")).to_have_count(0)
     browser_sign_out(page, base)
 
@@ -173,31 +207,20 @@ def test_readme_walkthrough_request_approve_download(page: Page, live: DemoInsta
     expect(queued).to_have_count(1)
     queued.get_by_role("link", name=TITLE).click()
     page.wait_for_url(f"{base}{request_path}")
-    expect(page.locator("#request-state")).to_have_text("submitted")
+    expect_state(page, "submitted")
     approve_form = page.locator("form.decision").filter(
         has=page.get_by_role("button", name="Approve"))
     approve_form.get_by_label("Reason for approval").fill(REASON)
     approve_form.get_by_label("Approval period (days)").fill("30")
-    approve_form.get_by_role("button", name="Approve").click()
-    page.wait_for_url(f"{base}{request_path}")
-    expect(page.locator("#request-state")).to_have_text("approved")
+    click_and_load(page, approve_form.get_by_role("button", name="Approve"))
+    assert page.url == f"{base}{request_path}"
+    expect_state(page, "approved")
     expect(page.locator("dl.facts")).to_contain_text(f"for 30 days: {REASON}")
     expect(page.get_by_role("button", name="Approve")).to_have_count(0)
     browser_sign_out(page, base)
 
     # The researcher sees the grant's end date and downloads the exact bytes.
-    page.goto(dataset_path)
-    browser_sign_in(page, "researcher")
-    ends = (live.clock.now() + timedelta(days=30)).strftime("%Y-%m-%d")
-    expect(page.locator("section.access-status")).to_contain_text(
-        f"You hold access to this dataset until {ends}.")
-    expect(page.get_by_role("link", name="Request access")).to_have_count(0)
-    expect(page.locator("table.files").get_by_role("button", name="Download")).to_have_count(
-        len(controlled["files"]))
-    filename, digest = download_and_hash(page, genotype["name"])
-    assert filename == genotype["name"]
-    assert digest == genotype["sha256"]
-    expect(page).to_have_url(f"{base}{dataset_path}")  # a download, not a navigation
+    researcher_downloads_with_grant(page, live, controlled)
 
 
 def test_without_grant_only_open_files_download_and_open_ones_need_no_sign_in(
@@ -233,7 +256,8 @@ def test_without_grant_only_open_files_download_and_open_ones_need_no_sign_in(
     # Signed out, the controlled dataset offers sign-in, not downloads.
     page.goto(f"/datasets/{controlled['id']}")
     expect(page.locator("table.files").get_by_role("button", name="Download")).to_have_count(0)
-    expect(page.locator("section.access-status").get_by_role("link", name="Sign in")).to_be_visible()
+    access_status = page.locator("section.access-status")
+    expect(access_status.get_by_role("link", name="Sign in")).to_be_visible()
 
 
 def test_screenshot_of_dataset_page_after_approval(
@@ -243,9 +267,7 @@ def test_screenshot_of_dataset_page_after_approval(
     controlled = dataset_of_tier(base, "controlled")
     approve_through_api(base, controlled["id"])
 
-    page.goto(f"/datasets/{controlled['id']}")
-    browser_sign_in(page, "researcher")
-    expect(page.locator("section.access-status .ok")).to_contain_text("You hold access")
+    researcher_downloads_with_grant(page, live, controlled)
     shot = tmp_path / "dataset-after-approval.png"
     page.screenshot(path=str(shot), full_page=True)
     png = shot.read_bytes()
