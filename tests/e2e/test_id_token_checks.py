@@ -6,6 +6,8 @@ with another key, claim another issuer or audience, send an expired token or a w
 
 from __future__ import annotations
 
+import base64
+import json
 import secrets
 import threading
 import time
@@ -35,7 +37,6 @@ CLIENT_SECRET = "a-client-secret-for-tests"
 class HostileProvider:
     base_url: str
     key: RSAKey = field(default_factory=lambda: RSAKey.generate_key(2048, auto_kid=True))
-    other_key: RSAKey = field(default_factory=lambda: RSAKey.generate_key(2048, auto_kid=True))
     mode: str = "honest"
     nonces: dict[str, str] = field(default_factory=dict)
 
@@ -47,7 +48,8 @@ class HostileProvider:
         }
         key = self.key
         if self.mode == "wrong_key":
-            key = RSAKey.import_key(self.other_key.as_dict(private=True) | {"kid": self.key.kid})
+            # Same kid as the published key, so only the signature check can catch it.
+            key = RSAKey.generate_key(2048, parameters={"kid": str(self.key.kid)})
         elif self.mode == "wrong_issuer":
             claims["iss"] = "https://evil.example"
         elif self.mode == "wrong_audience":
@@ -60,8 +62,12 @@ class HostileProvider:
             del claims["exp"]
         header = {"alg": "RS256", "kid": self.key.kid}
         if self.mode == "alg_none":
-            return jwt.encode({"alg": "none"}, claims, None, algorithms=["none"])
+            return ".".join((_b64({"alg": "none", "typ": "JWT"}), _b64(claims), ""))
         return jwt.encode(header, claims, key)
+
+
+def _b64(part: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
 
 
 def provider_app(provider: HostileProvider) -> Flask:
@@ -88,7 +94,7 @@ def provider_app(provider: HostileProvider) -> Flask:
         provider.nonces[code] = request.args["nonce"]
         target = f"{request.args['redirect_uri']}?" + urlencode(
             {"code": code, "state": request.args["state"]})
-        return redirect(target)  # type: ignore[return-value]
+        return redirect(target)
 
     @app.post("/token")
     def token() -> Response:
