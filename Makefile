@@ -29,9 +29,15 @@ system-packages:
 	@missing=""; \
 	if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then missing="$$missing postgresql"; fi; \
 	if [ ! -x /usr/bin/chromium ]; then missing="$$missing chromium"; fi; \
+	if ! command -v node >/dev/null 2>&1; then missing="$$missing nodejs npm"; fi; \
 	if [ -n "$$missing" ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+
+# The npm test servers: an S3 store that checks signatures, an OpenID Certified provider.
+tests/node/node_modules/.installed: tests/node/package.json | system-packages
+	cd tests/node && npm install --silent
+	touch $@
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -39,7 +45,7 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy .
 
-test: $(VENV)/.installed system-packages lint typecheck
+test: $(VENV)/.installed system-packages tests/node/node_modules/.installed lint typecheck
 	$(BIN)/pytest
 
 clean:
