@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import socket
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,8 @@ from core.migrations import upgrade
 from datasets.demo import set_up_demo
 from tests.html_forms import form_with_field
 
+DATABASE_BACKENDS = ["sqlite", "postgresql"]
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -35,19 +38,63 @@ def demo_port() -> int:
     return free_port()
 
 
-def demo_settings(instance_dir: Path, port: int) -> Settings:
-    return load_settings(
-        environ={},
-        overrides={"ENV": "demo", "INSTANCE_DIR": str(instance_dir),
-                   "PUBLIC_URL": f"http://127.0.0.1:{port}"},
-    )
+def demo_settings(instance_dir: Path, port: int, database_url: str | None = None) -> Settings:
+    overrides = {"ENV": "demo", "INSTANCE_DIR": str(instance_dir),
+                 "PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    if database_url is not None:
+        overrides["DATABASE_URL"] = database_url
+    return load_settings(environ={}, overrides=overrides)
+
+
+@pytest.fixture(scope="session", params=DATABASE_BACKENDS)
+def database_backend(request: pytest.FixtureRequest) -> str:
+    """Every test that touches the database runs once on SQLite and once on PostgreSQL."""
+    backend: str = request.param
+    return backend
 
 
 @pytest.fixture(scope="session")
-def demo_template(tmp_path_factory: pytest.TempPathFactory, demo_port: int) -> Path:
-    """A migrated, seeded demo instance (database, storage, secrets), built once."""
-    instance = tmp_path_factory.mktemp("demo-template")
-    app = create_app(demo_settings(instance, demo_port))
+def postgres_server() -> Iterator[str]:
+    from tests.postgres import throwaway_cluster
+
+    with throwaway_cluster() as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_database_url(
+    database_backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """An empty database of the backend under test (not migrated)."""
+    if database_backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.sqlite'}"
+        return
+    from tests.postgres import create_database, drop_database
+
+    server = request.getfixturevalue("postgres_server")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    yield create_database(server, name)
+    drop_database(server, name)
+
+
+@pytest.fixture(scope="session")
+def demo_template(
+    tmp_path_factory: pytest.TempPathFactory, demo_port: int, database_backend: str,
+    request: pytest.FixtureRequest,
+) -> tuple[Path, str | None]:
+    """A migrated, seeded demo instance (database, storage, secrets), built once per backend.
+
+    Returns the instance folder and, on PostgreSQL, the template database's name.
+    """
+    instance = tmp_path_factory.mktemp(f"demo-template-{database_backend}")
+    template_db: str | None = None
+    database_url = None
+    if database_backend == "postgresql":
+        from tests.postgres import create_database
+
+        template_db = f"demo_template_{uuid.uuid4().hex[:8]}"
+        database_url = create_database(request.getfixturevalue("postgres_server"), template_db)
+    app = create_app(demo_settings(instance, demo_port, database_url))
     upgrade(app.extensions["custodian.engine"])
     with app.app_context():
         factory = app.extensions["custodian.session_factory"]
@@ -55,8 +102,9 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory, demo_port: int) -> P
             set_up_demo(session, issuer=f"http://127.0.0.1:{demo_port}/dev-idp",
                         storage=app.extensions["custodian.storage"],
                         now=app.extensions["custodian.clock"].now())
+    # PostgreSQL copies a template only while nobody is connected to it.
     app.extensions["custodian.engine"].dispose()
-    return instance
+    return instance, template_db
 
 
 @dataclass
@@ -68,14 +116,29 @@ class DemoInstance:
 
 
 @pytest.fixture
-def demo(demo_template: Path, tmp_path: Path, demo_port: int) -> Iterator[DemoInstance]:
+def demo(
+    demo_template: tuple[Path, str | None], tmp_path: Path, demo_port: int,
+    request: pytest.FixtureRequest,
+) -> Iterator[DemoInstance]:
+    template_dir, template_db = demo_template
     instance = tmp_path / "instance"
-    shutil.copytree(demo_template, instance)
-    settings = demo_settings(instance, demo_port)
+    shutil.copytree(template_dir, instance)
+    database_url = None
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    if template_db is not None:
+        from tests.postgres import create_database
+
+        server = request.getfixturevalue("postgres_server")
+        database_url = create_database(server, name, template=template_db)
+    settings = demo_settings(instance, demo_port, database_url)
     clock = MovableClock()
     app = create_app(settings, clock=clock)
     yield DemoInstance(app, clock, settings, settings.public_url)
     app.extensions["custodian.engine"].dispose()
+    if template_db is not None:
+        from tests.postgres import drop_database
+
+        drop_database(request.getfixturevalue("postgres_server"), name)
 
 
 @pytest.fixture
@@ -108,14 +171,6 @@ def csrf_header(browser: requests.Session, base_url: str) -> dict[str, str]:
     me = browser.get(f"{base_url}/api/v1/users/me", timeout=10)
     assert me.status_code == 200, me.text
     return {"X-CSRF-Token": me.json()["csrf_token"]}
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    from tests.postgres import throwaway_cluster
-
-    with throwaway_cluster() as url:
-        yield url
 
 
 def issue_token(demo: DemoInstance, username: str) -> dict[str, str]:

@@ -50,11 +50,20 @@ def throwaway_cluster() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def create_database(server_url: str, name: str) -> str:
+def create_database(server_url: str, name: str, template: str | None = None) -> str:
+    copy = f' TEMPLATE "{template}"' if template else ""
+    _administer(server_url, f'CREATE DATABASE "{name}"{copy}')
+    return f"{server_url}/{name}"
+
+
+def drop_database(server_url: str, name: str) -> None:
+    _administer(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _administer(server_url: str, statement: str) -> None:
     from sqlalchemy import create_engine, text
 
     engine = create_engine(f"{server_url}/postgres", isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+        connection.execute(text(statement))
     engine.dispose()
-    return f"{server_url}/{name}"

@@ -110,11 +110,12 @@ def provider_app(provider: HostileProvider) -> Flask:
 
 
 @pytest.fixture
-def hostile(tmp_path: Path) -> Iterator[tuple[HostileProvider, str]]:
+def hostile(tmp_path: Path, fresh_database_url: str) -> Iterator[tuple[HostileProvider, str]]:
     idp_port, app_port = free_port(), free_port()
     provider = HostileProvider(f"http://127.0.0.1:{idp_port}")
     settings = load_settings(environ={}, overrides={
         "ENV": "demo", "DEV_IDP": "false", "INSTANCE_DIR": str(tmp_path),
+        "DATABASE_URL": fresh_database_url,
         "PUBLIC_URL": f"http://127.0.0.1:{app_port}",
         "OIDC_DISCOVERY_URL": f"{provider.base_url}/.well-known/openid-configuration",
         "OIDC_CLIENT_ID": CLIENT_ID, "OIDC_CLIENT_SECRET": CLIENT_SECRET,
@@ -132,6 +133,7 @@ def hostile(tmp_path: Path) -> Iterator[tuple[HostileProvider, str]]:
     for server in servers:
         server.shutdown()
         server.server_close()
+    service.extensions["custodian.engine"].dispose()
 
 
 def sign_in_against(base: str) -> tuple[requests.Session, requests.Response]:

@@ -50,12 +50,12 @@ class Harness:
 
 
 @pytest.fixture
-def harness(tmp_path: Path) -> Iterator[Harness]:
+def harness(tmp_path: Path, fresh_database_url: str) -> Iterator[Harness]:
     settings = load_settings(
         environ={},
         overrides={"ENV": "demo", "INSTANCE_DIR": str(tmp_path), "PUBLIC_URL": PUBLIC_URL},
     )
-    engine = make_engine(f"sqlite:///{tmp_path / 'idp.db'}")
+    engine = make_engine(fresh_database_url)
     Base.metadata.create_all(engine)
     clock = MovableClock()
     app = Flask(__name__)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,22 +15,16 @@ import access.devidp.models
 from audit.models import GENESIS_HASH, AuditChainHead
 from core.db import Base, make_engine, make_session_factory
 from core.migrations import downgrade, upgrade
-from tests.postgres import create_database
 
 import access.models  # noqa: F401  isort: skip
 import datasets.models  # noqa: F401  isort: skip
 
 
-def sqlite_engine(tmp_path: Path) -> Engine:
-    return make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
-    if request.param == "sqlite":
-        return sqlite_engine(tmp_path)
-    server = request.getfixturevalue("postgres_server")
-    return make_engine(create_database(server, f"mig_{uuid.uuid4().hex[:8]}"))
+@pytest.fixture
+def fresh_engine(fresh_database_url: str) -> Iterator[Engine]:
+    engine = make_engine(fresh_database_url)
+    yield engine
+    engine.dispose()
 
 
 def test_upgrade_creates_every_model_table_and_the_chain_head(fresh_engine: Engine) -> None:
@@ -56,17 +50,15 @@ def test_downgrade_to_base_removes_every_table(fresh_engine: Engine) -> None:
     assert set(inspect(fresh_engine).get_table_names()) <= {"alembic_version"}
 
 
-def test_flask_db_upgrade_command_migrates_postgresql(
-    postgres_server: str, tmp_path: Path
-) -> None:
+def test_flask_db_upgrade_command_migrates(fresh_database_url: str, tmp_path: Path) -> None:
     from app import create_app
     from tests.conftest import demo_settings
 
-    url = create_database(postgres_server, f"cli_{uuid.uuid4().hex[:8]}")
-    settings = demo_settings(tmp_path, 5999)
-    app = create_app(overrides={"ENV": "demo", "INSTANCE_DIR": str(tmp_path),
-                                "DATABASE_URL": url, "PUBLIC_URL": settings.public_url})
+    url = fresh_database_url
+    app = create_app(demo_settings(tmp_path, 5999, url))
     result = app.test_cli_runner().invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
     assert "migrated to head" in result.output
-    assert "audit_events" in inspect(make_engine(url)).get_table_names()
+    engine = make_engine(url)
+    assert "audit_events" in inspect(engine).get_table_names()
+    engine.dispose()
