@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, Flask, Response
 from sqlalchemy import text
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import access.oidc
 import access.web
+import audit.alarm
 import core.csrf
 import core.error_handling
 import core.health
 import core.log_redaction
+import core.logging_setup
+import core.metrics_web
 import core.request_id
 import core.request_scope
 import core.security
@@ -26,15 +29,15 @@ from audit.actions import AuditAction
 from audit.cli import audit_cli
 from audit.services import record_refusal
 from config import Settings, load_settings
-from core.cli import db_cli
+from core.cli import db_cli, keys_cli
 from core.clock import Clock, SystemClock
 from core.db import make_engine, make_session_factory
 from core.errors import RefusalNote
 from datasets.api import api as datasets_api
 from datasets.catalogue import CatalogueDirectory
-from datasets.cli import demo_cli
+from datasets.cli import datasets_cli, demo_cli
 from datasets.downloads import UrlLifetime
-from datasets.storage import LocalStorage
+from datasets.storage import make_storage
 from datasets.views import pages as datasets_pages
 
 
@@ -46,12 +49,19 @@ def create_app(
 ) -> Flask:
     settings = settings or load_settings(overrides=overrides)
     app = Flask(__name__, static_folder=None)
+    if settings.trusted_proxies:
+        # Only behind that many proxies may X-Forwarded-For/-Proto be believed (audit IPs).
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies
+        )
     _configure_flask(app, settings)
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
+                         max_overflow=settings.db_max_overflow,
+                         pool_timeout=settings.db_pool_timeout_seconds)
     session_factory = make_session_factory(engine)
     clock = clock or SystemClock()
-    storage = LocalStorage(settings.storage_root, settings.url_signing_key, settings.public_url)
+    storage = make_storage(settings)
     app.extensions["custodian.engine"] = engine
     app.extensions["custodian.storage"] = storage
     app.extensions["custodian.url_lifetime"] = UrlLifetime(
@@ -66,7 +76,10 @@ def create_app(
     access.web.install(app)
     access.oidc.install(app, settings)
     core.error_handling.install(app, _refusal_recorder(app))
-    core.health.install(app, {"database": lambda: _ping(app), "storage": storage.check})
+    core.health.install(app, {"database": lambda: _ping(app), "storage": storage.check,
+                              "audit": _check_audit_writes})
+    if settings.metrics_enabled:
+        core.metrics_web.install(app, None if settings.metrics_public else settings.metrics_token)
     app.after_request(_commit_on_success)
 
     app.register_blueprint(Blueprint("core", "core", static_folder="core/static",
@@ -80,7 +93,7 @@ def create_app(
         app.register_blueprint(create_dev_idp_blueprint(settings), url_prefix="/dev-idp")
     app.add_template_global(describe, "duo")
 
-    for group in (db_cli, audit_cli, demo_cli):
+    for group in (db_cli, keys_cli, audit_cli, demo_cli, datasets_cli):
         app.cli.add_command(group)
     return app
 
@@ -88,6 +101,7 @@ def create_app(
 def _configure_flask(app: Flask, settings: Settings) -> None:
     app.config.update(
         SECRET_KEY=settings.secret_key,
+        SECRET_KEY_FALLBACKS=list(settings.secret_key_previous),
         CUSTODIAN_SETTINGS=settings,
         SESSION_COOKIE_NAME="custodian_session",
         SESSION_COOKIE_HTTPONLY=True,
@@ -98,14 +112,14 @@ def _configure_flask(app: Flask, settings: Settings) -> None:
         PERMANENT_SESSION_LIFETIME=8 * 3600,
         MAX_CONTENT_LENGTH=1024 * 1024,
     )
-    logging.basicConfig(level=logging.INFO)
+    core.logging_setup.install(settings.log_format)
     core.log_redaction.install()
 
 
 def _commit_on_success(response: Response) -> Response:
     """One commit per request, only for success: an action and its audit event land together."""
     if response.status_code < 400:
-        core.request_scope.commit_if_open()
+        core.request_scope.commit_if_open(audit.alarm.commit_audited)
     else:
         core.request_scope.rollback_if_open()
     return response
@@ -121,6 +135,11 @@ def _refusal_recorder(app: Flask) -> core.error_handling.RefusalRecorder:
         )
 
     return record
+
+
+def _check_audit_writes() -> None:
+    if audit.alarm.writes_failing():
+        raise core.health.Failing("the last audit write failed")
 
 
 def _ping(app: Flask) -> None:

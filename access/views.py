@@ -28,6 +28,7 @@ from access.workflow import RequestAction, RequestState, allowed_actions
 from audit.actions import AuditAction
 from audit.services import record_refusal
 from config import Settings
+from config.settings import OidcProvider
 from core.error_handling import respond
 from core.errors import NotFound
 from core.request_scope import clock, db_session, session_factory
@@ -43,31 +44,40 @@ def _settings() -> Settings:
 
 
 @pages.get("/auth/login")
-def login() -> Response:
-    session["after_login"] = safe_next_path(request.args.get("next"))
+def login() -> Response | str:
+    """With several providers the user picks one; with one, straight there."""
+    after = safe_next_path(request.args.get("next"))
+    choices = oidc.providers()
+    if len(choices) == 1:
+        return _begin_sign_in(choices[0], after)
+    return render_template("access/sign_in_choice.html", providers=choices, after=after)
+
+
+@pages.get("/auth/login/<name>")
+def login_with(name: str) -> Response:
+    provider = oidc.provider_named(name)
+    if provider is None:
+        raise NotFound(f"No identity provider is called {name!r}.")
+    return _begin_sign_in(provider, safe_next_path(request.args.get("next")))
+
+
+def _begin_sign_in(provider: OidcProvider, after: str) -> Response:
+    session["after_login"] = after
     try:
-        redirect_uri = f"{_settings().public_url}/auth/callback"
-        response: Response = oidc.client().authorize_redirect(redirect_uri)
-    except http.RequestException:
-        log.warning("identity provider unreachable during login")
+        return oidc.begin(provider, f"{_settings().public_url}/auth/callback")
+    except oidc.ProviderUnavailableError as exc:
+        log.warning("identity provider %r unavailable during login: %s", provider.name, exc)
         return respond(502, "idp_unreachable",
                        "The identity provider could not be reached. Try again in a moment.")
-    return response
 
 
 @pages.get("/auth/callback")
 def callback() -> Response:
     actor = current_actor()
     try:
-        token = oidc.client().authorize_access_token(leeway=oidc.CLOCK_SKEW_SECONDS)
-        if "userinfo" not in token:
-            raise ValueError("the provider returned no ID token")
-        claims: dict[str, Any] = dict(token["userinfo"])
-        extra = oidc.client().userinfo(token=token)
-        if extra.get("sub") == claims["sub"]:
-            claims = {**extra, **claims}
-        issuer = oidc.issuer()
-    except (AuthlibBaseError, JoseError, ValueError, KeyError, http.RequestException) as exc:
+        issuer, claims = oidc.finish()
+    except (AuthlibBaseError, JoseError, ValueError, KeyError, http.RequestException,
+            oidc.ProviderUnavailableError) as exc:
         return _failed_sign_in(actor, exc)
     after = safe_next_path(session.get("after_login"))
     session.clear()  # a fresh session on sign-in: nothing from before carries over
@@ -83,7 +93,7 @@ def _failed_sign_in(actor: Actor, exc: Exception) -> Response:
     session.clear()
     record_refusal(session_factory(), actor.audit(), AuditAction.LOGIN_FAILED,
                    now=clock().now(), details={"reason": reason})
-    unreachable = isinstance(exc, http.RequestException)
+    unreachable = isinstance(exc, http.RequestException | oidc.ProviderUnavailableError)
     return respond(
         502 if unreachable else 400,
         "sign_in_failed",

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit.actions import AuditAction, Outcome
+from audit.alarm import commit_audited, watched
 from audit.chain import chain_hash
 from audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
 
@@ -38,6 +39,7 @@ class AuditActor:
 SYSTEM = AuditActor()
 
 
+@watched
 def record_event(
     session: Session,
     actor: AuditActor,
@@ -91,7 +93,7 @@ def record_refusal(
     target_id: str | int | None = None,
     details: Mapping[str, Any] | None = None,
 ) -> None:
-    with session_factory.begin() as session:
+    with session_factory() as session:
         record_event(
             session,
             actor,
@@ -102,6 +104,7 @@ def record_refusal(
             target_id=target_id,
             details=details,
         )
+        commit_audited(session)
 
 
 def create_chain_head(session: Session) -> None:

@@ -8,6 +8,7 @@ the first request that happens to need it.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,11 +18,31 @@ from urllib.parse import urlsplit
 from config.secrets import load_or_create_demo_secrets
 
 Environment = Literal["demo", "production"]
+StorageBackend = Literal["local", "s3"]
+AddressingStyle = Literal["auto", "path", "virtual"]
+LogFormat = Literal["json", "text"]
 PREFIX = "CUSTODIAN_"
+SINGLE_PROVIDER_NAME = "default"
+DEV_IDP_CLIENT_ID = "custodian"
+PROVIDER_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
+# S3's bucket naming rules (3-63 characters, DNS-safe), which S3-compatible stores share.
+BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+REGION_NAME = re.compile(r"[a-z0-9-]{1,32}")
 
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the environment variable."""
+
+
+@dataclass(frozen=True)
+class OidcProvider:
+    """An identity provider users may sign in with; ``name`` is its URL segment and env infix."""
+
+    name: str
+    label: str
+    discovery_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -36,13 +57,28 @@ class Settings:
     signed_url_default_seconds: int
     signed_url_max_seconds: int
     api_token_days: int
-    oidc_discovery_url: str
-    oidc_client_id: str
-    oidc_client_secret: str = field(repr=False)
+    db_pool_size: int
+    db_max_overflow: int
+    db_pool_timeout_seconds: int
+    trusted_proxies: int
+    # Keys being rotated out: still accepted for verification, never used to sign.
+    secret_key_previous: tuple[str, ...] = field(repr=False)
+    url_signing_keys_previous: tuple[bytes, ...] = field(repr=False)
     dev_idp_enabled: bool
     dev_idp_private_key_pem: str = field(repr=False)
     dev_idp_client_secret: str = field(repr=False)
     demo_secrets_file: Path | None
+    storage_backend: StorageBackend = "local"
+    s3_bucket: str = ""
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_addressing_style: AddressingStyle = "auto"
+    s3_key_prefix: str = ""
+    oidc_providers: tuple[OidcProvider, ...] = ()
+    log_format: LogFormat = "json"
+    metrics_enabled: bool = False
+    metrics_public: bool = False
+    metrics_token: str | None = field(default=None, repr=False)
 
     @property
     def is_demo(self) -> bool:
@@ -79,6 +115,8 @@ def load_settings(
     default_discovery = (
         f"{public_url}/dev-idp/.well-known/openid-configuration" if dev_idp_enabled else None
     )
+    storage_backend = env.choice("STORAGE_BACKEND", ("local", "s3"), default="local")
+    uses_local_disk = storage_backend == "local"
     default_seconds = env.integer("SIGNED_URL_SECONDS", default=900, minimum=10, maximum=86400)
     max_seconds = env.integer("SIGNED_URL_MAX_SECONDS", default=3600, minimum=10, maximum=86400)
     if default_seconds > max_seconds:
@@ -86,6 +124,8 @@ def load_settings(
             f"{PREFIX}SIGNED_URL_SECONDS ({default_seconds}) exceeds "
             f"{PREFIX}SIGNED_URL_MAX_SECONDS ({max_seconds})"
         )
+    metrics_enabled = env.choice("METRICS", ("off", "on"), default="off") == "on"
+    metrics_public = env.boolean("METRICS_PUBLIC", default=False)
     return Settings(
         environment=environment,  # type: ignore[arg-type]
         database_url=env.text(
@@ -95,24 +135,120 @@ def load_settings(
         secret_key=env.secret("SECRET_KEY", demo_secrets, min_length=32),
         public_url=public_url,
         instance_dir=instance_dir,
-        storage_root=Path(
-            env.text("STORAGE_ROOT", default=str(instance_dir / "storage") if is_demo else None)
-        ).resolve(),
-        url_signing_key=env.secret("URL_SIGNING_KEY", demo_secrets, min_length=32).encode(),
+        storage_root=Path(env.text(
+            "STORAGE_ROOT",
+            default=str(instance_dir / "storage") if is_demo or not uses_local_disk else None,
+        )).resolve(),
+        # Only the local backend signs URLs itself; S3 signs with the AWS credentials.
+        url_signing_key=(
+            env.secret("URL_SIGNING_KEY", demo_secrets, min_length=32).encode()
+            if uses_local_disk else b""
+        ),
         signed_url_default_seconds=default_seconds,
         signed_url_max_seconds=max_seconds,
         api_token_days=env.integer("API_TOKEN_DAYS", default=30, minimum=1, maximum=365),
-        oidc_discovery_url=env.url("OIDC_DISCOVERY_URL", default=default_discovery),
-        oidc_client_id=env.text("OIDC_CLIENT_ID", default="custodian" if dev_idp_enabled else None),
-        oidc_client_secret=(
-            demo_secrets["DEV_IDP_CLIENT_SECRET"]
-            if dev_idp_enabled and not env.has("OIDC_CLIENT_SECRET")
-            else env.secret("OIDC_CLIENT_SECRET", {}, min_length=1)
+        db_pool_size=env.integer("DB_POOL_SIZE", default=5, minimum=1, maximum=200),
+        db_max_overflow=env.integer("DB_MAX_OVERFLOW", default=10, minimum=0, maximum=200),
+        db_pool_timeout_seconds=env.integer("DB_POOL_TIMEOUT", default=10, minimum=1,
+                                            maximum=300),
+        trusted_proxies=env.integer("TRUSTED_PROXIES", default=0, minimum=0, maximum=5),
+        secret_key_previous=env.previous_secrets("SECRET_KEY", min_length=32),
+        url_signing_keys_previous=tuple(
+            key.encode() for key in env.previous_secrets("URL_SIGNING_KEY", min_length=32)
         ),
         dev_idp_enabled=dev_idp_enabled,
         dev_idp_private_key_pem=demo_secrets.get("DEV_IDP_PRIVATE_KEY", "") if is_demo else "",
         dev_idp_client_secret=demo_secrets.get("DEV_IDP_CLIENT_SECRET", "") if is_demo else "",
         demo_secrets_file=demo_secrets_file,
+        storage_backend=storage_backend,  # type: ignore[arg-type]
+        s3_bucket=(
+            "" if uses_local_disk
+            else env.matching("S3_BUCKET", BUCKET_NAME, "a valid S3 bucket name")
+        ),
+        s3_endpoint_url=env.optional_url("S3_ENDPOINT_URL"),
+        s3_region=env.matching("S3_REGION", REGION_NAME, "a region name such as us-east-1",
+                               default="us-east-1"),
+        s3_addressing_style=env.choice(  # type: ignore[arg-type]
+            "S3_ADDRESSING_STYLE", ("auto", "path", "virtual"), default="auto"
+        ),
+        s3_key_prefix=_key_prefix(env.text("S3_KEY_PREFIX", default="")),
+        oidc_providers=_oidc_providers(
+            env, default_discovery,
+            demo_secrets["DEV_IDP_CLIENT_SECRET"] if dev_idp_enabled else None,
+        ),
+        log_format=env.choice(  # type: ignore[arg-type]
+            "LOG_FORMAT", ("json", "text"), default="text" if is_demo else "json"
+        ),
+        metrics_enabled=metrics_enabled,
+        metrics_public=metrics_public,
+        metrics_token=_metrics_token(env, metrics_enabled, metrics_public),
+    )
+
+
+def _metrics_token(env: _Env, enabled: bool, public: bool) -> str | None:
+    """/metrics wants a scraper's token unless declared public (for a private network)."""
+    if not enabled:
+        return None
+    if not public:
+        return env.secret("METRICS_TOKEN", {}, min_length=32)
+    if env.has("METRICS_TOKEN") or env.has("METRICS_TOKEN_FILE"):
+        raise SettingsError(
+            f"{PREFIX}METRICS_TOKEN is set but {PREFIX}METRICS_PUBLIC=true makes /metrics "
+            "public: set only one of them"
+        )
+    return None
+
+
+def _key_prefix(value: str) -> str:
+    """Operators write ``a/b``, ``/a/b/`` or ``a//b`` for the same folder; keys need ``a/b/``."""
+    parts = [part for part in value.split("/") if part]
+    return "/".join(parts) + "/" if parts else ""
+
+
+def _oidc_providers(
+    env: _Env, dev_idp_discovery: str | None, dev_idp_secret: str | None
+) -> tuple[OidcProvider, ...]:
+    """Providers by name from OIDC_PROVIDERS, or else one from the single-provider variables."""
+    listed = env.text("OIDC_PROVIDERS", default="")
+    if not listed:
+        return (OidcProvider(
+            name=SINGLE_PROVIDER_NAME,
+            label="Sign in",
+            discovery_url=env.url("OIDC_DISCOVERY_URL", default=dev_idp_discovery),
+            client_id=env.text(
+                "OIDC_CLIENT_ID", default=DEV_IDP_CLIENT_ID if dev_idp_secret else None),
+            client_secret=(
+                dev_idp_secret if dev_idp_secret and not env.has("OIDC_CLIENT_SECRET")
+                else env.secret("OIDC_CLIENT_SECRET", {}, min_length=1)
+            ),
+        ),)
+    for single in ("OIDC_DISCOVERY_URL", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET",
+                   "OIDC_CLIENT_SECRET_FILE"):
+        if env.has(single):
+            raise SettingsError(
+                f"{PREFIX}{single} cannot be combined with {PREFIX}OIDC_PROVIDERS: configure "
+                f"each listed provider with {PREFIX}OIDC_<NAME>_* variables instead"
+            )
+    names = [part.strip().lower() for part in listed.split(",")]
+    for name in names:
+        if not PROVIDER_NAME.fullmatch(name):
+            raise SettingsError(
+                f"{PREFIX}OIDC_PROVIDERS: {name!r} is not a provider name (a letter, then up "
+                "to 31 letters, digits or underscores)"
+            )
+    if len(set(names)) < len(names):
+        raise SettingsError(f"{PREFIX}OIDC_PROVIDERS lists a provider more than once")
+    return tuple(_named_provider(env, name) for name in names)
+
+
+def _named_provider(env: _Env, name: str) -> OidcProvider:
+    infix = f"OIDC_{name.upper()}_"
+    return OidcProvider(
+        name=name,
+        label=env.text(f"{infix}LABEL", default=name),
+        discovery_url=env.url(f"{infix}DISCOVERY_URL", default=None),
+        client_id=env.text(f"{infix}CLIENT_ID"),
+        client_secret=env.secret(f"{infix}CLIENT_SECRET", {}, min_length=1),
     )
 
 
@@ -163,6 +299,25 @@ class _Env:
             raise SettingsError(f"{PREFIX}{name} must be at least {min_length} characters long")
         return value
 
+    def previous_secrets(self, name: str, min_length: int) -> tuple[str, ...]:
+        """NAME_PREVIOUS: comma-separated keys being rotated out (or NAME_PREVIOUS_FILE)."""
+        value = self._raw(f"{name}_PREVIOUS")
+        file_name = self._raw(f"{name}_PREVIOUS_FILE")
+        if value is None and file_name is not None:
+            try:
+                value = Path(file_name).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise SettingsError(
+                    f"{PREFIX}{name}_PREVIOUS_FILE: cannot read {file_name}: {exc.strerror}"
+                ) from None
+        keys = tuple(part.strip() for part in (value or "").replace("\n", ",").split(",")
+                     if part.strip())
+        if any(len(key) < min_length for key in keys):
+            raise SettingsError(
+                f"{PREFIX}{name}_PREVIOUS: every key must be at least {min_length} characters"
+            )
+        return keys
+
     def integer(
         self,
         name: str,
@@ -199,6 +354,17 @@ class _Env:
             allowed = ", ".join(choices)
             raise SettingsError(f"{PREFIX}{name} must be one of {allowed}, got {value!r}")
         return value
+
+    def matching(
+        self, name: str, pattern: re.Pattern[str], meaning: str, default: str | None = None
+    ) -> str:
+        value = self.text(name, default=default)
+        if not pattern.fullmatch(value):
+            raise SettingsError(f"{PREFIX}{name} must be {meaning}, got {value!r}")
+        return value
+
+    def optional_url(self, name: str) -> str | None:
+        return self.url(name, default=None) if (self._raw(name) or "").strip() else None
 
     def url(self, name: str, default: str | None) -> str:
         value = self.text(name, default=default)

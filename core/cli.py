@@ -1,6 +1,8 @@
-"""``flask db ...``: schema migrations for the configured database."""
+"""``flask db ...`` (schema migrations) and ``flask keys ...`` (secrets for the settings)."""
 
 from __future__ import annotations
+
+import secrets
 
 import click
 from flask import current_app
@@ -25,3 +27,12 @@ def downgrade_command(revision: str) -> None:
     """Migrate the database down to REVISION ("base" removes every table)."""
     migrations.downgrade(current_app.extensions["custodian.engine"], revision)
     click.echo(f"Database migrated down to {revision}.")
+
+
+keys_cli = AppGroup("keys", help="Generate secrets for the settings.")
+
+
+@keys_cli.command("generate")
+def generate_key_command() -> None:
+    """Print a new random key (384 bits) for CUSTODIAN_SECRET_KEY or CUSTODIAN_URL_SIGNING_KEY."""
+    click.echo(secrets.token_urlsafe(48))

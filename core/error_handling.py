@@ -11,6 +11,8 @@ from collections.abc import Callable
 from urllib.parse import urlencode
 
 from flask import Flask, Response, redirect, render_template, request
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from core.api import error_response
@@ -21,7 +23,7 @@ from core.request_scope import rollback_if_open
 log = logging.getLogger(__name__)
 
 RefusalRecorder = Callable[[RefusalNote], None]
-JSON_PREFIXES = ("/api/", "/storage/", "/dev-idp/token", "/dev-idp/userinfo")
+JSON_PREFIXES = ("/api/", "/storage/", "/dev-idp/token", "/dev-idp/userinfo", "/metrics")
 PAGE_TITLES = {
     400: "Something in that request was not right",
     401: "Please sign in",
@@ -53,6 +55,19 @@ def install(app: Flask, record_refusal: RefusalRecorder) -> None:
         status = error.code or 500
         code = (error.name or "error").lower().replace(" ", "_")
         return respond(status, code, error.description or PAGE_TITLES.get(status, "Error"))
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(PoolTimeoutError)
+    def _database_unavailable(error: Exception) -> Response:
+        """The database is down or saturated: tell clients to come back, log no statement."""
+        rollback_if_open()
+        log.error("database unavailable (request id %s): %s", current_request_id(),
+                  type(error).__name__)
+        response = respond(503, "database_unavailable",
+                           "The database is unavailable right now. Please retry shortly.")
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

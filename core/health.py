@@ -11,6 +11,10 @@ log = logging.getLogger(__name__)
 Check = Callable[[], None]
 
 
+class Failing(Exception):
+    """Raised by a check whose dependency answers but whose recent writes failed."""
+
+
 def install(app: Flask, checks: Mapping[str, Check]) -> None:
     health = Blueprint("health", __name__)
 
@@ -25,6 +29,9 @@ def install(app: Flask, checks: Mapping[str, Check]) -> None:
             try:
                 check()
                 results[name] = "ok"
+            except Failing as failing:
+                log.warning("readiness check %s: %s", name, failing)
+                results[name] = "failing"
             except Exception:  # any failure means "not ready"; the log says why
                 log.warning("readiness check %s failed", name, exc_info=True)
                 results[name] = "unavailable"

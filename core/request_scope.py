@@ -6,7 +6,10 @@ otherwise (see app.py), so an action and its audit event land together or not at
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Flask, current_app, g
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import Clock
@@ -44,13 +47,19 @@ def clock() -> Clock:
     return found
 
 
-def commit_if_open() -> None:
+def commit_if_open(commit: Callable[[Session], None] = Session.commit) -> None:
+    """``commit`` lets the app watch the outcome (the audit alarm) without core knowing it."""
     session: Session | None = g.get("db_session")
     if session is not None:
-        session.commit()
+        commit(session)
 
 
 def rollback_if_open() -> None:
     session: Session | None = g.get("db_session")
-    if session is not None:
+    if session is None:
+        return
+    try:
         session.rollback()
+    except DBAPIError:
+        # The connection itself is gone: drop it rather than fail the error response too.
+        session.invalidate()

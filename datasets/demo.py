@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from access.admin import ensure_committee, ensure_committee_member, ensure_role, ensure_user
 from access.duo import code_for_shorthand
 from access.identity import Actor
-from access.models import Role, User
+from access.models import Committee, Role, User
 from access.personas import DEMO_PERSONAS
 from datasets import demo_study
 from datasets.models import FileKind, Tier
@@ -28,28 +28,39 @@ OPEN_DATASET_ACCESSION = f"{demo_study.STUDY_ACCESSION}.open-results"
 
 def set_up_demo(session: Session, *, issuer: str, storage: Storage, now: datetime) -> None:
     users = _ensure_personas(session, issuer, now)
-    committee = ensure_committee(
-        session, SYSTEM_ACTOR, name=COMMITTEE_NAME, now=now,
-        description="Adjudicates requests for the synthetic GTEx demo study.",
-    )
+    committee = ensure_demo_committee(session, SYSTEM_ACTOR, now=now)
     ensure_committee_member(session, SYSTEM_ACTOR, committee, users["dac-chair"], chair=True,
                             now=now)
     ensure_committee_member(session, SYSTEM_ACTOR, committee, users["dac-member"], chair=False,
                             now=now)
+    register_demo_study(session, SYSTEM_ACTOR, committee, storage=storage, now=now)
+
+
+def ensure_demo_committee(session: Session, actor: Actor, *, now: datetime) -> Committee:
+    return ensure_committee(
+        session, actor, name=COMMITTEE_NAME, now=now,
+        description="Adjudicates requests for the synthetic GTEx demo study.",
+    )
+
+
+def register_demo_study(
+    session: Session, actor: Actor, committee: Committee, *, storage: Storage, now: datetime
+) -> None:
+    """Write the synthetic study, put its files in storage and catalogue them (idempotent)."""
     study = ensure_study(
-        session, SYSTEM_ACTOR, accession=demo_study.STUDY_ACCESSION, title=demo_study.STUDY_TITLE,
+        session, actor, accession=demo_study.STUDY_ACCESSION, title=demo_study.STUDY_TITLE,
         now=now,
         description="Synthetic donors and tissues shaped like GTEx: genotypes, gene and "
         "isoform expression, clinical attributes, and open eQTL results. No real person's data.",
     )
     controlled = ensure_dataset(
-        session, SYSTEM_ACTOR, study, accession=demo_study.CONSENT_GROUP_ACCESSION,
+        session, actor, study, accession=demo_study.CONSENT_GROUP_ACCESSION,
         name="General Research Use (GRU) consent group", duo_codes=[code_for_shorthand("GRU")],
         use_limitation_text="Use of the data is limited only by the terms of the data-use "
         "agreement.", committee_id=committee.id, now=now,
     )
     open_results = ensure_dataset(
-        session, SYSTEM_ACTOR, study, accession=OPEN_DATASET_ACCESSION,
+        session, actor, study, accession=OPEN_DATASET_ACCESSION,
         name="Open-access results: eQTLs and median expression", duo_codes=[],
         use_limitation_text="", committee_id=None, now=now,
     )
@@ -57,7 +68,7 @@ def set_up_demo(session: Session, *, issuer: str, storage: Storage, now: datetim
         for demo_file in demo_study.write_demo_study(Path(scratch)):
             tier = Tier(demo_file.tier)
             register_file(
-                session, SYSTEM_ACTOR, controlled if tier is Tier.CONTROLLED else open_results,
+                session, actor, controlled if tier is Tier.CONTROLLED else open_results,
                 Path(scratch) / demo_file.relative_path,
                 key=f"{demo_study.STUDY_ACCESSION}/{demo_file.relative_path}",
                 kind=FileKind(demo_file.kind), tier=tier, description=demo_file.description,

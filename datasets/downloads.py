@@ -16,6 +16,7 @@ from access.models import User
 from audit.actions import AuditAction
 from audit.services import record_event
 from core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, RefusalNote
+from core.metrics import count_signed_url_issued, count_signed_url_refused
 from datasets.models import DataFile, Tier
 from datasets.storage import Storage
 from datasets.storage.local import URL_PREFIX, InvalidSignature, LocalStorage
@@ -67,6 +68,7 @@ def issue_signed_url(
         target_type="file", target_id=data_file.id,
         details={"dataset_id": data_file.dataset_id, "expires_at": expires_at.isoformat()},
     )
+    count_signed_url_issued()
     return SignedUrl(url, expires_at)
 
 
@@ -74,8 +76,10 @@ def _require_grant(session: Session, actor: Actor, data_file: DataFile, now: dat
     refusal = RefusalNote(AuditAction.URL_REFUSE, "file", str(data_file.id),
                           {"dataset_id": data_file.dataset_id})
     if actor.user is None:
+        count_signed_url_refused("issue")
         raise NotAuthenticated("Sign in to download controlled-access files.", refusal=refusal)
     if not has_live_grant(session, actor.user.id, data_file.dataset_id, now):
+        count_signed_url_refused("issue")
         raise Forbidden(
             "You hold no live grant for this file's dataset. File a data-access request.",
             details={"dataset_id": data_file.dataset_id},
@@ -106,6 +110,7 @@ def open_signed_file(
     try:
         storage.verify("GET", URL_PREFIX + quote(key), expires, user, signature, now)
     except InvalidSignature as exc:
+        count_signed_url_refused("download")
         raise Forbidden(f"This download link is not valid: {exc}.", refusal=refusal) from None
     # The signature vouches for the user id, so the event can name them as the actor.
     if user != ANONYMOUS and user.isdigit():
@@ -113,6 +118,7 @@ def open_signed_file(
     path = storage.resolve(key)
     data_file = session.scalar(select(DataFile).where(DataFile.storage_key == key))
     if path is None or data_file is None:
+        count_signed_url_refused("download")
         raise NotFound("No such file.", refusal=refusal)
     record_event(
         session, actor.audit(), AuditAction.FILE_SERVE, now=now,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -12,10 +12,9 @@ from sqlalchemy.orm import Session
 from access.identity import Actor
 from audit.actions import AuditAction
 from audit.services import record_event
+from datasets.checksums import digest, file_chunks
 from datasets.models import DataFile, Dataset, FileKind, Study, Tier
 from datasets.storage import Storage
-
-CHUNK = 1024 * 1024
 
 
 def ensure_study(
@@ -49,6 +48,20 @@ def ensure_dataset(
     return dataset
 
 
+@dataclass(frozen=True)
+class FileRecord:
+    """What the catalogue records about one stored object."""
+
+    key: str
+    name: str
+    kind: FileKind
+    tier: Tier
+    description: str
+    size: int
+    md5: str
+    sha256: str
+
+
 def register_file(
     session: Session, actor: Actor, dataset: Dataset, source: Path, *, key: str,
     kind: FileKind, tier: Tier, description: str, storage: Storage, now: datetime,
@@ -57,28 +70,26 @@ def register_file(
     existing = session.scalar(select(DataFile).where(DataFile.storage_key == key))
     if existing is not None:
         return existing
-    sha256, md5, size = _digest(source)
+    sums = digest(file_chunks(source))
     storage.put_file(key, source)
+    record = FileRecord(key=key, name=source.name, kind=kind, tier=tier, description=description,
+                        size=sums.size, md5=sums.md5, sha256=sums.sha256)
+    return catalogue_file(session, actor, dataset, record, now=now)
+
+
+def catalogue_file(
+    session: Session, actor: Actor, dataset: Dataset, record: FileRecord, *, now: datetime
+) -> DataFile:
+    """Catalogue an object already in storage; the caller has checked its size and checksums."""
     data_file = DataFile(
-        dataset_id=dataset.id, name=source.name, kind=kind.value, tier=tier.value,
-        description=description, storage_key=key, size=size, md5=md5, sha256=sha256,
-        created_at=now,
+        dataset_id=dataset.id, name=record.name, kind=record.kind.value, tier=record.tier.value,
+        description=record.description, storage_key=record.key, size=record.size,
+        md5=record.md5, sha256=record.sha256, created_at=now,
     )
     session.add(data_file)
     session.flush()
     record_event(session, actor.audit(), AuditAction.FILE_REGISTER, now=now,
                  target_type="file", target_id=data_file.id,
-                 details={"dataset_id": dataset.id, "key": key, "sha256": sha256, "size": size})
+                 details={"dataset_id": dataset.id, "key": record.key, "sha256": record.sha256,
+                          "size": record.size})
     return data_file
-
-
-def _digest(path: Path) -> tuple[str, str, int]:
-    sha256 = hashlib.sha256()
-    md5 = hashlib.md5(usedforsecurity=False)  # MD5 only because dbGaP/DRS manifests carry it
-    size = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            sha256.update(chunk)
-            md5.update(chunk)
-            size += len(chunk)
-    return sha256.hexdigest(), md5.hexdigest(), size

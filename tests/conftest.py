@@ -57,8 +57,8 @@ def database_backend(request: pytest.FixtureRequest) -> str:
 def postgres_server() -> Iterator[str]:
     from tests.postgres import throwaway_cluster
 
-    with throwaway_cluster() as url:
-        yield url
+    with throwaway_cluster() as cluster:
+        yield cluster.url
 
 
 @pytest.fixture

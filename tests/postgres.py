@@ -30,24 +30,43 @@ def _run(args: list[str]) -> None:
     subprocess.run(args, check=True, capture_output=True)
 
 
+class PostgresCluster:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.data = root / "data"
+        self.port = free_port()
+        self.bin = postgres_bin()
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}"
+
+    def init(self) -> None:
+        _run([str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
+              "-E", "UTF8", "--no-locale", "--no-sync"])
+
+    def start(self) -> None:
+        _run([str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "-l",
+              str(self.root / "log"), "-o",
+              f"-k {self.root} -h 127.0.0.1 -p {self.port} -c fsync=off", "start"])
+
+    def stop(self) -> None:
+        _run([str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"])
+
+
 @contextmanager
-def throwaway_cluster() -> Iterator[str]:
-    """Yields a server URL without a database name; stops and deletes the cluster after."""
-    bin_dir = postgres_bin()
+def throwaway_cluster() -> Iterator[PostgresCluster]:
+    """A started cluster; stopped and deleted afterwards."""
     root = Path(tempfile.mkdtemp(prefix="custodian-pg-"))
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
-    data = root / "data"
-    port = free_port()
-    _run([str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-          "-E", "UTF8", "--no-locale", "--no-sync"])
-    _run([str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"), "-o",
-          f"-k {root} -h 127.0.0.1 -p {port} -c fsync=off", "start"])
+    cluster = PostgresCluster(root)
+    cluster.init()
+    cluster.start()
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+        yield cluster
     finally:
-        _run([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"])
-        shutil.rmtree(root, ignore_errors=True)
+        try:
+            cluster.stop()
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def create_database(server_url: str, name: str, template: str | None = None) -> str:

@@ -24,6 +24,7 @@ from access.devidp.models import DevIdpAuthorizationCode
 from access.devidp.tokens import ALGORITHM, TokenSigner, identity_claims, load_signing_key
 from access.personas import PERSONAS_BY_USERNAME, Persona
 from config import Settings
+from config.settings import DEV_IDP_CLIENT_ID
 from core.request_scope import clock, db_session
 
 SCOPES_SUPPORTED = ("openid", "profile", "email")
@@ -228,7 +229,7 @@ def create_provider(settings: Settings) -> DevIdentityProvider:
     if not settings.dev_idp_client_secret:
         raise RuntimeError("the development identity provider needs a client secret")
     client = DevIdpClient(
-        client_id=settings.oidc_client_id,
+        client_id=_client_id(settings),
         client_secret=settings.dev_idp_client_secret,
         redirect_uri=settings.public_url + CALLBACK_PATH,
     )
@@ -243,6 +244,13 @@ def create_provider(settings: Settings) -> DevIdentityProvider:
         signer=signer,
         server=_authorization_server(client, signer),
     )
+
+
+def _client_id(settings: Settings) -> str:
+    """The client id of the provider entry that points here (``custodian`` unless overridden)."""
+    discovery = f"{settings.dev_idp_issuer}/.well-known/openid-configuration"
+    return next((provider.client_id for provider in settings.oidc_providers
+                 if provider.discovery_url == discovery), DEV_IDP_CLIENT_ID)
 
 
 def _authorization_server(client: DevIdpClient, signer: TokenSigner) -> Any:

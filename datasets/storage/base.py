@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -11,6 +12,10 @@ class StorageUnavailable(Exception):
     """The backend cannot be reached or used; readiness reports it."""
 
 
+class ObjectNotFound(Exception):
+    """No object is stored under the key."""
+
+
 class Storage(Protocol):
     def signed_url(self, key: str, *, user: str, expires_at: datetime, filename: str) -> str:
         """A URL that lets its holder GET the object until expires_at, and nothing else."""
@@ -18,6 +23,14 @@ class Storage(Protocol):
 
     def put_file(self, key: str, source: Path) -> None:
         """Store a local file under key (used when registering files)."""
+        ...
+
+    def size_of(self, key: str) -> int:
+        """The object's size in bytes, cheaply (no download); ObjectNotFound if absent."""
+        ...
+
+    def read_chunks(self, key: str) -> Iterator[bytes]:
+        """The object's bytes in order, so a caller can checksum it without holding it whole."""
         ...
 
     def check(self) -> None:

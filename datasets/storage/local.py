@@ -10,13 +10,15 @@ import hashlib
 import hmac
 import os
 import shutil
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from werkzeug.security import safe_join
 
-from datasets.storage.base import StorageUnavailable
+from datasets.checksums import file_chunks
+from datasets.storage.base import ObjectNotFound, StorageUnavailable
 
 URL_PREFIX = "/storage/"
 
@@ -26,9 +28,14 @@ class InvalidSignature(Exception):
 
 
 class LocalStorage:
-    def __init__(self, root: Path, signing_key: bytes, public_url: str) -> None:
+    def __init__(
+        self, root: Path, signing_key: bytes, public_url: str,
+        previous_keys: Sequence[bytes] = (),
+    ) -> None:
         self.root = root
         self._signing_key = signing_key
+        # During a key rotation, URLs signed with the old key stay valid until they expire.
+        self._verifying_keys = (signing_key, *previous_keys)
         self._public_url = public_url.rstrip("/")
 
     def signed_url(self, key: str, *, user: str, expires_at: datetime, filename: str) -> str:
@@ -42,9 +49,12 @@ class LocalStorage:
         self, method: str, path: str, expires: str, user: str, signature: str, now: datetime
     ) -> None:
         """Raise InvalidSignature unless the URL is ours, unchanged and not yet expired."""
-        expected = self._sign(method, path, expires, user)
         # Constant-time comparison: timing must not reveal how much of a guess was right.
-        if not hmac.compare_digest(expected.encode(), signature.encode()):
+        if not any(
+            hmac.compare_digest(self._sign(method, path, expires, user, key).encode(),
+                                signature.encode())
+            for key in self._verifying_keys
+        ):
             raise InvalidSignature("signature does not match")
         if not expires.isdigit() or int(expires) <= int(now.timestamp()):
             raise InvalidSignature("the URL has expired")
@@ -66,11 +76,25 @@ class LocalStorage:
         if source.resolve() != target.resolve():
             shutil.copyfile(source, target)
 
+    def size_of(self, key: str) -> int:
+        return self._existing(key).stat().st_size
+
+    def read_chunks(self, key: str) -> Iterator[bytes]:
+        return file_chunks(self._existing(key))
+
+    def _existing(self, key: str) -> Path:
+        path = self.resolve(key)
+        if path is None:
+            raise ObjectNotFound(key)
+        return path
+
     def check(self) -> None:
         if not self.root.is_dir() or not os.access(self.root, os.R_OK):
             raise StorageUnavailable(f"storage root {self.root} is not a readable directory")
 
-    def _sign(self, method: str, path: str, expires: str, user: str) -> str:
+    def _sign(
+        self, method: str, path: str, expires: str, user: str, key: bytes | None = None
+    ) -> str:
         message = "\n".join((method.upper(), path, expires, user)).encode()
-        return hmac.new(self._signing_key, message, hashlib.sha256).hexdigest()
+        return hmac.new(key or self._signing_key, message, hashlib.sha256).hexdigest()
 

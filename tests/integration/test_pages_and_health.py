@@ -17,7 +17,8 @@ def test_healthz_and_readyz_answer_json(demo: DemoInstance) -> None:
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.get_json() == {"status": "ready",
-                                "checks": {"database": "ok", "storage": "ok"}}
+                                "checks": {"database": "ok", "storage": "ok",
+                                           "audit": "ok"}}
 
 
 def test_readyz_reports_missing_storage(demo: DemoInstance) -> None:
@@ -109,3 +110,27 @@ def test_download_button_needs_csrf(demo: DemoInstance) -> None:
     issued = client.post("/files/6/download", data={"csrf_token": "known-token"})
     assert issued.status_code == 303  # an open file: off to its signed URL
     assert "/storage/" in issued.headers["Location"]
+
+
+def test_forwarded_client_address_is_believed_only_behind_a_trusted_proxy(
+    demo: DemoInstance,
+) -> None:
+    from dataclasses import replace
+
+    from app import create_app
+    from audit.models import AuditEvent
+
+    def refused_ip(trusted_proxies: int) -> str | None:
+        app = create_app(replace(demo.settings, trusted_proxies=trusted_proxies),
+                         clock=demo.clock)
+        app.test_client().get("/api/v1/files/1/url",
+                              headers={"X-Forwarded-For": "203.0.113.9"},
+                              environ_base={"REMOTE_ADDR": "10.0.0.2"})
+        with app.extensions["custodian.session_factory"]() as session:
+            event = session.scalars(select(AuditEvent).where(AuditEvent.action == "url:refuse")
+                                    .order_by(AuditEvent.seq.desc())).first()
+        app.extensions["custodian.engine"].dispose()
+        return event.ip if event else None
+
+    assert refused_ip(0) == "10.0.0.2"
+    assert refused_ip(1) == "203.0.113.9"

@@ -86,3 +86,15 @@ def test_special_characters_in_keys_round_trip(storage: LocalStorage) -> None:
     path, query = parts(url)
     assert path == "/storage/" + quote("study/a b&c.txt")
     storage.verify("GET", path, query["expires"], query["user"], query["signature"], NOW)
+
+
+def test_urls_signed_with_a_previous_key_verify_during_rotation(tmp_path: Path) -> None:
+    old = LocalStorage(tmp_path, b"o" * 32, "http://127.0.0.1:5000")
+    rotated = LocalStorage(tmp_path, b"n" * 32, "http://127.0.0.1:5000", previous_keys=[b"o" * 32])
+    path, query = parts(old.signed_url("study/a.vcf.gz", user="7",
+                                       expires_at=NOW + timedelta(minutes=5), filename="a"))
+    rotated.verify("GET", path, query["expires"], query["user"], query["signature"], NOW)
+    fresh_path, fresh = parts(rotated.signed_url(
+        "study/a.vcf.gz", user="7", expires_at=NOW + timedelta(minutes=5), filename="a"))
+    with pytest.raises(InvalidSignature):
+        old.verify("GET", fresh_path, fresh["expires"], fresh["user"], fresh["signature"], NOW)

@@ -1,0 +1,55 @@
+// panva's oidc-provider (OpenID Certified) as an independent identity provider for the tests.
+//
+// Configured from the environment: OP_PORT, OP_CLIENT_ID, OP_CLIENT_SECRET, OP_REDIRECT_URI,
+// and optionally OP_INSTITUTION. Any login/password signs in; the login becomes `sub`.
+// Binds 127.0.0.1 only; the test fixture stops it by PID.
+import Provider from 'oidc-provider';
+
+function required(name) {
+  const value = process.env[name];
+  if (!value) {
+    console.error(`${name} is required`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const port = Number(required('OP_PORT'));
+const institution = process.env.OP_INSTITUTION || 'Example University';
+
+const provider = new Provider(`http://127.0.0.1:${port}`, {
+  clients: [{
+    client_id: required('OP_CLIENT_ID'),
+    client_secret: required('OP_CLIENT_SECRET'),
+    redirect_uris: [required('OP_REDIRECT_URI')],
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+  }],
+  pkce: { required: () => true },
+  features: { devInteractions: { enabled: true } },
+  // `institution` rides on the profile scope, which the service asks for.
+  claims: {
+    openid: ['sub'],
+    email: ['email', 'email_verified'],
+    profile: ['name', 'institution'],
+  },
+  cookies: { keys: ['custodian-tests-only-cookie-key'] },
+  async findAccount(ctx, id) {
+    return {
+      accountId: id,
+      async claims() {
+        return {
+          sub: id,
+          email: `${id}@example.org`,
+          email_verified: true,
+          name: `Test user ${id}`,
+          institution,
+        };
+      },
+    };
+  },
+});
+
+provider.listen(port, '127.0.0.1', () => {
+  console.log(`oidc-provider listening on ${provider.issuer}`);
+});
