@@ -6,7 +6,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app app:create_app
 DEMO_ENV := CUSTODIAN_ENV=demo PORT=$(PORT)
 
-.PHONY: demo test lint typecheck system-packages clean
+.PHONY: demo test bench lint typecheck system-packages clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,12 @@ typecheck: $(VENV)/.installed
 
 test: $(VENV)/.installed system-packages tests/node/node_modules/.installed lint typecheck
 	$(BIN)/pytest
+
+# Scale benchmarks (minutes, not part of `make test`); results go in benchmarks/README.md.
+bench: $(VENV)/.installed system-packages
+	$(BIN)/python -m benchmarks.eqtl_queries
+	$(BIN)/python -m benchmarks.audit_append
+	$(BIN)/python -m benchmarks.audit_verify
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

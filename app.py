@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, Flask, Response
+from flask import Blueprint, Flask, Response, request
 from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import access.oidc
 import access.web
 import audit.alarm
+import audit.alerts
 import core.csrf
 import core.error_handling
 import core.health
@@ -20,14 +21,20 @@ import core.logging_setup
 import core.metrics_web
 import core.request_id
 import core.request_scope
+import core.routing
 import core.security
 from access.api import api as access_api
 from access.devidp import create_dev_idp_blueprint
 from access.duo import describe
 from access.views import pages as access_pages
 from audit.actions import AuditAction
+from audit.checkpoints import CheckpointSigner, attach_signer
 from audit.cli import audit_cli
+from audit.integrity_api import api as audit_integrity_api
+from audit.permissions import READER_PROVIDER, AuditReader, reader_for
+from audit.search_api import api as audit_search_api
 from audit.services import record_refusal
+from audit.views import pages as audit_pages
 from config import Settings, load_settings
 from core.cli import db_cli, keys_cli
 from core.clock import Clock, SystemClock
@@ -37,6 +44,9 @@ from datasets.api import api as datasets_api
 from datasets.catalogue import CatalogueDirectory
 from datasets.cli import datasets_cli, demo_cli
 from datasets.downloads import UrlLifetime
+from datasets.results_api import api as results_api
+from datasets.results_cli import results_cli
+from datasets.results_views import pages as results_pages
 from datasets.storage import make_storage
 from datasets.views import pages as datasets_pages
 
@@ -49,6 +59,7 @@ def create_app(
 ) -> Flask:
     settings = settings or load_settings(overrides=overrides)
     app = Flask(__name__, static_folder=None)
+    core.routing.install(app)
     if settings.trusted_proxies:
         # Only behind that many proxies may X-Forwarded-For/-Proto be believed (audit IPs).
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
@@ -60,6 +71,11 @@ def create_app(
                          max_overflow=settings.db_max_overflow,
                          pool_timeout=settings.db_pool_timeout_seconds)
     session_factory = make_session_factory(engine)
+    attach_signer(session_factory, CheckpointSigner.from_seed(
+        settings.audit_signing_key, origin=settings.audit_origin,
+        every=settings.audit_checkpoint_every))
+    audit.alerts.install(session_factory, audit.alerts.AlertRules(
+        settings.alert_downloads_per_hour, settings.alert_refusals_per_hour))
     clock = clock or SystemClock()
     storage = make_storage(settings)
     app.extensions["custodian.engine"] = engine
@@ -68,6 +84,7 @@ def create_app(
         settings.signed_url_default_seconds, settings.signed_url_max_seconds
     )
     app.extensions["custodian.dataset_directory"] = CatalogueDirectory()
+    app.extensions[READER_PROVIDER] = _audit_reader
 
     core.request_id.install(app)
     core.request_scope.install(app, session_factory, clock)
@@ -89,11 +106,16 @@ def create_app(
     app.register_blueprint(access_api)
     app.register_blueprint(datasets_pages)
     app.register_blueprint(datasets_api)
+    app.register_blueprint(results_pages)
+    app.register_blueprint(results_api)
+    app.register_blueprint(audit_pages)
+    app.register_blueprint(audit_search_api)
+    app.register_blueprint(audit_integrity_api)
     if settings.dev_idp_enabled:
         app.register_blueprint(create_dev_idp_blueprint(settings), url_prefix="/dev-idp")
     app.add_template_global(describe, "duo")
 
-    for group in (db_cli, keys_cli, audit_cli, demo_cli, datasets_cli):
+    for group in (db_cli, keys_cli, audit_cli, demo_cli, datasets_cli, results_cli):
         app.cli.add_command(group)
     return app
 
@@ -135,6 +157,14 @@ def _refusal_recorder(app: Flask) -> core.error_handling.RefusalRecorder:
         )
 
     return record
+
+
+def _audit_reader() -> AuditReader:
+    """audit cannot see users: it is told who reads, by their global roles (see permissions)."""
+    actor = access.web.current_actor()
+    user = actor.require_user()
+    roles = frozenset(a.role for a in user.roles if not a.scope)
+    return reader_for(user.id, roles, actor.audit(), path=request.path)
 
 
 def _check_audit_writes() -> None:

@@ -23,7 +23,7 @@ from access.schemas import (
     TokenOut,
     UserOut,
 )
-from access.tokens import create_api_token
+from access.tokens import create_api_token, revoke_api_token
 from access.web import current_actor
 from access.workflow import RequestAction
 from config import Settings
@@ -64,6 +64,12 @@ def create_token() -> tuple[Response, int]:
     body = TokenOut().dump({"id": issued.record.id, "name": issued.record.name,
                             "token": issued.token, "expires_at": issued.record.expires_at})
     return jsonify(body), 201
+
+
+@api.delete("/tokens/<int:token_id>")
+def revoke_token(token_id: int) -> tuple[str, int]:
+    revoke_api_token(db_session(), current_actor(), token_id, clock().now())
+    return "", 204
 
 
 @api.get("/requests")

@@ -26,6 +26,21 @@ def has_live_grant(session: Session, user_id: int, dataset_id: int, now: datetim
     return found is not None
 
 
+def lapsed_grant(session: Session, user_id: int, dataset_id: int, now: datetime
+                 ) -> Grant | None:
+    """The user's latest grant on the dataset that has expired or was revoked, if any.
+
+    Expiry writes no event of its own (it is a date, checked on every request); a refused
+    download names the lapsed grant instead, so the log shows why access ended.
+    """
+    return session.scalar(
+        select(Grant)
+        .where(Grant.user_id == user_id, Grant.dataset_id == dataset_id, Grant.starts_at <= now)
+        .order_by(Grant.ends_at.desc())
+        .limit(1)
+    )
+
+
 def live_grants_of(session: Session, user_id: int, now: datetime) -> list[Grant]:
     return list(
         session.scalars(

@@ -37,6 +37,7 @@ class Actor:
             issuer=user.issuer if user else None,
             subject=user.subject if user else None,
             token_id=self.token_id,
+            roles=tuple(assignment.role for assignment in user.roles) if user else (),
             ip=self.origin.ip,
             user_agent=self.origin.user_agent,
             request_id=self.origin.request_id,

@@ -14,7 +14,7 @@ from access.identity import Actor
 from access.models import ApiToken, User
 from audit.actions import AuditAction
 from audit.services import record_event
-from core.errors import InvalidInput
+from core.errors import Conflict, InvalidInput, NotFound
 
 TOKEN_PREFIX = "cus_"  # noqa: S105  (a visible prefix, so leaked tokens are greppable)
 
@@ -54,6 +54,21 @@ def create_api_token(
         details={"name": name, "expires_at": record.expires_at.isoformat()},
     )
     return IssuedToken(token, record)
+
+
+def revoke_api_token(session: Session, actor: Actor, token_id: int, now: datetime) -> ApiToken:
+    """Only the owner revokes; someone else's token id answers 404, so ids reveal nothing."""
+    user = actor.require_user()
+    record = session.get(ApiToken, token_id)
+    if record is None or record.user_id != user.id:
+        raise NotFound(f"You have no API token {token_id}.")
+    if record.revoked_at is not None:
+        raise Conflict(f"API token {token_id} is already revoked.",
+                       details={"revoked_at": record.revoked_at.isoformat()})
+    record.revoked_at = now
+    record_event(session, actor.audit(), AuditAction.TOKEN_REVOKE, now=now,
+                 target_type="api_token", target_id=record.id, details={"name": record.name})
+    return record
 
 
 def find_token_owner(session: Session, token: str, now: datetime) -> tuple[User, int] | None:

@@ -11,6 +11,7 @@ class AuditAction(StrEnum):
     LOGOUT = "auth:logout"
     TOKEN_CREATE = "token:create"  # noqa: S105  (an event tag, not a secret)
     TOKEN_REFUSED = "token:refused"  # noqa: S105
+    TOKEN_REVOKE = "token:revoke"  # noqa: S105
     REQUEST_CREATE = "request:create"
     REQUEST_SUBMIT = "request:submit"
     REQUEST_APPROVE = "request:approve"
@@ -23,6 +24,10 @@ class AuditAction(StrEnum):
     FILE_SERVE = "file:serve"
     FILE_REFUSE = "file:refuse"
     AUDIT_VERIFY = "audit:verify"
+    AUDIT_EXPORT = "audit:export"
+    AUDIT_CHECKPOINT = "audit:checkpoint"
+    AUDIT_ALERT = "audit:alert"
+    AUDIT_REFUSED = "audit:refused"
     COMMITTEE_CREATE = "admin:committee_create"
     COMMITTEE_MEMBER_ADD = "admin:committee_member_add"
     USER_CREATE = "admin:user_create"
@@ -30,6 +35,7 @@ class AuditAction(StrEnum):
     STUDY_REGISTER = "admin:study_register"
     DATASET_REGISTER = "admin:dataset_register"
     FILE_REGISTER = "admin:file_register"
+    RESULTS_IMPORT = "admin:results_import"
 
 
 class Outcome(StrEnum):

@@ -7,20 +7,29 @@ transaction is rolled back, so the refusal is written in a transaction of its ow
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import DateTime, Row, Text, cast, select, type_coerce, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit.actions import AuditAction, Outcome
 from audit.alarm import commit_audited, watched
-from audit.chain import chain_hash
+from audit.alerts import find_breaches
+from audit.chain import STORED_FIELDS, doubtful_rows, event_hashes
 from audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
+from audit.search_keys import search_keys
+
+if TYPE_CHECKING:
+    from audit.checkpoints import CheckpointSigner
 
 HEAD_ROW_ID = 1
+# session.info key of the app's CheckpointSigner (audit/checkpoints.py): the append that
+# reaches a checkpoint's size writes it in the same transaction.
+CHECKPOINT_SIGNER = "custodian.audit_checkpoint_signer"
 
 
 @dataclass(frozen=True)
@@ -31,6 +40,7 @@ class AuditActor:
     issuer: str | None = None
     subject: str | None = None
     token_id: int | None = None
+    roles: tuple[str, ...] = ()
     ip: str | None = None
     user_agent: str | None = None
     request_id: str | None = None
@@ -67,6 +77,7 @@ def record_event(
         actor_issuer=actor.issuer,
         actor_subject=actor.subject,
         actor_token_id=actor.token_id,
+        actor_roles=",".join(sorted(set(actor.roles))),
         ip=actor.ip,
         user_agent=(actor.user_agent or "")[:512] or None,
         request_id=actor.request_id,
@@ -75,11 +86,19 @@ def record_event(
         details=dict(details or {}),
         prev_hash=prev_hash,
     )
-    event.hash = chain_hash(prev_hash, hashed_fields(event))
+    event.hash, event.leaf_hash = event_hashes(prev_hash, hashed_fields(event))
+    event.dataset_id, event.file_id = search_keys(target_type, event.target_id, event.details)
     session.add(event)
     session.execute(
         update(AuditChainHead).where(AuditChainHead.id == HEAD_ROW_ID).values(hash=event.hash)
     )
+    signer: CheckpointSigner | None = session.info.get(CHECKPOINT_SIGNER)
+    if signer is not None:
+        signer.checkpoint_if_due(session, seq, now)
+    for breach in find_breaches(session, event):
+        record_event(session, AuditActor(request_id=actor.request_id), AuditAction.AUDIT_ALERT,
+                     now=now, target_type=breach.subject_type, target_id=breach.subject,
+                     details=breach.details(event.seq))
     return event
 
 
@@ -120,25 +139,23 @@ class ChainReport:
     problem: str | None = None
 
 
-def verify_chain(session: Session, batch_size: int = 5000) -> ChainReport:
-    """Recompute every link; report the first event whose stored values no longer add up."""
-    expected_seq = 1
-    prev_hash = GENESIS_HASH
-    for event in _events_in_order(session, batch_size):
-        if event.seq != expected_seq:
-            return ChainReport(False, expected_seq - 1, expected_seq,
-                               f"event {expected_seq} is missing (next found is {event.seq})")
-        if event.prev_hash != prev_hash:
-            return ChainReport(False, expected_seq - 1, event.seq,
-                               f"event {event.seq} does not link to the event before it")
-        if chain_hash(prev_hash, hashed_fields(event)) != event.hash:
-            return ChainReport(False, expected_seq - 1, event.seq,
-                               f"event {event.seq} was altered: its content no longer matches "
-                               "its hash")
-        prev_hash = event.hash
-        expected_seq += 1
+def verify_chain(session: Session, batch_size: int = 10_000) -> ChainReport:
+    """Recompute every link; report the first event whose stored values no longer add up.
+
+    A batch of plain rows is checked at once (``doubtful_rows``), many times faster than
+    an ORM object per event; the rows that check doubts are judged one at a time with the
+    reference encoding, which alone decides what is reported.
+    """
+    checked, prev_hash = 0, GENESIS_HASH
+    for rows in _stored_rows(session, batch_size):
+        for index in doubtful_rows(rows, checked + 1, prev_hash):
+            linked_to = rows[index - 1].hash if index else prev_hash
+            found = _problem(rows[index], checked + index + 1, linked_to)
+            if found is not None:
+                return ChainReport(False, checked + index, *found)
+        checked += len(rows)
+        prev_hash = rows[-1].hash
     head = session.get(AuditChainHead, HEAD_ROW_ID)
-    checked = expected_seq - 1
     if head is None or head.seq != checked or head.hash != prev_hash:
         return ChainReport(False, checked, checked + 1 if head and head.seq > checked else checked,
                            "the chain head does not match the last event: events were removed "
@@ -146,18 +163,33 @@ def verify_chain(session: Session, batch_size: int = 5000) -> ChainReport:
     return ChainReport(True, checked)
 
 
-def _events_in_order(session: Session, batch_size: int) -> Iterator[AuditEvent]:
+def _problem(row: Row[Any], expected_seq: int, linked_to: str) -> tuple[int, str] | None:
+    """The reference check of one stored event: (seq to name, what is wrong), or None."""
+    if row.seq != expected_seq:
+        return expected_seq, f"event {expected_seq} is missing (next found is {row.seq})"
+    if row.prev_hash != linked_to:
+        return row.seq, f"event {row.seq} does not link to the event before it"
+    fields = {**row._mapping, "details": json.loads(row.details)}
+    chain, leaf = event_hashes(linked_to, fields)
+    if chain != row.hash:
+        return row.seq, f"event {row.seq} was altered: its content no longer matches its hash"
+    if leaf != row.leaf_hash:
+        return row.seq, (f"event {row.seq} has a Merkle leaf hash that does not match its "
+                         "content")
+    return None
+
+
+def _stored_rows(session: Session, batch_size: int) -> Iterator[Sequence[Row[Any]]]:
+    """Keyset batches of ``STORED_FIELDS`` as stored: JSON as text, times as naive UTC."""
+    table = AuditEvent.__table__.c
+    columns = [type_coerce(table[name], DateTime()).label(name) if name == "occurred_at"
+               else cast(table[name], Text).label(name) if name == "details"
+               else table[name] for name in STORED_FIELDS]
     last_seq = 0
-    while True:
-        batch = session.scalars(
-            select(AuditEvent).where(AuditEvent.seq > last_seq).order_by(AuditEvent.seq)
-            .limit(batch_size)
-        ).all()
-        if not batch:
-            return
-        yield from batch
-        last_seq = batch[-1].seq
-        session.expunge_all()
+    while rows := session.execute(select(*columns).where(table.seq > last_seq)
+                                  .order_by(table.seq).limit(batch_size)).all():
+        yield rows
+        last_seq = rows[-1].seq
 
 
 def hashed_fields(event: AuditEvent) -> dict[str, Any]:
@@ -170,6 +202,7 @@ def hashed_fields(event: AuditEvent) -> dict[str, Any]:
         "actor_issuer": event.actor_issuer,
         "actor_subject": event.actor_subject,
         "actor_token_id": event.actor_token_id,
+        "actor_roles": event.actor_roles,
         "ip": event.ip,
         "user_agent": event.user_agent,
         "request_id": event.request_id,

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 
 def _new_demo_secrets() -> dict[str, str]:
@@ -27,13 +27,25 @@ def _new_demo_secrets() -> dict[str, str]:
         "URL_SIGNING_KEY": secrets.token_urlsafe(48),
         "DEV_IDP_CLIENT_SECRET": secrets.token_urlsafe(32),
         "DEV_IDP_PRIVATE_KEY": pem,
+        "AUDIT_SIGNING_KEY": new_audit_signing_key(),
     }
+
+
+def new_audit_signing_key() -> str:
+    """A fresh Ed25519 key for audit checkpoints, as PKCS#8 PEM (what openssl also writes)."""
+    return ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
 
 
 def load_or_create_demo_secrets(path: Path) -> dict[str, str]:
     """Read the demo secrets file, creating it (mode 0600) with fresh secrets if absent."""
     if path.exists():
         stored: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        if "AUDIT_SIGNING_KEY" not in stored:
+            stored = _add_audit_signing_key(path, stored)
         return stored
     path.parent.mkdir(parents=True, exist_ok=True)
     values = _new_demo_secrets()
@@ -46,4 +58,16 @@ def load_or_create_demo_secrets(path: Path) -> dict[str, str]:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(values, handle, indent=2)
     print(f"demo mode: generated secrets and stored them in {path}", file=sys.stderr)
+    return values
+
+
+def _add_audit_signing_key(path: Path, stored: dict[str, str]) -> dict[str, str]:
+    """A demo made before audit checkpoints existed gets its signing key on the next start."""
+    values = stored | {"AUDIT_SIGNING_KEY": new_audit_signing_key()}
+    staging = path.with_name(path.name + ".new")
+    with os.fdopen(os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w",
+                   encoding="utf-8") as handle:
+        json.dump(values, handle, indent=2)
+    os.replace(staging, path)
+    print(f"demo mode: added an audit signing key to {path}", file=sys.stderr)
     return values

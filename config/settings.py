@@ -7,6 +7,8 @@ the first request that happens to need it.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 from collections.abc import Mapping
@@ -14,6 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    load_pem_private_key,
+)
 
 from config.secrets import load_or_create_demo_secrets
 
@@ -28,6 +38,8 @@ PROVIDER_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 # S3's bucket naming rules (3-63 characters, DNS-safe), which S3-compatible stores share.
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 REGION_NAME = re.compile(r"[a-z0-9-]{1,32}")
+# signed-note key names: printable, no spaces, no "+".
+ORIGIN = re.compile(r"[!-*,-~]{1,255}")
 
 
 class SettingsError(ValueError):
@@ -79,6 +91,14 @@ class Settings:
     metrics_enabled: bool = False
     metrics_public: bool = False
     metrics_token: str | None = field(default=None, repr=False)
+    # Alerts for auditors: more URL issues, or refusals, than this per user (or IP) per hour.
+    alert_downloads_per_hour: int = 50
+    alert_refusals_per_hour: int = 10
+    # The Ed25519 seed that signs audit checkpoints; key rotation is in audit/models.py.
+    audit_signing_key: bytes = field(default=b"", repr=False)
+    audit_checkpoint_every: int = 1000
+    # The checkpoints' origin line and key name: this log's identity (c2sp.org/tlog-checkpoint).
+    audit_origin: str = ""
 
     @property
     def is_demo(self) -> bool:
@@ -182,7 +202,45 @@ def load_settings(
         metrics_enabled=metrics_enabled,
         metrics_public=metrics_public,
         metrics_token=_metrics_token(env, metrics_enabled, metrics_public),
+        alert_downloads_per_hour=env.integer("ALERT_DOWNLOADS_PER_HOUR", default=50, minimum=1,
+                                             maximum=1_000_000),
+        alert_refusals_per_hour=env.integer("ALERT_REFUSALS_PER_HOUR", default=10, minimum=1,
+                                            maximum=1_000_000),
+        audit_signing_key=_audit_signing_key(env, demo_secrets),
+        audit_checkpoint_every=env.integer("AUDIT_CHECKPOINT_EVERY", default=1000, minimum=1,
+                                           maximum=1_000_000),
+        audit_origin=env.matching("AUDIT_ORIGIN", ORIGIN, "a key name without spaces or '+'",
+                                  default=_default_origin(public_url)),
     )
+
+
+def _audit_signing_key(env: _Env, demo_secrets: Mapping[str, str]) -> bytes:
+    """An Ed25519 private key as PEM (``openssl genpkey -algorithm ed25519``) or its raw
+    32-byte seed in base64; returned as the seed."""
+    value = env.secret("AUDIT_SIGNING_KEY", demo_secrets, min_length=1)
+    problem = f"{PREFIX}AUDIT_SIGNING_KEY must be an Ed25519 private key in PEM or a base64 " \
+        "32-byte seed"
+    if value.startswith("-----BEGIN"):
+        try:
+            key = load_pem_private_key(value.encode(), password=None)
+        except (ValueError, TypeError):
+            raise SettingsError(problem) from None
+        if not isinstance(key, Ed25519PrivateKey):
+            raise SettingsError(problem)
+        return key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    try:
+        seed = base64.b64decode(value, validate=True)
+    except binascii.Error:
+        raise SettingsError(problem) from None
+    if len(seed) != 32:
+        raise SettingsError(problem)
+    return seed
+
+
+def _default_origin(public_url: str) -> str:
+    """``<host>[/path]/audit``: the public URL without its scheme, as tlog origins are."""
+    parts = urlsplit(public_url)
+    return f"{parts.netloc}{parts.path.rstrip('/')}/audit"
 
 
 def _metrics_token(env: _Env, enabled: bool, public: bool) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,13 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# JSON columns hold the canonical text (sorted keys, no spaces, UTF-8 as is), so the audit
+# verifier can hash an event's details as stored instead of parsing each (audit/chain.py).
+canonical_json = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+).encode
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -50,7 +58,8 @@ def make_engine(
 ) -> Engine:
     """An engine with the per-dialect settings we rely on."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True,
+                               json_serializer=canonical_json)
         event.listen(engine, "connect", _sqlite_on_connect)
         return engine
     # pool_pre_ping tests each connection as it leaves the pool and replaces a dead one:
@@ -58,7 +67,7 @@ def make_engine(
     # hide_parameters: error messages (and so logs) never carry emails, hashes or details.
     return create_engine(url, pool_pre_ping=True, hide_parameters=True, pool_size=pool_size,
                          max_overflow=max_overflow, pool_timeout=pool_timeout,
-                         pool_recycle=1800)
+                         pool_recycle=1800, json_serializer=canonical_json)
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

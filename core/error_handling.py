@@ -11,7 +11,7 @@ from collections.abc import Callable
 from urllib.parse import urlencode
 
 from flask import Flask, Response, redirect, render_template, request
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
@@ -68,6 +68,13 @@ def install(app: Flask, record_refusal: RefusalRecorder) -> None:
                            "The database is unavailable right now. Please retry shortly.")
         response.headers["Retry-After"] = "5"
         return response
+
+    @app.errorhandler(DataError)
+    def _value_out_of_range(error: DataError) -> Response:
+        """A value the schemas let through but the database refused: still the client's."""
+        rollback_if_open()
+        log.warning("database refused a value (request id %s)", current_request_id())
+        return respond(400, "invalid_input", "A value is out of range or too long.")
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

@@ -19,6 +19,7 @@ from access.personas import DEMO_PERSONAS
 from datasets import demo_study
 from datasets.models import FileKind, Tier
 from datasets.registration import ensure_dataset, ensure_study, register_file
+from datasets.results_demo import load_demo_results
 from datasets.storage import Storage
 
 SYSTEM_ACTOR = Actor(user=None)
@@ -46,7 +47,8 @@ def ensure_demo_committee(session: Session, actor: Actor, *, now: datetime) -> C
 def register_demo_study(
     session: Session, actor: Actor, committee: Committee, *, storage: Storage, now: datetime
 ) -> None:
-    """Write the synthetic study, put its files in storage and catalogue them (idempotent)."""
+    """Write the synthetic study, put its files in storage, catalogue them and load its open
+    results into the browsable tables (idempotent)."""
     study = ensure_study(
         session, actor, accession=demo_study.STUDY_ACCESSION, title=demo_study.STUDY_TITLE,
         now=now,
@@ -74,6 +76,7 @@ def register_demo_study(
                 kind=FileKind(demo_file.kind), tier=tier, description=demo_file.description,
                 storage=storage, now=now,
             )
+        load_demo_results(session, actor, Path(scratch), now=now)
 
 
 def _ensure_personas(session: Session, issuer: str, now: datetime) -> dict[str, User]:

@@ -10,9 +10,9 @@ from urllib.parse import quote
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from access.grants import has_live_grant
+from access.grants import has_live_grant, lapsed_grant
 from access.identity import Actor
-from access.models import User
+from access.models import Grant, User
 from audit.actions import AuditAction
 from audit.services import record_event
 from core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, RefusalNote
@@ -80,11 +80,22 @@ def _require_grant(session: Session, actor: Actor, data_file: DataFile, now: dat
         raise NotAuthenticated("Sign in to download controlled-access files.", refusal=refusal)
     if not has_live_grant(session, actor.user.id, data_file.dataset_id, now):
         count_signed_url_refused("issue")
+        lapsed = lapsed_grant(session, actor.user.id, data_file.dataset_id, now)
         raise Forbidden(
             "You hold no live grant for this file's dataset. File a data-access request.",
             details={"dataset_id": data_file.dataset_id},
-            refusal=refusal,
+            refusal=RefusalNote(AuditAction.URL_REFUSE, "file", str(data_file.id), {
+                "dataset_id": data_file.dataset_id,
+                "reason": _lapse_reason(lapsed),
+                "grant_id": lapsed.id if lapsed else None,
+            }),
         )
+
+
+def _lapse_reason(lapsed: Grant | None) -> str:
+    if lapsed is None:
+        return "no_grant"
+    return "grant_revoked" if lapsed.revoked_at is not None else "grant_expired"
 
 
 @dataclass(frozen=True)

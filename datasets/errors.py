@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from core.errors import InvalidInput
 from datasets.manifest import ManifestProblem
+from datasets.results_formats import RowProblem
 
 
 class ManifestRejected(InvalidInput):
@@ -15,6 +16,19 @@ class ManifestRejected(InvalidInput):
         self.problems = sorted(problems)
         super().__init__(
             f"The manifest has {len(self.problems)} problem(s); nothing was registered.",
+            details={"problems": [{"line": p.line, "message": p.message}
+                                  for p in self.problems]},
+        )
+
+
+class ResultsRejected(InvalidInput):
+    """A results file with any bad line loads nothing; the report names the first bad lines."""
+
+    def __init__(self, name: str, problems: Sequence[RowProblem], total: int) -> None:
+        self.problems = sorted(problems)
+        self.total = total
+        super().__init__(
+            f"{name} has {total} problem(s); nothing was loaded.",
             details={"problems": [{"line": p.line, "message": p.message}
                                   for p in self.problems]},
         )

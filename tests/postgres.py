@@ -31,8 +31,9 @@ def _run(args: list[str]) -> None:
 
 
 class PostgresCluster:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, durable: bool = False) -> None:
         self.root = root
+        self.durable = durable
         self.data = root / "data"
         self.port = free_port()
         self.bin = postgres_bin()
@@ -43,21 +44,24 @@ class PostgresCluster:
               "-E", "UTF8", "--no-locale", "--no-sync"])
 
     def start(self) -> None:
+        # Tests trade crash safety for speed; benchmarks measure the durable default.
+        options = f"-k {self.root} -h 127.0.0.1 -p {self.port}"
+        if not self.durable:
+            options += " -c fsync=off"
         _run([str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "-l",
-              str(self.root / "log"), "-o",
-              f"-k {self.root} -h 127.0.0.1 -p {self.port} -c fsync=off", "start"])
+              str(self.root / "log"), "-o", options, "start"])
 
     def stop(self) -> None:
         _run([str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"])
 
 
 @contextmanager
-def throwaway_cluster() -> Iterator[PostgresCluster]:
+def throwaway_cluster(*, durable: bool = False) -> Iterator[PostgresCluster]:
     """A started cluster; stopped and deleted afterwards."""
     root = Path(tempfile.mkdtemp(prefix="custodian-pg-"))
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
-    cluster = PostgresCluster(root)
+    cluster = PostgresCluster(root, durable=durable)
     cluster.init()
     cluster.start()
     try:

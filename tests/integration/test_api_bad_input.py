@@ -208,3 +208,15 @@ def test_unexpected_exception_gives_generic_500_without_details(demo: DemoInstan
     error = assert_error_shape(response, 500)
     assert "secret internal detail" not in response.get_data(as_text=True)
     assert error["code"] == "internal_error"
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/requests/18446744073709551616", "/api/v1/datasets/99999999999999999999999",
+    "/api/v1/files/9223372036854775808/url", "/api/v1/audit/events/18446744073709551616",
+    "/datasets/123456789012345678901234567890",
+])
+def test_ids_beyond_any_column_are_404_not_500(
+    client: FlaskClient, researcher: dict[str, str], path: str
+) -> None:
+    response = client.get(path, headers=researcher)
+    assert response.status_code == 404, response.get_data(as_text=True)

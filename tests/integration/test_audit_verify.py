@@ -1,4 +1,8 @@
-"""`flask audit verify` passes on an untouched log and names the first event that was changed."""
+"""`flask audit verify` passes on an untouched log and names the first event that was changed.
+
+The database refuses such changes itself (test_audit_integrity.py), so each tamper here is
+done as the database owner would, with the append-only triggers switched off first.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,12 @@ from sqlalchemy import delete, select, update
 
 from audit.models import AuditChainHead, AuditEvent
 from tests.conftest import DemoInstance
+from tests.integration.tampering import tamper_as_dba
 
 
 def verify(demo: DemoInstance) -> tuple[int, str]:
     result = demo.app.test_cli_runner().invoke(args=["audit", "verify"])
     return result.exit_code, result.output
-
-
-def run_sql(demo: DemoInstance, statement: object) -> None:
-    factory = demo.app.extensions["custodian.session_factory"]
-    with factory.begin() as session:
-        session.execute(statement)
 
 
 def event_count(demo: DemoInstance) -> int:
@@ -32,8 +31,8 @@ def test_intact_log_verifies(demo: DemoInstance) -> None:
 
 
 def test_edited_event_fails_verification_and_is_named(demo: DemoInstance) -> None:
-    run_sql(demo, update(AuditEvent).where(AuditEvent.seq == 5)
-            .values(details={"name": "quietly changed"}))
+    tamper_as_dba(demo, update(AuditEvent).where(AuditEvent.seq == 5)
+                  .values(details={"name": "quietly changed"}))
     code, output = verify(demo)
     assert code == 1
     assert "first bad event is seq 5" in output
@@ -41,13 +40,13 @@ def test_edited_event_fails_verification_and_is_named(demo: DemoInstance) -> Non
 
 
 def test_edited_actor_fails_verification(demo: DemoInstance) -> None:
-    run_sql(demo, update(AuditEvent).where(AuditEvent.seq == 3).values(actor_user_id=42))
+    tamper_as_dba(demo, update(AuditEvent).where(AuditEvent.seq == 3).values(actor_user_id=42))
     code, output = verify(demo)
     assert code == 1 and "seq 3" in output
 
 
 def test_deleted_event_fails_verification(demo: DemoInstance) -> None:
-    run_sql(demo, delete(AuditEvent).where(AuditEvent.seq == 4))
+    tamper_as_dba(demo, delete(AuditEvent).where(AuditEvent.seq == 4))
     code, output = verify(demo)
     assert code == 1
     assert "event 4 is missing" in output
@@ -55,7 +54,7 @@ def test_deleted_event_fails_verification(demo: DemoInstance) -> None:
 
 def test_removed_tail_fails_verification(demo: DemoInstance) -> None:
     last = event_count(demo)
-    run_sql(demo, delete(AuditEvent).where(AuditEvent.seq == last))
+    tamper_as_dba(demo, delete(AuditEvent).where(AuditEvent.seq == last))
     code, output = verify(demo)
     assert code == 1
     assert "removed from the end" in output
@@ -63,15 +62,16 @@ def test_removed_tail_fails_verification(demo: DemoInstance) -> None:
 
 def test_rehashed_edit_is_still_caught_by_the_next_link(demo: DemoInstance) -> None:
     """Rehashing the edited event is not enough: the next event still links to the old hash."""
-    from audit.chain import chain_hash
+    from audit.chain import event_hashes
     from audit.services import hashed_fields
 
-    factory = demo.app.extensions["custodian.session_factory"]
-    with factory.begin() as session:
+    with demo.app.extensions["custodian.session_factory"]() as session:
         event = session.get(AuditEvent, 6)
         assert event is not None
         event.target_id = "999"
-        event.hash = chain_hash(event.prev_hash, hashed_fields(event))
+        rehashed, leaf = event_hashes(event.prev_hash, hashed_fields(event))
+    tamper_as_dba(demo, update(AuditEvent).where(AuditEvent.seq == 6)
+                  .values(target_id="999", hash=rehashed, leaf_hash=leaf))
     code, output = verify(demo)
     assert code == 1
     assert "event 7 does not link" in output

@@ -20,6 +20,7 @@ PRODUCTION = {
     "CUSTODIAN_OIDC_DISCOVERY_URL": "https://idp.example/.well-known/openid-configuration",
     "CUSTODIAN_OIDC_CLIENT_ID": "custodian",
     "CUSTODIAN_OIDC_CLIENT_SECRET": "c" * 20,
+    "CUSTODIAN_AUDIT_SIGNING_KEY": "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=",  # 32 x "k"
 }
 
 
@@ -313,3 +314,20 @@ def test_malformed_provider_setting_names_itself(name: str, value: str) -> None:
 def test_single_provider_variables_cannot_be_mixed_with_a_provider_list(single: str) -> None:
     with pytest.raises(SettingsError, match=f"{single} cannot be combined"):
         load_settings({**SEVERAL_PROVIDERS, single: PRODUCTION[single]})
+
+
+def test_alert_thresholds_have_defaults_and_can_be_set() -> None:
+    assert (load_settings(PRODUCTION).alert_downloads_per_hour,
+            load_settings(PRODUCTION).alert_refusals_per_hour) == (50, 10)
+    settings = load_settings({**PRODUCTION, "CUSTODIAN_ALERT_DOWNLOADS_PER_HOUR": "500",
+                              "CUSTODIAN_ALERT_REFUSALS_PER_HOUR": "3"})
+    assert (settings.alert_downloads_per_hour, settings.alert_refusals_per_hour) == (500, 3)
+
+
+@pytest.mark.parametrize("name", [
+    "CUSTODIAN_ALERT_DOWNLOADS_PER_HOUR", "CUSTODIAN_ALERT_REFUSALS_PER_HOUR",
+])
+@pytest.mark.parametrize("value", ["0", "-5", "many", "2000000"])
+def test_malformed_alert_threshold_names_itself(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        load_settings({**PRODUCTION, name: value})

@@ -1,0 +1,80 @@
+"""The integrity API under /api/v1/audit: the verifiable export, checkpoints, public keys,
+Merkle proofs.
+
+With these an auditor checks, from outside, that an event is in the signed log and that
+the log only ever grew. Readers as for the rest of the audit API (audit/permissions.py).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+
+from audit.checkpoints import checkpoints_page, published_keys, session_signer
+from audit.integrity_schemas import (
+    CheckpointOut,
+    CheckpointPageIn,
+    ConsistencyProofIn,
+    ConsistencyProofOut,
+    InclusionProofIn,
+    InclusionProofOut,
+    NoQueryIn,
+    SigningKeyOut,
+)
+from audit.permissions import current_reader
+from audit.proofs import prove_consistency, prove_inclusion
+from audit.verifiable_export import start_log_export, stream_log_export
+from core.api import parse_query
+from core.request_scope import clock, db_session, session_factory
+
+api = Blueprint("audit_integrity_api", __name__, url_prefix="/api/v1/audit")
+key_out = SigningKeyOut()
+
+
+@api.get("/export")
+def export() -> Response:
+    """The whole log for ``python -m audit.verify``; recorded and checkpointed with this
+    request, which commits before the first byte streams."""
+    reader = current_reader()
+    parse_query(NoQueryIn())
+    now = clock().now()
+    tree_size = start_log_export(db_session(), reader.actor, destination="download",
+                                 now=now).tree_size
+    return Response(stream_log_export(session_factory(), tree_size, now=now),
+                    content_type="application/x-ndjson",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="audit-log-{tree_size}.jsonl"',
+                             "Cache-Control": "no-store"})
+
+
+@api.get("/checkpoints")
+def checkpoints() -> Response:
+    current_reader()
+    query = parse_query(CheckpointPageIn())
+    page, next_before = checkpoints_page(db_session(), before=query.get("before"),
+                                         limit=query["limit"])
+    return jsonify({"checkpoints": CheckpointOut(many=True).dump(page), "next": next_before})
+
+
+@api.get("/public-key")
+def public_key() -> Response:
+    current_reader()
+    session = db_session()
+    current, previous = published_keys(session, session_signer(session))
+    return jsonify({"current": key_out.dump(current), "previous": key_out.dump(previous,
+                                                                               many=True)})
+
+
+@api.get("/events/<int:seq>/proof")
+def inclusion(seq: int) -> Response:
+    current_reader()
+    query = parse_query(InclusionProofIn())
+    return jsonify(InclusionProofOut().dump(
+        prove_inclusion(db_session(), seq, query.get("tree_size"))))
+
+
+@api.get("/consistency")
+def consistency() -> Response:
+    current_reader()
+    query = parse_query(ConsistencyProofIn())
+    return jsonify(ConsistencyProofOut().dump(
+        prove_consistency(db_session(), query["from_size"], query["to_size"])))

@@ -1,0 +1,97 @@
+"""The auditors' JSON API under /api/v1/audit: search, one event, export, reports, alerts.
+
+Every route first asks who is reading (401 or 403 otherwise), then parses its query. Only
+GETs: nothing here changes the log, except the event that records an export.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
+
+from audit import reports
+from audit.exports import MEDIA_TYPES, start_export, stream_export
+from audit.permissions import current_reader
+from audit.schemas import (
+    AccessReportOut,
+    AlertOut,
+    AlertSearchIn,
+    DayOut,
+    DownloadsIn,
+    EventOut,
+    EventSearchIn,
+    ExportIn,
+    PeriodIn,
+)
+from audit.search import EventFilter, get_event, search_alerts, search_events
+from core.api import parse_query
+from core.request_scope import clock, db_session, session_factory
+
+api = Blueprint("audit_search_api", __name__, url_prefix="/api/v1/audit")
+event_out = EventOut()
+report_out = AccessReportOut()
+
+
+@api.get("/events")
+def search() -> Response:
+    reader = current_reader()
+    query = parse_query(EventSearchIn())
+    limit = query.pop("limit")
+    page = search_events(db_session(), reader, EventFilter(**query), limit=limit)
+    return jsonify({"events": event_out.dump(page.events, many=True), "next": page.next_before})
+
+
+@api.get("/events/<int:seq>")
+def show_event(seq: int) -> Response:
+    return jsonify(event_out.dump(get_event(db_session(), current_reader(), seq)))
+
+
+@api.get("/events/export")
+def export() -> Response:
+    """Streamed; the export's audit event commits with this request, before the first byte."""
+    reader = current_reader()
+    query = parse_query(ExportIn())
+    fmt = query.pop("format")
+    started = start_export(db_session(), reader, EventFilter(**query), fmt=fmt,
+                           now=clock().now())
+    return Response(stream_export(session_factory(), started), content_type=MEDIA_TYPES[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{started.filename}"',
+                             "Cache-Control": "no-store"})
+
+
+@api.get("/reports/dataset/<int:dataset_id>")
+def dataset_report(dataset_id: int) -> Response:
+    reader = current_reader()
+    period = _period(parse_query(PeriodIn()))
+    report = reports.dataset_access_report(db_session(), reader, dataset_id, period)
+    return jsonify({"dataset_id": dataset_id, **report_out.dump(report)})
+
+
+@api.get("/reports/user/<int:user_id>")
+def user_report(user_id: int) -> Response:
+    reader = current_reader()
+    period = _period(parse_query(PeriodIn()))
+    report = reports.user_access_report(db_session(), reader, user_id, period)
+    return jsonify({"user_id": user_id, **report_out.dump(report)})
+
+
+@api.get("/reports/downloads")
+def downloads() -> Response:
+    reader = current_reader()
+    query = parse_query(DownloadsIn())
+    period = _period(query)
+    days = reports.downloads_per_day(db_session(), reader, period, dataset_id=query.get("dataset"))
+    return jsonify({"dataset_id": query.get("dataset"), "days": DayOut().dump(days, many=True)})
+
+
+@api.get("/alerts")
+def alerts() -> Response:
+    reader = current_reader()
+    query = parse_query(AlertSearchIn())
+    page = search_alerts(db_session(), reader, **query)
+    return jsonify({"alerts": AlertOut().dump(page.events, many=True), "next": page.next_before})
+
+
+def _period(query: dict[str, Any]) -> reports.Period:
+    return reports.Period.around(query.get("since"), query.get("until"), clock().now())

@@ -1,0 +1,106 @@
+"""``flask audit export``: the whole log as JSON Lines, for ``python -m audit.verify``.
+
+The export is recorded as an event first, and the log is checkpointed at that event, so a
+signature covers the file down to its last event and cutting lines off the end shows.
+Lines, in order: a header, the public keys, then the events by seq, each checkpoint
+right after the event that completes its tree. That order lets the verifier check every
+checkpoint as it streams, holding only O(log n) hashes, however long the log.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from audit.actions import AuditAction
+from audit.chain import HASHED_FIELDS, format_timestamp
+from audit.checkpoints import fetch_nodes, session_signer, signing_keys, write_checkpoint
+from audit.merkle import consistency_proof, nodes_needed
+from audit.models import AuditCheckpoint, AuditEvent
+from audit.services import AuditActor, record_event
+from audit.signed_note import public_key_pem, verifier_key
+
+FORMAT = "custodian-audit-log"
+VERSION = 1
+BATCH = 5000
+_EVENT_COLUMNS = [getattr(AuditEvent, name) for name in
+                  (*HASHED_FIELDS, "prev_hash", "hash", "leaf_hash")]
+
+
+def start_log_export(
+    session: Session, actor: AuditActor, *, destination: str, now: datetime
+) -> AuditCheckpoint:
+    """Record the export and checkpoint the log at it: the export ends at that checkpoint."""
+    event = record_event(session, actor, AuditAction.AUDIT_EXPORT, now=now,
+                         details={"format": "verifiable-jsonl", "scope": "whole log",
+                                  "destination": destination[:200]})
+    return write_checkpoint(session, session_signer(session), event.seq, now)
+
+
+def stream_log_export(
+    factory: sessionmaker[Session], tree_size: int, *, now: datetime
+) -> Iterator[str]:
+    """The export's lines, read in a session of their own: the caller's has committed the
+    export's event and checkpoint before the first line."""
+    with factory() as session:
+        yield from export_lines(session, tree_size, now=now)
+
+
+def export_lines(session: Session, tree_size: int, *, now: datetime) -> Iterator[str]:
+    signer = session_signer(session)
+    yield _line({"type": "header", "format": FORMAT, "version": VERSION,
+                 "origin": signer.origin, "tree_size": tree_size,
+                 "exported_at": format_timestamp(now)})
+    for key in signing_keys(session):
+        public_key = bytes.fromhex(key.public_key)
+        yield _line({"type": "public_key", "name": key.name, "key_id": key.key_id,
+                     "public_key_pem": public_key_pem(public_key),
+                     "verifier_key": verifier_key(key.name, public_key),
+                     "current": key.key_id == signer.key_id.hex()})
+    checkpoints = iter(session.scalars(
+        select(AuditCheckpoint).where(AuditCheckpoint.tree_size <= tree_size)
+        .order_by(AuditCheckpoint.tree_size)
+    ).all())
+    upcoming = next(checkpoints, None)
+    previous: AuditCheckpoint | None = None
+    for event in _events(session, tree_size):
+        yield _line(event)
+        while upcoming is not None and upcoming.tree_size == event["seq"]:
+            yield _line(_checkpoint_record(session, upcoming, previous))
+            previous, upcoming = upcoming, next(checkpoints, None)
+
+
+def _events(session: Session, tree_size: int) -> Iterator[dict[str, Any]]:
+    last = 0
+    while rows := session.execute(
+        select(*_EVENT_COLUMNS).where(AuditEvent.seq > last, AuditEvent.seq <= tree_size)
+        .order_by(AuditEvent.seq).limit(BATCH)
+    ).mappings().all():
+        for row in rows:
+            yield {"type": "event", **row,
+                   "occurred_at": format_timestamp(row["occurred_at"])}
+        last = rows[-1]["seq"]
+
+
+def _checkpoint_record(
+    session: Session, checkpoint: AuditCheckpoint, previous: AuditCheckpoint | None
+) -> dict[str, Any]:
+    """The checkpoint, with the proof that it extends the one before it (if any)."""
+    record: dict[str, Any] = {"type": "checkpoint", "tree_size": checkpoint.tree_size,
+                              "created_at": format_timestamp(checkpoint.created_at),
+                              "note": checkpoint.note, "consistency": None}
+    if previous is not None:
+        old, new = previous.tree_size, checkpoint.tree_size
+        nodes = fetch_nodes(session, nodes_needed(lambda node: consistency_proof(old, new, node)))
+        proof = consistency_proof(old, new, lambda level, position: nodes[(level, position)])
+        record["consistency"] = {"from": old, "proof": [digest.hex() for digest in proof]}
+    return record
+
+
+def _line(record: dict[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"

@@ -1,0 +1,291 @@
+"""Stand-alone verifier of an audit export: ``python -m audit.verify EXPORT --public-key PEM``.
+
+It trusts nothing in the export but what it can check: the hash chain, the Merkle tree and
+the checkpoint signatures, against public keys the auditor obtained separately. It runs
+without the service: it needs only this file and audit/__init__.py, chain.py, merkle.py and
+signed_note.py beside it, the standard library and ``cryptography``.
+
+Exit status: 0 when everything verifies; 1 with the first bad record named (its line, and
+what is wrong: changed, removed, inserted, reordered, truncated, bad signature, checkpoints
+inconsistent, malformed); 2 when the command line or a key file is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from audit.chain import event_hashes
+from audit.merkle import Frontier, verify_consistency
+from audit.signed_note import (
+    Checkpoint,
+    NoteError,
+    Signature,
+    UntrustedNote,
+    load_public_key_pem,
+    open_checkpoint,
+)
+
+FORMAT = "custodian-audit-log"
+VERSION = 1
+GENESIS_HASH = "0" * 64
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    line: int
+    message: str
+
+
+class Failed(Exception):
+    def __init__(self, kind: str, line: int, message: str) -> None:
+        super().__init__(message)
+        self.finding = Finding(kind, line, message)
+
+
+@dataclass(frozen=True)
+class Report:
+    events: int
+    checkpoints: int
+    newest: tuple[Checkpoint, Signature] | None = None
+    finding: Finding | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.finding is None
+
+    def describe(self) -> str:
+        if self.finding is not None:
+            return (f"FAILED: {self.finding.kind} at line {self.finding.line}: "
+                    f"{self.finding.message}")
+        assert self.newest is not None
+        checkpoint, signature = self.newest
+        return (f"OK: {self.events} events and {self.checkpoints} checkpoints verified.\n"
+                f"Newest checkpoint: {checkpoint.origin}, tree size {checkpoint.tree_size}, "
+                f"root {base64.b64encode(checkpoint.root_hash).decode()}, signed by "
+                f"{signature.key_name} {signature.key_id.hex()}.\n"
+                "Compare it with a checkpoint you obtained from the service earlier or later "
+                "(GET /api/v1/audit/checkpoints): same size, same root; later, consistent.")
+
+
+@dataclass
+class _Seen:
+    """The last checkpoint that verified, to prove the next one extends it."""
+
+    checkpoint: Checkpoint
+    line: int
+
+
+class _Verifier:
+    def __init__(self, path: Path, trusted: Sequence[bytes]) -> None:
+        self.path = path
+        self.trusted = list(trusted)
+        self.frontier = Frontier()
+        self.hashes = [GENESIS_HASH, GENESIS_HASH]  # the last two events' hashes
+        self.event_lines = [0, 0]
+        self.announced = 0
+        self.checkpoints = 0
+        self.previous: _Seen | None = None
+        self.newest: tuple[Checkpoint, Signature] | None = None
+
+    @property
+    def events(self) -> int:
+        return self.frontier.size
+
+    def run(self) -> Report:
+        number = 0
+        try:
+            with self.path.open(encoding="utf-8") as lines:
+                for number, line in enumerate(lines, start=1):
+                    self.record(number, _parse(number, line))
+            if number == 0:
+                raise Failed("malformed", 0, "the export is empty")
+            self.finish(number)
+        except Failed as failed:
+            return Report(self.events, self.checkpoints, finding=failed.finding)
+        return Report(self.events, self.checkpoints, self.newest)
+
+    def record(self, line: int, record: dict[str, Any]) -> None:
+        kind = record.get("type")
+        if line == 1:
+            if kind != "header" or record.get("format") != FORMAT:
+                raise Failed("malformed", line, f"not a {FORMAT} export (no header line)")
+            if record.get("version") != VERSION:
+                raise Failed("malformed", line, f"export version {record.get('version')!r}; "
+                             f"this verifier reads version {VERSION}")
+            self.announced = _count(line, record, "tree_size")
+        elif kind == "event":
+            self.event(line, record)
+        elif kind == "checkpoint":
+            self.checkpoint(line, record)
+        elif kind != "public_key":
+            raise Failed("malformed", line, f"unknown record type {kind!r}")
+
+    def event(self, line: int, record: dict[str, Any]) -> None:
+        seq, expected = _count(line, record, "seq"), self.events + 1
+        if seq != expected:
+            self.out_of_order(line, seq, expected)
+        prev_hash, stated = record.get("prev_hash"), record.get("hash")
+        try:
+            chain, leaf = event_hashes(str(prev_hash), record)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise Failed("malformed", line, f"event {seq} cannot be encoded: {exc!r}") from None
+        if prev_hash != self.hashes[-1]:
+            self.broken_link(line, seq, prev_hash, chain == stated)
+        if chain != stated:
+            raise Failed("changed", line, f"event {seq}'s content does not match its hash")
+        if leaf != record.get("leaf_hash"):
+            raise Failed("changed", line, f"event {seq}'s leaf hash does not match its content")
+        self.frontier.append(bytes.fromhex(leaf))
+        self.hashes = [self.hashes[-1], chain]
+        self.event_lines = [self.event_lines[-1], line]
+
+    def out_of_order(self, line: int, seq: int, expected: int) -> None:
+        if seq < expected:
+            raise Failed("inserted", line, f"a second event {seq} (the export is at event "
+                         f"{expected - 1}; event {seq} came earlier)")
+        later = _find_event(self.path, expected, after=line)
+        if later is not None:
+            raise Failed("reordered", line, f"event {seq} comes before event {expected}, "
+                         f"which is at line {later}")
+        raise Failed("removed", line, f"event {expected} is missing: the export goes from "
+                     f"event {expected - 1} to event {seq}")
+
+    def broken_link(self, line: int, seq: int, prev_hash: object, self_consistent: bool) -> None:
+        if prev_hash == self.hashes[0]:
+            raise Failed("inserted", self.event_lines[-1], f"event {seq - 1} is not part of "
+                         f"the chain: event {seq} (line {line}) links to the event before it")
+        if self_consistent:
+            raise Failed("changed", self.event_lines[-1], f"event {seq - 1} was changed and "
+                         f"re-hashed: event {seq} (line {line}) links to its original hash")
+        raise Failed("changed", line, f"event {seq}'s link to the event before it was changed")
+
+    def checkpoint(self, line: int, record: dict[str, Any]) -> None:
+        try:
+            checkpoint, signature = open_checkpoint(str(record.get("note")), self.trusted)
+        except UntrustedNote as exc:
+            raise Failed("bad signature", line, f"checkpoint: {exc}") from None
+        except NoteError as exc:
+            raise Failed("malformed", line, f"checkpoint: {exc}") from None
+        size = checkpoint.tree_size
+        if record.get("tree_size") != size:
+            raise Failed("changed", line, f"the checkpoint line says tree size "
+                         f"{record.get('tree_size')!r}, its signed note says {size}")
+        if size > self.events:
+            raise Failed("truncated", line, f"the checkpoint of tree size {size} follows "
+                         f"event {self.events}: events {self.events + 1} to {size} are missing")
+        if size < self.events:
+            raise Failed("inserted", line, f"the checkpoint of tree size {size} follows "
+                         f"event {self.events}: events were inserted before it")
+        self.consistent(line, record, checkpoint)
+        if self.frontier.root() != checkpoint.root_hash:
+            since = f"event {self.previous.checkpoint.tree_size + 1}" if self.previous else \
+                "the first event"
+            raise Failed("changed", line, f"events 1 to {size} do not have the root the "
+                         f"checkpoint signed: events from {since} on were changed, inserted "
+                         "or removed, and the chain re-hashed")
+        self.previous = _Seen(checkpoint, line)
+        self.newest = (checkpoint, signature)
+        self.checkpoints += 1
+
+    def consistent(self, line: int, record: dict[str, Any], checkpoint: Checkpoint) -> None:
+        """The signed trees themselves must extend one another, whatever the events say."""
+        if self.previous is None:
+            return
+        old = self.previous.checkpoint
+        consistency = record.get("consistency")
+        proof = consistency.get("proof") if isinstance(consistency, dict) else None
+        try:
+            path = [bytes.fromhex(digest) for digest in proof or ()]
+        except (TypeError, ValueError):
+            raise Failed("malformed", line, "the consistency proof is not hex") from None
+        if not isinstance(consistency, dict) or consistency.get("from") != old.tree_size \
+                or not verify_consistency(old.tree_size, checkpoint.tree_size, old.root_hash,
+                                          checkpoint.root_hash, path):
+            raise Failed("checkpoints inconsistent", line, f"the checkpoint of tree size "
+                         f"{checkpoint.tree_size} does not extend the one of tree size "
+                         f"{old.tree_size} (line {self.previous.line})")
+
+    def finish(self, line: int) -> None:
+        if self.events < self.announced:
+            raise Failed("truncated", line, f"the export ends after event {self.events}; its "
+                         f"header announces {self.announced} events")
+        if self.events > self.announced:
+            raise Failed("inserted", line, f"the export holds {self.events} events; its header "
+                         f"announces {self.announced}")
+        if self.newest is None or self.newest[0].tree_size != self.events:
+            covered = self.newest[0].tree_size if self.newest else 0
+            raise Failed("truncated", line, f"no checkpoint signs the last events "
+                         f"({covered + 1} to {self.events}): the export's final checkpoint "
+                         "was removed")
+
+
+def verify_export(path: Path, trusted: Sequence[bytes]) -> Report:
+    return _Verifier(path, trusted).run()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m audit.verify",
+        description="Verify an audit log export offline: hash chain, Merkle tree, signatures.")
+    parser.add_argument("export", type=Path, help="the JSON Lines file `flask audit export` wrote")
+    parser.add_argument("--public-key", action="append", required=True, type=Path,
+                        metavar="PEM", help="a trusted Ed25519 public key (PEM); repeat it "
+                        "for keys rotated out")
+    args = parser.parse_args(argv)
+    trusted = []
+    for key_file in args.public_key:
+        try:
+            trusted.append(load_public_key_pem(key_file.read_bytes()))
+        except (OSError, ValueError) as exc:
+            parser.error(f"{key_file}: not a readable Ed25519 public key in PEM ({exc})")
+    try:
+        report = verify_export(args.export, trusted)
+    except OSError as exc:
+        parser.error(f"{args.export}: {exc.strerror}")
+    print(report.describe())
+    return 0 if report.ok else 1
+
+
+def _parse(line: int, text: str) -> dict[str, Any]:
+    try:
+        record = json.loads(text)
+    except ValueError:
+        raise Failed("malformed", line, "not a JSON line") from None
+    if not isinstance(record, dict):
+        raise Failed("malformed", line, "not a JSON object")
+    return record
+
+
+def _count(line: int, record: dict[str, Any], name: str) -> int:
+    value = record.get(name)
+    if type(value) is not int or value < 0:
+        raise Failed("malformed", line, f"{name} must be a whole number, got {value!r}")
+    return value
+
+
+def _find_event(path: Path, seq: int, *, after: int) -> int | None:
+    """The line of event ``seq`` after line ``after``: tells a move from a removal."""
+    with path.open(encoding="utf-8") as lines:
+        for number, text in enumerate(lines, start=1):
+            if number <= after:
+                continue
+            try:
+                record = json.loads(text)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and record.get("type") == "event" \
+                    and record.get("seq") == seq:
+                return number
+    return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""Verification of 1,000,000 audit events on a durable PostgreSQL: the chain and the Merkle root.
+
+    .venv/bin/python -m benchmarks.audit_verify [--events 1000000]
+
+The events take the shapes the service writes and are hashed with the reference encoding
+(``event_hashes``), then loaded with COPY, so the run doubles as a cross-check of the batch
+check against the reference over a million varied events. Timed, one after another:
+
+- ``verify_chain``, what ``flask audit verify`` runs: every seq, link, chain and leaf hash;
+- ``write_checkpoint``: a signed checkpoint over all of them from scratch, which builds
+  the Merkle tree and stores its nodes;
+- ``verify_checkpoints``: read the leaf hashes back, rebuild the root, check the signature.
+
+Rates are per second of wall time and per second of this process's CPU time: the
+database serves from the other core, the checking runs on one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, text
+
+from audit.chain import HASHED_FIELDS, event_hashes
+from audit.checkpoints import CheckpointSigner, verify_checkpoints, write_checkpoint
+from audit.models import GENESIS_HASH
+from audit.search_keys import search_keys
+from audit.services import verify_chain
+from core.db import canonical_json, make_engine, make_session_factory
+from core.migrations import upgrade
+from tests.postgres import create_database, throwaway_cluster
+
+COPIED = (*HASHED_FIELDS, "prev_hash", "hash", "leaf_hash", "dataset_id", "file_id")
+AGENTS = ("Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0",
+          "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 Safari/605.1.15",
+          "curl/8.5.0", "python-requests/2.32.3", None)
+T = TypeVar("T")
+ISSUERS = ("https://login.example.edu/realms/research", "https://cilogon.org",
+           "https://stsstg.nih.gov")
+
+
+def _event(rng: random.Random, seq: int, at: datetime) -> dict[str, Any]:
+    """One event as the service records it: mostly URLs issued and files served."""
+    user = rng.randrange(1, 100_001)
+    dataset, file = rng.randrange(1, 501), rng.randrange(1, 1_000_001)
+    action, outcome, target_type, target_id, details = rng.choice((
+        ("url:issue", "success", "file", file, {"dataset_id": dataset, "expires_in": 900}),
+        ("url:issue", "success", "file", file, {"dataset_id": dataset, "expires_in": 3600}),
+        ("file:serve", "success", "file", file,
+         {"dataset_id": dataset, "bytes": rng.randrange(10**9), "range": "bytes=0-1048575"}),
+        ("url:refuse", "denied", "file", file,
+         {"dataset_id": dataset, "reason": "no live grant for this dataset"}),
+        ("auth:login", "success", "user", user, {"provider": "default"}),
+        ("request:submit", "success", "request", seq,
+         {"title": "Tissue-specific eQTLs in ageing donors — cohort 2", "dataset_ids": [dataset]}),
+    ))
+    return {
+        "seq": seq, "occurred_at": at, "action": action, "outcome": outcome,
+        "actor_user_id": user, "actor_issuer": rng.choice(ISSUERS),
+        "actor_subject": f"{user:08x}-4b1e-4c7a-9d2f-{seq % 99991:012x}",
+        "actor_token_id": rng.choice((None, None, user)),
+        "actor_roles": rng.choice(("researcher", "auditor,researcher", "")),
+        "ip": f"198.51.{rng.randrange(256)}.{rng.randrange(1, 255)}",
+        "user_agent": rng.choice(AGENTS), "request_id": f"{rng.getrandbits(128):032x}",
+        "target_type": target_type, "target_id": str(target_id), "details": details,
+    }
+
+
+def _rows(count: int) -> Iterator[tuple[Any, ...]]:
+    """The events with their reference hashes, as COPY takes them (JSON as canonical text)."""
+    rng = random.Random(4)  # noqa: S311  (synthetic data, not secrets)
+    at, prev = datetime(2025, 1, 6, 8, 0), GENESIS_HASH
+    for seq in range(1, count + 1):
+        at += timedelta(microseconds=rng.randrange(1, 60_000_000))
+        fields = _event(rng, seq, at)
+        chain, leaf = event_hashes(prev, fields)
+        dataset_id, file_id = search_keys(fields["target_type"], fields["target_id"],
+                                          fields["details"])
+        values = {**fields, "details": canonical_json(fields["details"]), "prev_hash": prev,
+                  "hash": chain, "leaf_hash": leaf, "dataset_id": dataset_id, "file_id": file_id}
+        yield tuple(values[name] for name in COPIED)
+        prev = chain
+
+
+def load(engine: Engine, count: int) -> None:
+    connection = engine.raw_connection()
+    try:
+        with connection.cursor() as cursor, cursor.copy(  # type: ignore[attr-defined]
+            f"COPY audit_events ({', '.join(COPIED)}) FROM STDIN"
+        ) as copy:
+            for row in _rows(count):
+                copy.write_row(row)
+        connection.commit()
+    finally:
+        connection.close()
+    with engine.begin() as transaction:
+        transaction.execute(text("ANALYZE audit_events"))
+        transaction.execute(text(
+            "UPDATE audit_chain_head SET seq = (SELECT max(seq) FROM audit_events),"
+            " hash = (SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1)"))
+
+
+def timed(label: str, events: int, work: Callable[[], T]) -> T:
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = work()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    print(f"| {label} | {wall:.1f} s | {events / wall:,.0f}/s | {events / cpu:,.0f}/s |",
+          flush=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    args = parser.parse_args()
+    count: int = args.events
+    with throwaway_cluster(durable=True) as cluster:
+        engine = make_engine(create_database(cluster.url, "verify"))
+        upgrade(engine)
+        started = time.perf_counter()
+        load(engine, count)
+        print(f"{count:,} events made and loaded in {time.perf_counter() - started:.0f} s\n")
+        print("| step | time | events/s (wall) | events/s (this process's CPU) |")
+        print("| --- | ---: | ---: | ---: |")
+        factory = make_session_factory(engine)
+        signer = CheckpointSigner.from_seed(os.urandom(32), origin="bench.example.org/audit",
+                                            every=count)
+        with factory() as session:
+            report = timed("verify_chain", count, lambda: verify_chain(session))
+        assert report.ok and report.events_checked == count, report
+        with factory.begin() as session:
+            timed("write_checkpoint (build the tree)", count,
+                  lambda: write_checkpoint(session, signer, count, datetime.now(UTC)))
+        with factory() as session:
+            checked = timed("verify_checkpoints (rebuild the root)", count,
+                            lambda: verify_checkpoints(session, signer))
+        assert checked.ok and checked.checkpoints_checked == 1, checked
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""Several processes appending at once leave one linear chain: no gap, no fork.
+
+PostgreSQL only: it is where several app processes write at once. Each writer is a
+process of its own (spawned, so nothing is shared but the database), and every fifth of
+its transactions rolls back after its append, which must leave no hole in the sequence.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from itertools import pairwise
+from multiprocessing.synchronize import Barrier
+
+import pytest
+from sqlalchemy import Engine, select
+
+from audit.actions import AuditAction
+from audit.models import GENESIS_HASH, AuditEvent
+from audit.services import AuditActor, record_event, verify_chain
+from core.db import make_engine, make_session_factory
+from core.migrations import upgrade
+
+WRITERS = 4
+APPENDS = 40  # transactions per writer
+ROLLBACK_EVERY = 5
+KEPT = [n for n in range(APPENDS) if n % ROLLBACK_EVERY != ROLLBACK_EVERY - 1]
+
+
+@pytest.fixture
+def audit_database(postgres_server: str) -> Iterator[str]:
+    from tests.postgres import create_database, drop_database
+
+    name = f"concurrency_{uuid.uuid4().hex[:12]}"
+    url = create_database(postgres_server, name)
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    drop_database(postgres_server, name)
+
+
+def append_events(url: str, writer: int, start_line: Barrier) -> None:
+    """One writer: an event per transaction, some of them abandoned after the append."""
+    engine = make_engine(url, pool_size=1, max_overflow=0)
+    factory = make_session_factory(engine)
+    start_line.wait()
+    for n in range(APPENDS):
+        with factory() as session:
+            record_event(session, AuditActor(user_id=writer, request_id=f"{writer}-{n}"),
+                         AuditAction.URL_ISSUE, now=datetime.now(UTC),
+                         details={"writer": writer, "n": n})
+            if n in KEPT:
+                session.commit()
+            else:
+                session.rollback()
+    engine.dispose()
+
+
+def run_writers(url: str) -> None:
+    spawn = multiprocessing.get_context("spawn")
+    start_line = spawn.Barrier(WRITERS)
+    writers = [spawn.Process(target=append_events, args=(url, writer, start_line))
+               for writer in range(WRITERS)]
+    for process in writers:
+        process.start()
+    for process in writers:
+        process.join(timeout=60)
+    assert [process.exitcode for process in writers] == [0] * WRITERS
+
+
+def test_concurrent_appends_from_several_processes_form_one_linear_chain(
+    audit_database: str,
+) -> None:
+    run_writers(audit_database)
+
+    engine: Engine = make_engine(audit_database)
+    with make_session_factory(engine)() as session:
+        events = session.execute(select(AuditEvent.seq, AuditEvent.prev_hash, AuditEvent.hash,
+                                        AuditEvent.details).order_by(AuditEvent.seq)).all()
+        report = verify_chain(session)
+    engine.dispose()
+
+    total = WRITERS * len(KEPT)
+    assert [event.seq for event in events] == list(range(1, total + 1))
+    assert [event.prev_hash for event in events] == (
+        [GENESIS_HASH] + [event.hash for event in events[:-1]])
+    assert len({event.prev_hash for event in events}) == total  # no two share a predecessor
+    assert report.ok, report.problem
+    assert report.events_checked == total
+    for writer in range(WRITERS):  # what was rolled back left nothing behind
+        assert [e.details["n"] for e in events if e.details["writer"] == writer] == KEPT
+    order = [event.details["writer"] for event in events]
+    switches = sum(a != b for a, b in pairwise(order))
+    assert switches > WRITERS - 1, "the writers ran one after another, not concurrently"
