@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from itertools import repeat
 from typing import Any
 
 from audit.merkle import leaf_hash
@@ -93,8 +94,11 @@ def doubtful_rows(rows: Sequence[Sequence[Any]], first_seq: int, prev_hash: str)
     columns = dict(zip(STORED_FIELDS, zip(*rows, strict=True), strict=True))
     prevs, hashes, leaves = columns["prev_hash"], columns["hash"], columns["leaf_hash"]
     try:
-        texts = map(_TEMPLATE.format, *(encode(columns[name]) for name, encode in _ENCODERS))
-        encoded = list(map(str.encode, texts))
+        parts: list[Iterable[str]] = []
+        for before, name, encode in _LAYOUT:
+            parts += (repeat(before), encode(columns[name]))
+        parts.append(repeat(_CLOSE))
+        encoded = list(map(str.encode, map("".join, zip(*parts, strict=False))))
         computed = [_sha256(bytes.fromhex(p) + e).hexdigest()
                     for p, e in zip(prevs, encoded, strict=True)]
     except (TypeError, ValueError):  # a value of an unexpected type: let the caller judge
@@ -122,7 +126,7 @@ def _integers(values: Sequence[int | None]) -> list[str]:
 
 
 def _timestamps(values: Sequence[datetime]) -> list[str]:
-    """Naive UTC, quoted with its Z by the template; isoformat drops a zero fraction, so an
+    """Naive UTC, quoted with its Z by the layout; isoformat drops a zero fraction, so an
     event at a whole second is merely doubtful."""
     return list(map(datetime.isoformat, values))
 
@@ -139,20 +143,22 @@ _ENCODERS_BY_FIELD: dict[str, Encoder] = {
 }
 
 
-def _build_template() -> tuple[str, list[tuple[str, Encoder]]]:
-    """One str.format template per event, its keys sorted as canonical_bytes sorts them."""
-    parts, encoders = [], []
+def _build_layout() -> tuple[list[tuple[str, str, Encoder]], str]:
+    """The text before each value, keys sorted as canonical_bytes sorts them, and the end."""
+    layout: list[tuple[str, str, Encoder]] = []
+    before = "{"
     for name in sorted(HASHED_FIELDS):
-        if name in LATER_FIELDS:
-            parts.append("{}")  # the key and its comma come with the value
-            encoders.append((name, _later(name)))
-        else:
-            slot = '"{}Z"' if name == "occurred_at" else "{}"
-            parts.append(("," if parts else "") + f'"{name}":{slot}')
-            encoders.append((name, _ENCODERS_BY_FIELD.get(name, _strings)))
-    return "{{" + "".join(parts) + "}}", encoders
+        if name in LATER_FIELDS:  # the key and its comma come with the value
+            layout.append((before, name, _later(name)))
+            before = ""
+            continue
+        comma, quote = "," if layout else "", '"' if name == "occurred_at" else ""
+        layout.append((f'{before}{comma}"{name}":{quote}', name,
+                       _ENCODERS_BY_FIELD.get(name, _strings)))
+        before = 'Z"' if name == "occurred_at" else ""
+    return layout, before + "}"
 
 
 _quote = json.encoder.encode_basestring  # the C escaper json.dumps uses with ensure_ascii=False
 _sha256 = hashlib.sha256
-_TEMPLATE, _ENCODERS = _build_template()
+_LAYOUT, _CLOSE = _build_layout()

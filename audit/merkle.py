@@ -18,13 +18,16 @@ NodeSource = Callable[[int, int], bytes]
 NodeKey = tuple[int, int]
 
 
+# The prefixes keep a leaf from ever being read as an interior node (RFC 6962 §2.1).
+LEAF_PREFIX, NODE_PREFIX = b"\x00", b"\x01"
+
+
 def leaf_hash(leaf: bytes) -> bytes:
-    """The 0x00 prefix keeps a leaf from ever being read as an interior node (RFC 6962 §2.1)."""
-    return hashlib.sha256(b"\x00" + leaf).digest()
+    return hashlib.sha256(LEAF_PREFIX + leaf).digest()
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:
-    return hashlib.sha256(b"\x01" + left + right).digest()
+    return hashlib.sha256(NODE_PREFIX + left + right).digest()
 
 
 def root_of(leaf_hashes: Sequence[bytes]) -> bytes:
@@ -56,8 +59,25 @@ class Frontier:
 
     def append(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
         """Add one leaf hash; returns the interior nodes it completed as (level, index, hash)."""
-        self._stack.append((0, leaf))
-        self.size += 1
+        return self._push(0, leaf)
+
+    def extend(self, leaves: Sequence[bytes]) -> None:
+        """Add many leaf hashes at once: each largest aligned run of 2**k of them is folded
+        level by level (``root_of``) and added as one complete subtree, which is several
+        times faster than appending them one by one. The nodes completed are not returned."""
+        done = 0
+        while done < len(leaves):
+            # A subtree of 2**level leaves may start only at a multiple of 2**level.
+            level = (len(leaves) - done).bit_length() - 1
+            if self.size:
+                level = min(level, (self.size & -self.size).bit_length() - 1)
+            width = 1 << level
+            self._push(level, root_of(leaves[done:done + width]))
+            done += width
+
+    def _push(self, level: int, subtree: bytes) -> list[tuple[int, int, bytes]]:
+        self._stack.append((level, subtree))
+        self.size += 1 << level
         completed = []
         while len(self._stack) > 1 and self._stack[-1][0] == self._stack[-2][0]:
             level, right = self._stack.pop()

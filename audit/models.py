@@ -1,4 +1,4 @@
-"""The audit tables: events form a hash chain; a one-row head table serialises appends."""
+"""The audit tables: events form a hash chain, appended under a lock (audit/services.py)."""
 
 from __future__ import annotations
 
@@ -74,23 +74,6 @@ class AuditEvent(Base):
     # "by dataset" and "by file" an index lookup instead of a scan of JSON.
     dataset_id: Mapped[int | None] = mapped_column(Integer)
     file_id: Mapped[int | None] = mapped_column(Integer)
-
-
-class AuditChainHead(Base):
-    """Row 1 holds the last sequence number and hash.
-
-    Updating it first in every append takes a row lock (PostgreSQL) or the write lock
-    (SQLite), so concurrent appenders queue up and the chain stays linear.
-
-    Unlike the other audit tables it is not append-only, as every append moves it. That is
-    safe: it is a cache of the last event, which verification recomputes from the events.
-    """
-
-    __tablename__ = "audit_chain_head"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
-    hash: Mapped[str] = mapped_column(String(64))
 
 
 class AuditSigningKey(Base):

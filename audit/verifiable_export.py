@@ -24,9 +24,8 @@ from audit.merkle import consistency_proof, nodes_needed
 from audit.models import AuditCheckpoint, AuditEvent
 from audit.services import AuditActor, record_event
 from audit.signed_note import public_key_pem, verifier_key
+from audit.verify import FORMAT, VERSION, event_line
 
-FORMAT = "custodian-audit-log"
-VERSION = 1
 BATCH = 5000
 _EVENT_COLUMNS = [getattr(AuditEvent, name) for name in
                   (*HASHED_FIELDS, "prev_hash", "hash", "leaf_hash")]
@@ -68,22 +67,22 @@ def export_lines(session: Session, tree_size: int, *, now: datetime) -> Iterator
     ).all())
     upcoming = next(checkpoints, None)
     previous: AuditCheckpoint | None = None
-    for event in _events(session, tree_size):
-        yield _line(event)
-        while upcoming is not None and upcoming.tree_size == event["seq"]:
+    for seq, line in _event_lines(session, tree_size):
+        yield line
+        while upcoming is not None and upcoming.tree_size == seq:
             yield _line(_checkpoint_record(session, upcoming, previous))
             previous, upcoming = upcoming, next(checkpoints, None)
 
 
-def _events(session: Session, tree_size: int) -> Iterator[dict[str, Any]]:
+def _event_lines(session: Session, tree_size: int) -> Iterator[tuple[int, str]]:
+    """Each event's seq and line, the line in the layout the verifier reads fastest."""
     last = 0
     while rows := session.execute(
         select(*_EVENT_COLUMNS).where(AuditEvent.seq > last, AuditEvent.seq <= tree_size)
         .order_by(AuditEvent.seq).limit(BATCH)
     ).mappings().all():
         for row in rows:
-            yield {"type": "event", **row,
-                   "occurred_at": format_timestamp(row["occurred_at"])}
+            yield row["seq"], event_line(dict(row))
         last = rows[-1]["seq"]
 
 

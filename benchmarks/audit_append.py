@@ -113,6 +113,7 @@ def _write(urls: dict[str, str], instance: str, writer: int, phases: list[str],
     for factory, append in appenders.values():  # connect and warm up before any clock starts
         with factory.begin() as session:
             append(session, writer, -1)
+    serial = 0  # numbers this writer's events across phases: one user per event
     for phase, strategy in enumerate(phases):
         factory, append = appenders[strategy]
         count = 0
@@ -120,8 +121,9 @@ def _write(urls: dict[str, str], instance: str, writer: int, phases: list[str],
         start = time.perf_counter()
         while time.perf_counter() - start < seconds:
             with factory.begin() as session:
-                append(session, writer, count)
+                append(session, writer, serial + count)
             count += 1
+        serial += count
         results.put((phase, count, start, time.perf_counter()))
 
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect, select
+from sqlalchemy import Engine, inspect, text
 
 # Importing the models registers every table on Base.metadata.
 import access.devidp.models
-from audit.models import GENESIS_HASH, AuditChainHead
+from audit.actions import AuditAction
+from audit.services import SYSTEM, record_event
 from core.db import Base, make_engine, make_session_factory
 from core.migrations import downgrade, upgrade
 
@@ -27,13 +29,25 @@ def fresh_engine(fresh_database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def test_upgrade_creates_every_model_table_and_the_chain_head(fresh_engine: Engine) -> None:
+def test_upgrade_creates_every_model_table(fresh_engine: Engine) -> None:
     upgrade(fresh_engine)
     tables = set(inspect(fresh_engine).get_table_names())
     assert set(Base.metadata.tables) <= tables
-    with make_session_factory(fresh_engine)() as session:
-        head = session.scalar(select(AuditChainHead))
-    assert head is not None and head.seq == 0 and head.hash == GENESIS_HASH
+    assert "audit_chain_head" not in tables  # appends take a lock instead (revision 0004)
+
+
+def test_downgrading_past_the_append_lock_restores_the_chain_head(fresh_engine: Engine) -> None:
+    """Older code reads the last seq and hash from a head row: rebuilt from the events."""
+    upgrade(fresh_engine)
+    with make_session_factory(fresh_engine).begin() as session:
+        for _ in range(2):
+            last = record_event(session, SYSTEM, AuditAction.AUDIT_VERIFY,
+                                now=datetime(2026, 11, 25, tzinfo=UTC))
+        last_hash = last.hash
+    downgrade(fresh_engine, "0003")
+    with fresh_engine.connect() as connection:
+        head = connection.execute(text("SELECT id, seq, hash FROM audit_chain_head")).all()
+    assert [tuple(row) for row in head] == [(1, 2, last_hash)]
 
 
 def test_models_and_migrations_agree(fresh_engine: Engine) -> None:

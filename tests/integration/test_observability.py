@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 from flask import Flask
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import select, update
+from sqlalchemy import event, select
 
 from app import create_app
-from audit.models import AuditChainHead
 from datasets.models import DataFile, Tier
 from tests.conftest import DemoInstance, issue_token
 
@@ -51,11 +50,19 @@ def file_id(app: Flask, tier: Tier) -> int:
         return found
 
 
-def move_audit_head(app: Flask, from_id: int, to_id: int) -> None:
-    """Hiding the chain head's row makes every audit append fail, as a broken table would."""
-    with app.extensions["custodian.session_factory"].begin() as session:
-        session.execute(update(AuditChainHead).where(AuditChainHead.id == from_id)
-                        .values(id=to_id))
+def refuse_audit_inserts(app: Flask, refused: bool) -> None:
+    """While refused, every audit append fails at the database call, as a broken table would."""
+    engine = app.extensions["custodian.engine"]
+    if refused:
+        event.listen(engine, "before_cursor_execute", _broken_audit_table)
+    else:
+        event.remove(engine, "before_cursor_execute", _broken_audit_table)
+
+
+def _broken_audit_table(_connection: object, _cursor: object, statement: str,
+                        *_args: object) -> None:
+    if statement.startswith("INSERT INTO audit_events"):
+        raise RuntimeError("audit_events refuses writes")
 
 
 def json_lines(stderr: str) -> list[dict[str, Any]]:
@@ -136,7 +143,7 @@ def test_failed_audit_write_fails_the_action_counts_and_shows_on_readyz(
     open_file = file_id(metered, Tier.OPEN)
     failures = "custodian_audit_write_failures_total"
     before = value(scrape(metered), failures)
-    move_audit_head(metered, 1, 2)
+    refuse_audit_inserts(metered, True)
 
     failed = client.get(f"/api/v1/files/{open_file}/url")
     assert failed.status_code == 500
@@ -149,9 +156,9 @@ def test_failed_audit_write_fails_the_action_counts_and_shows_on_readyz(
     logged = [line for line in json_lines(capsys.readouterr().err)
               if line["logger"] == "core.error_handling"]
     assert logged[-1]["request_id"] == failed.headers["X-Request-ID"]
-    assert "NoResultFound" in logged[-1]["exception"]
+    assert "audit_events refuses writes" in logged[-1]["exception"]
 
-    move_audit_head(metered, 2, 1)
+    refuse_audit_inserts(metered, False)
     assert client.get(f"/api/v1/files/{open_file}/url").status_code == 200
     recovered = client.get("/readyz")
     assert recovered.status_code == 200
@@ -166,14 +173,14 @@ def test_failed_refusal_record_fails_the_request_and_counts(
     controlled = f"/api/v1/files/{file_id(metered, Tier.CONTROLLED)}/url"
     failures = "custodian_audit_write_failures_total"
     before = value(scrape(metered), failures)
-    move_audit_head(metered, 1, 2)
+    refuse_audit_inserts(metered, True)
 
     failed = client.get(controlled, headers=researcher)
     assert failed.status_code == 500  # not the 403: an unrecorded refusal is no answer
     assert value(scrape(metered), failures) == before + 1
     assert client.get("/readyz").get_json()["checks"]["audit"] == "failing"
 
-    move_audit_head(metered, 2, 1)
+    refuse_audit_inserts(metered, False)
     assert client.get(controlled, headers=researcher).status_code == 403
     assert client.get("/readyz").get_json()["checks"]["audit"] == "ok"
 

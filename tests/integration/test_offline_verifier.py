@@ -30,7 +30,7 @@ from audit.signed_note import (
     raw_public_key,
     sign_note,
 )
-from audit.verify import Report, verify_export
+from audit.verify import Report, event_line, verify_export
 from tests.conftest import DemoInstance, issue_token
 
 VERIFIER_FILES = ("__init__.py", "chain.py", "merkle.py", "signed_note.py", "verify.py")
@@ -49,6 +49,9 @@ class Export:
     path: Path
     key: Path
     records: list[dict[str, Any]]
+    # Event lines as the exporter lays them out (the verifier hashes their bytes), or
+    # re-encoded by json.dumps (the verifier parses and re-encodes): both must be judged alike.
+    laid_out: bool = True
 
     def index(self, kind: str, **match: Any) -> int:
         return next(i for i, record in enumerate(self.records) if record["type"] == kind
@@ -64,28 +67,36 @@ class Export:
         return [r["tree_size"] for r in self.records if r["type"] == "checkpoint"]
 
     def save(self) -> None:
-        self.path.write_text("".join(json.dumps(record, ensure_ascii=False) + "\n"
-                                     for record in self.records), encoding="utf-8")
+        self.path.write_text("".join(self.line(record) for record in self.records),
+                             encoding="utf-8")
+
+    def line(self, record: dict[str, Any]) -> str:
+        if self.laid_out and record["type"] == "event":
+            return event_line({name: value for name, value in record.items() if name != "type"})
+        return json.dumps(record, ensure_ascii=False) + "\n"
 
     def verify(self, *keys: Path) -> Report:
         return verify_export(self.path, [load_public_key_pem(key.read_bytes())
                                          for key in keys or (self.key,)])
 
 
-def export(demo: DemoInstance, folder: Path) -> Export:
+def export(demo: DemoInstance, folder: Path, *, laid_out: bool = True) -> Export:
     path, key = folder / "audit.jsonl", folder / "audit-key.pem"
     cli(demo, "audit", "export", str(path))
     key.write_text(cli(demo, "audit", "public-key"))
     records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    return Export(path, key, records)
+    exported = Export(path, key, records, laid_out)
+    if not laid_out:
+        exported.save()
+    return exported
 
 
-@pytest.fixture
-def exported(demo: DemoInstance, tmp_path: Path) -> Export:
+@pytest.fixture(params=["laid out", "re-encoded"])
+def exported(demo: DemoInstance, tmp_path: Path, request: pytest.FixtureRequest) -> Export:
     """An export with three checkpoints: two on demand, and the export's own."""
     cli(demo, "audit", "checkpoint")
     cli(demo, "audit", "checkpoint")
-    return export(demo, tmp_path)
+    return export(demo, tmp_path, laid_out=request.param == "laid out")
 
 
 def assert_finding(report: Report, kind: str, line: int, *words: str) -> None:

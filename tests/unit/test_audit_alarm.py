@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from audit.actions import AuditAction
 from audit.alarm import commit_audited, writes_failing
-from audit.models import AuditChainHead, AuditEvent
-from audit.services import SYSTEM, create_chain_head, record_event
+from audit.models import AuditEvent
+from audit.services import SYSTEM, record_event
 from core.metrics import exposition
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
@@ -22,11 +22,8 @@ NOW = datetime(2025, 1, 1, tzinfo=UTC)
 @pytest.fixture
 def session() -> Iterator[Session]:
     engine = create_engine("sqlite://")
-    AuditEvent.metadata.create_all(
-        engine, tables=[AuditEvent.__table__, AuditChainHead.__table__])  # type: ignore[list-item]
+    AuditEvent.metadata.create_all(engine, tables=[AuditEvent.__table__])  # type: ignore[list-item]
     with Session(engine) as opened:
-        create_chain_head(opened)
-        opened.commit()
         yield opened
     engine.dispose()
 

@@ -125,6 +125,22 @@ def test_a_frontier_restored_from_stored_nodes_grows_the_same_tree(
 
 
 @given(leaf_lists, st.data())
+def test_a_frontier_extended_in_runs_has_the_rfc_root_at_every_step(
+    leaves: list[bytes], data: st.DataObject
+) -> None:
+    """Runs of any length, from any size: aligned subtrees folded at once, as the offline
+    verifier adds a batch of events."""
+    frontier, added = merkle.Frontier(), 0
+    hashes = [merkle.leaf_hash(leaf) for leaf in leaves]
+    while added < len(leaves):
+        run = data.draw(st.integers(1, len(leaves) - added))
+        frontier.extend(hashes[added:added + run])
+        added += run
+        assert frontier.size == added
+        assert frontier.root() == mth(leaves[:added])
+
+
+@given(leaf_lists, st.data())
 def test_inclusion_proofs_are_the_rfc_paths_and_verify(
     leaves: list[bytes], data: st.DataObject
 ) -> None:
