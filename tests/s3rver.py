@@ -22,7 +22,7 @@ from tests.conftest import free_port
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
 ACCESS_KEY = "S3RVER"
-SECRET_KEY = "S3RVER"
+SECRET_ACCESS_KEY = "S3RVER"  # s3rver's fixed, documented credential
 START_SECONDS = 20
 
 

@@ -9,7 +9,7 @@ from uuid import uuid4
 import pytest
 
 from datasets.storage import S3Storage
-from tests.s3rver import ACCESS_KEY, SECRET_KEY, S3Server, running_s3rver
+from tests.s3rver import ACCESS_KEY, SECRET_ACCESS_KEY, S3Server, running_s3rver
 
 
 @pytest.fixture(scope="session")
@@ -17,7 +17,7 @@ def s3_server() -> Iterator[S3Server]:
     """One s3rver for the session; boto3 finds its credentials the standard way (environment)."""
     with running_s3rver("custodian-test") as server, pytest.MonkeyPatch.context() as patch:
         patch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-        patch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        patch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
         # Nothing from a developer's own AWS set-up may leak into the tests.
         for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
             patch.delenv(name, raising=False)
