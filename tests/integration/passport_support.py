@@ -58,22 +58,28 @@ class Trusting:
 
     def grant(self, username: str, *, starts: timedelta = timedelta(days=-1),
               ends: timedelta = timedelta(days=30)) -> Grant:
-        """A grant on the GRU consent group, written as approval would (request and grant)."""
-        now = self.now()
-        dataset_id, _ = self.controlled()
-        with self.app.extensions["custodian.session_factory"].begin() as session:
-            user = session.scalars(select(User).where(User.subject == username)).one()
-            request = AccessRequest(applicant_id=user.id, title="Ageing eQTLs",
-                                    research_use_statement="Tissue-specific regulation.",
-                                    state="approved", created_at=now, updated_at=now)
-            session.add(request)
-            session.flush()
-            grant = Grant(user_id=user.id, dataset_id=dataset_id, request_id=request.id,
-                          starts_at=now + starts, ends_at=now + ends)
-            session.add(grant)
-            session.flush()
-            session.expunge(grant)
-        return grant
+        return give_grant(self.app, self.demo.clock.now(), username, starts=starts, ends=ends)
+
+
+def give_grant(app: Flask, now: datetime, username: str, *,
+               starts: timedelta = timedelta(days=-1), ends: timedelta = timedelta(days=30)
+               ) -> Grant:
+    """A grant on the GRU consent group, written as approval would (request and grant)."""
+    with app.extensions["custodian.session_factory"].begin() as session:
+        dataset = session.scalars(
+            select(Dataset).where(Dataset.accession == CONSENT_GROUP_ACCESSION)).one()
+        user = session.scalars(select(User).where(User.subject == username)).one()
+        request = AccessRequest(applicant_id=user.id, title="Ageing eQTLs",
+                                research_use_statement="Tissue-specific regulation.",
+                                state="approved", created_at=now, updated_at=now)
+        session.add(request)
+        session.flush()
+        grant = Grant(user_id=user.id, dataset_id=dataset.id, request_id=request.id,
+                      starts_at=now + starts, ends_at=now + ends)
+        session.add(grant)
+        session.flush()
+        session.expunge(grant)
+    return grant
 
 
 @pytest.fixture
