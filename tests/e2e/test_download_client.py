@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from audit.models import AuditEvent
 from datasets.client import main as client_main
-from datasets.client import transfer
+from datasets.client import service, transfer
 from datasets.demo_study import CONSENT_GROUP_ACCESSION
 from datasets.models import DataFile
 from tests.conftest import DemoInstance, issue_token
@@ -149,7 +149,7 @@ def test_a_url_that_expires_mid_transfer_is_replaced_and_the_transfer_continues(
     give_grant(client.live.app, client.live.clock.now(), "researcher")
     client.login("researcher")
     data_file = max(client.files("controlled"), key=lambda f: f.size)
-    made = transfer.new_session
+    made = service.new_session
 
     def session_that_waits_after_the_first_chunk() -> requests.Session:
         session = made()
