@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import timedelta
 
 import requests
@@ -14,8 +15,9 @@ from access.identity import Actor
 from access.models import PassportGrant, User
 from access.passport_api import VERIFIER
 from access.passports import record_sign_in_visas
+from app import create_app
 from audit.models import AuditEvent
-from tests.conftest import issue_token
+from tests.conftest import DemoInstance, issue_token
 from tests.integration.passport_support import Trusting, trusting
 from tests.passport_broker import claims_of
 
@@ -129,3 +131,17 @@ def test_visas_at_sign_in_are_stored_as_hashes_and_open_downloads_until_they_exp
     assert setup.events("url:issue")[-1].details["granted_by"] == "sign_in_visa"
     setup.demo.clock.advance(timedelta(minutes=31))
     assert requests.get(url, headers=headers, timeout=10).status_code == 403
+
+
+def test_without_a_visa_key_no_visas_are_issued_and_no_keys_published(
+    demo: DemoInstance,
+) -> None:
+    app = create_app(replace(demo.settings, visa_signing_key_pem=""), clock=demo.clock)
+    try:
+        client = app.test_client()
+        refused = client.get("/api/v1/users/me/visas", headers=issue_token(demo, "researcher"))
+        assert refused.status_code == 404
+        assert refused.get_json()["error"]["code"] == "visas_not_issued"
+        assert client.get("/.well-known/jwks.json").get_json() == {"keys": []}
+    finally:
+        app.extensions["custodian.engine"].dispose()
