@@ -26,7 +26,12 @@ import core.security
 from access.api import api as access_api
 from access.devidp import create_dev_idp_blueprint
 from access.duo import describe
+from access.jwks_fetch import JwksFetcher
+from access.passport_api import SIGNER, VERIFIER
+from access.passport_api import api as passport_api
+from access.passport_verify import PassportVerifier
 from access.views import pages as access_pages
+from access.visas import signer_from
 from audit.actions import AuditAction
 from audit.checkpoints import CheckpointSigner, attach_signer
 from audit.cli import audit_cli
@@ -84,6 +89,10 @@ def create_app(
         settings.signed_url_default_seconds, settings.signed_url_max_seconds
     )
     app.extensions["custodian.dataset_directory"] = CatalogueDirectory()
+    app.extensions[SIGNER] = signer_from(settings)
+    app.extensions[VERIFIER] = PassportVerifier(
+        settings.passport_trusted_brokers, JwksFetcher(), CatalogueDirectory(),
+        settings.public_url)
     app.extensions[READER_PROVIDER] = _audit_reader
 
     core.request_id.install(app)
@@ -104,6 +113,7 @@ def create_app(
                                      root_path=app.root_path))
     app.register_blueprint(access_pages)
     app.register_blueprint(access_api)
+    app.register_blueprint(passport_api)
     app.register_blueprint(datasets_pages)
     app.register_blueprint(datasets_api)
     app.register_blueprint(results_pages)

@@ -29,3 +29,8 @@ class DatasetDirectory(Protocol):
     def requestable(self, session: Session) -> list[DatasetRef]:
         """Every dataset a committee governs, for the request form."""
         ...
+
+    def by_accession(self, session: Session, accessions: Collection[str]
+                     ) -> dict[str, DatasetRef]:
+        """The known datasets among the accessions (a visa names a dataset by accession)."""
+        ...

@@ -20,6 +20,9 @@ from access import access_requests as requests_uc
 from access import oidc
 from access.api import ACTIONS, dataset_directory
 from access.identity import Actor
+from access.passport_api import passport_verifier
+from access.passport_verify import PASSPORT_CLAIM
+from access.passports import record_sign_in_visas
 from access.schemas import RequestIn
 from access.sign_in import sign_in, sign_out
 from access.tokens import create_api_token
@@ -81,7 +84,11 @@ def callback() -> Response:
         return _failed_sign_in(actor, exc)
     after = safe_next_path(session.get("after_login"))
     session.clear()  # a fresh session on sign-in: nothing from before carries over
-    user = sign_in(db_session(), actor, issuer=issuer, claims=claims, now=clock().now())
+    now = clock().now()
+    user = sign_in(db_session(), actor, issuer=issuer, claims=claims, now=now)
+    if PASSPORT_CLAIM in claims:
+        record_sign_in_visas(db_session(), Actor(user=user, origin=actor.origin),
+                             claims[PASSPORT_CLAIM], now=now, verifier=passport_verifier())
     login_user(user)
     return redirect(after)
 

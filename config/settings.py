@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -17,7 +18,9 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, EllipticCurvePrivateKey
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
     NoEncryption,
@@ -40,6 +43,7 @@ BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 REGION_NAME = re.compile(r"[a-z0-9-]{1,32}")
 # signed-note key names: printable, no spaces, no "+".
 ORIGIN = re.compile(r"[!-*,-~]{1,255}")
+PEM_BLOCK = re.compile(r"-----BEGIN [A-Z ]+-----.+?-----END [A-Z ]+-----", re.DOTALL)
 
 
 class SettingsError(ValueError):
@@ -55,6 +59,14 @@ class OidcProvider:
     discovery_url: str
     client_id: str
     client_secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class TrustedBroker:
+    """A Passport broker whose visas we accept, and the only key-set URLs (jku) we fetch for it."""
+
+    issuer: str
+    jkus: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -99,6 +111,10 @@ class Settings:
     audit_checkpoint_every: int = 1000
     # The checkpoints' origin line and key name: this log's identity (c2sp.org/tlog-checkpoint).
     audit_origin: str = ""
+    # GA4GH visas we sign (PEM, RSA or EC P-256; empty: we issue none) and keys rotated out.
+    visa_signing_key_pem: str = field(default="", repr=False)
+    visa_signing_keys_previous: tuple[str, ...] = field(default=(), repr=False)
+    passport_trusted_brokers: tuple[TrustedBroker, ...] = ()
 
     @property
     def is_demo(self) -> bool:
@@ -211,7 +227,81 @@ def load_settings(
                                            maximum=1_000_000),
         audit_origin=env.matching("AUDIT_ORIGIN", ORIGIN, "a key name without spaces or '+'",
                                   default=_default_origin(public_url)),
+        visa_signing_key_pem=_visa_signing_key(env, demo_secrets),
+        visa_signing_keys_previous=_previous_visa_keys(env),
+        passport_trusted_brokers=_trusted_brokers(env),
     )
+
+
+def _visa_signing_key(env: _Env, demo_secrets: Mapping[str, str]) -> str:
+    """Optional outside demo mode: without it the service issues no visas (and says so)."""
+    if not (env.has("VISA_SIGNING_KEY") or env.has("VISA_SIGNING_KEY_FILE")
+            or "VISA_SIGNING_KEY" in demo_secrets):
+        return ""
+    pem = env.secret("VISA_SIGNING_KEY", demo_secrets, min_length=1)
+    _check_visa_key(pem, "VISA_SIGNING_KEY")
+    return pem
+
+
+def _previous_visa_keys(env: _Env) -> tuple[str, ...]:
+    """VISA_SIGNING_KEY_PREVIOUS(_FILE): PEM blocks one after another; published, never used."""
+    value = env.text("VISA_SIGNING_KEY_PREVIOUS", default="")
+    file_name = env.text("VISA_SIGNING_KEY_PREVIOUS_FILE", default="")
+    if not value and file_name:
+        try:
+            value = Path(file_name).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SettingsError(f"{PREFIX}VISA_SIGNING_KEY_PREVIOUS_FILE: cannot read "
+                                f"{file_name}: {exc.strerror}") from None
+    blocks = tuple(PEM_BLOCK.findall(value))
+    if value.strip() and not blocks:
+        raise SettingsError(f"{PREFIX}VISA_SIGNING_KEY_PREVIOUS must hold PEM private keys")
+    for block in blocks:
+        _check_visa_key(block, "VISA_SIGNING_KEY_PREVIOUS")
+    return blocks
+
+
+def _check_visa_key(pem: str, name: str) -> None:
+    """RS256 wants RSA of 2048 bits or more; ES256 wants P-256: the two GA4GH brokers use."""
+    problem = f"{PREFIX}{name} must be an RSA (2048 bits or more) or EC P-256 private key in PEM"
+    try:
+        key = load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError):
+        raise SettingsError(problem) from None
+    if isinstance(key, RSAPrivateKey) and key.key_size >= 2048:
+        return
+    if isinstance(key, EllipticCurvePrivateKey) and isinstance(key.curve, SECP256R1):
+        return
+    raise SettingsError(problem)
+
+
+def _trusted_brokers(env: _Env) -> tuple[TrustedBroker, ...]:
+    """PASSPORT_TRUSTED_BROKERS: ``{"<issuer>": ["<jku>", ...], ...}`` as JSON."""
+    name = f"{PREFIX}PASSPORT_TRUSTED_BROKERS"
+    raw = env.text("PASSPORT_TRUSTED_BROKERS", default="")
+    if not raw:
+        return ()
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be JSON: {{\"issuer\": [\"jku\", ...]}}") from None
+    if not isinstance(parsed, dict):
+        raise SettingsError(f"{name} must be a JSON object mapping issuers to lists of jku URLs")
+    brokers = []
+    for issuer, jkus in parsed.items():
+        if not _is_http_url(issuer):
+            raise SettingsError(f"{name}: issuer {issuer!r} is not an http(s) URL")
+        if not isinstance(jkus, list) or not jkus or not all(_is_http_url(u) for u in jkus):
+            raise SettingsError(f"{name}: {issuer!r} needs a non-empty list of http(s) jku URLs")
+        brokers.append(TrustedBroker(issuer=issuer, jkus=tuple(jkus)))
+    return tuple(brokers)
+
+
+def _is_http_url(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def _audit_signing_key(env: _Env, demo_secrets: Mapping[str, str]) -> bytes:

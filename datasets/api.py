@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify
 
+from access.passport_api import passport_verifier
+from access.passports import passport_grants
 from access.web import current_actor
-from core.api import parse_query
+from core.api import parse_body, parse_query
 from core.request_scope import clock, db_session
 from datasets.catalogue import get_dataset, list_datasets
 from datasets.downloads import UrlLifetime, issue_signed_url
-from datasets.schemas import DatasetOut, DatasetSummaryOut, SignedUrlOut, UrlQuery
+from datasets.schemas import (
+    DatasetOut,
+    DatasetSummaryOut,
+    SignedUrlOut,
+    UrlQuery,
+    UrlWithPassportsIn,
+)
 from datasets.storage import Storage
 
 api = Blueprint("datasets_api", __name__, url_prefix="/api/v1")
@@ -41,5 +49,20 @@ def signed_url(file_id: int) -> Response:
     issued = issue_signed_url(
         db_session(), current_actor(), file_id, storage=storage(), lifetime=url_lifetime(),
         now=clock().now(), expires_in=query["expires_in"],
+    )
+    return jsonify(SignedUrlOut().dump(issued))
+
+
+@api.post("/files/<int:file_id>/url")
+def signed_url_with_passports(file_id: int) -> Response:
+    """As the GET, with GA4GH Passports whose visas count as grants for this request."""
+    data = parse_body(UrlWithPassportsIn())
+    actor, now = current_actor(), clock().now()
+    actor.require_user()  # no key is fetched on behalf of someone we do not know
+    granted = passport_grants(db_session(), actor, data["passports"], now=now,
+                              verifier=passport_verifier())
+    issued = issue_signed_url(
+        db_session(), actor, file_id, storage=storage(), lifetime=url_lifetime(), now=now,
+        expires_in=data["expires_in"], passport_dataset_ids={g.dataset_id for g in granted},
     )
     return jsonify(SignedUrlOut().dump(issued))

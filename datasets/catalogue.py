@@ -49,6 +49,13 @@ class CatalogueDirectory:
         )
         return [DatasetRef(*row) for row in rows]
 
+    def by_accession(self, session: Session, accessions: Collection[str]
+                     ) -> dict[str, DatasetRef]:
+        if not accessions:
+            return {}
+        rows = session.execute(_REF_COLUMNS.where(Dataset.accession.in_(list(accessions))))
+        return {row.accession: DatasetRef(*row) for row in rows}
+
 
 # Column order matches DatasetRef's fields.
 _REF_COLUMNS = select(Dataset.id, Dataset.accession, Dataset.name, Dataset.committee_id)

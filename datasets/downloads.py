@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from access.grants import has_live_grant, lapsed_grant
 from access.identity import Actor
 from access.models import Grant, User
+from access.passports import has_live_passport_grant
 from audit.actions import AuditAction
 from audit.services import record_event
 from core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, RefusalNote
@@ -45,8 +47,13 @@ def issue_signed_url(
     lifetime: UrlLifetime,
     now: datetime,
     expires_in: int | None = None,
+    passport_dataset_ids: Collection[int] = (),
 ) -> SignedUrl:
-    """A short-lived URL for one file, only with a live grant on its dataset (or open tier)."""
+    """A short-lived URL for one file, only with a live grant on its dataset (or open tier).
+
+    A live grant is one of ours, a visa stored at sign-in, or a visa presented with this
+    request (``passport_dataset_ids``, already verified by access.passports).
+    """
     seconds = lifetime.default_seconds if expires_in is None else expires_in
     if not 1 <= seconds <= lifetime.max_seconds:
         raise InvalidInput(
@@ -56,40 +63,50 @@ def issue_signed_url(
     data_file = session.get(DataFile, file_id)
     if data_file is None:
         raise NotFound(f"No file {file_id}.")
+    basis = "open"
     if data_file.tier != Tier.OPEN:
-        _require_grant(session, actor, data_file, now)
+        basis = _require_grant(session, actor, data_file, now, passport_dataset_ids)
     expires_at = now + timedelta(seconds=seconds)
     user = str(actor.user.id) if actor.user else ANONYMOUS
     url = storage.signed_url(
         data_file.storage_key, user=user, expires_at=expires_at, filename=data_file.name
     )
+    details = {"dataset_id": data_file.dataset_id, "expires_at": expires_at.isoformat()}
+    if basis not in ("grant", "open"):
+        details["granted_by"] = basis
     record_event(
         session, actor.audit(), AuditAction.URL_ISSUE, now=now,
-        target_type="file", target_id=data_file.id,
-        details={"dataset_id": data_file.dataset_id, "expires_at": expires_at.isoformat()},
+        target_type="file", target_id=data_file.id, details=details,
     )
     count_signed_url_issued()
     return SignedUrl(url, expires_at)
 
 
-def _require_grant(session: Session, actor: Actor, data_file: DataFile, now: datetime) -> None:
+def _require_grant(session: Session, actor: Actor, data_file: DataFile, now: datetime,
+                   passport_dataset_ids: Collection[int]) -> str:
+    """What grants the access: ``grant``, ``passport`` (presented) or ``sign_in_visa``."""
     refusal = RefusalNote(AuditAction.URL_REFUSE, "file", str(data_file.id),
                           {"dataset_id": data_file.dataset_id})
     if actor.user is None:
         count_signed_url_refused("issue")
         raise NotAuthenticated("Sign in to download controlled-access files.", refusal=refusal)
-    if not has_live_grant(session, actor.user.id, data_file.dataset_id, now):
-        count_signed_url_refused("issue")
-        lapsed = lapsed_grant(session, actor.user.id, data_file.dataset_id, now)
-        raise Forbidden(
-            "You hold no live grant for this file's dataset. File a data-access request.",
-            details={"dataset_id": data_file.dataset_id},
-            refusal=RefusalNote(AuditAction.URL_REFUSE, "file", str(data_file.id), {
-                "dataset_id": data_file.dataset_id,
-                "reason": _lapse_reason(lapsed),
-                "grant_id": lapsed.id if lapsed else None,
-            }),
-        )
+    if has_live_grant(session, actor.user.id, data_file.dataset_id, now):
+        return "grant"
+    if data_file.dataset_id in passport_dataset_ids:
+        return "passport"
+    if has_live_passport_grant(session, actor.user.id, data_file.dataset_id, now):
+        return "sign_in_visa"
+    count_signed_url_refused("issue")
+    lapsed = lapsed_grant(session, actor.user.id, data_file.dataset_id, now)
+    raise Forbidden(
+        "You hold no live grant for this file's dataset. File a data-access request.",
+        details={"dataset_id": data_file.dataset_id},
+        refusal=RefusalNote(AuditAction.URL_REFUSE, "file", str(data_file.id), {
+            "dataset_id": data_file.dataset_id,
+            "reason": _lapse_reason(lapsed),
+            "grant_id": lapsed.id if lapsed else None,
+        }),
+    )
 
 
 def _lapse_reason(lapsed: Grant | None) -> str:

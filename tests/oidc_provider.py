@@ -32,6 +32,7 @@ class NodeProvider:
     redirect_uri: str
     log_path: Path
     institution: str = "Example University"
+    passport: str | None = None  # JSON list of visas for userinfo's ga4gh_passport_v1
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -48,7 +49,8 @@ class NodeProvider:
                                "(or `npm install` in tests/node)")
         env = {**os.environ, "OP_PORT": str(self.port), "OP_CLIENT_ID": self.client_id,
                "OP_CLIENT_SECRET": self.client_secret, "OP_REDIRECT_URI": self.redirect_uri,
-               "OP_INSTITUTION": self.institution}
+               "OP_INSTITUTION": self.institution,
+               **({"OP_PASSPORT": self.passport} if self.passport else {})}
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(["node", str(SCRIPT)], cwd=NODE_DIR, env=env,
                                             stdout=log, stderr=subprocess.STDOUT)

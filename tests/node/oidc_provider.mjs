@@ -1,7 +1,8 @@
 // panva's oidc-provider (OpenID Certified) as an independent identity provider for the tests.
 //
 // Configured from the environment: OP_PORT, OP_CLIENT_ID, OP_CLIENT_SECRET, OP_REDIRECT_URI,
-// and optionally OP_INSTITUTION. Any login/password signs in; the login becomes `sub`.
+// and optionally OP_INSTITUTION and OP_PASSPORT (a JSON array of GA4GH visa JWTs, returned
+// from userinfo as `ga4gh_passport_v1`). Any login/password signs in; the login becomes `sub`.
 // Binds 127.0.0.1 only; the test fixture stops it by PID.
 import Provider from 'oidc-provider';
 
@@ -16,6 +17,7 @@ function required(name) {
 
 const port = Number(required('OP_PORT'));
 const institution = process.env.OP_INSTITUTION || 'Example University';
+const passport = process.env.OP_PASSPORT ? JSON.parse(process.env.OP_PASSPORT) : undefined;
 
 const provider = new Provider(`http://127.0.0.1:${port}`, {
   clients: [{
@@ -27,11 +29,11 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
   }],
   pkce: { required: () => true },
   features: { devInteractions: { enabled: true } },
-  // `institution` rides on the profile scope, which the service asks for.
+  // `institution` and the passport ride on the profile scope, which the service asks for.
   claims: {
     openid: ['sub'],
     email: ['email', 'email_verified'],
-    profile: ['name', 'institution'],
+    profile: ['name', 'institution', 'ga4gh_passport_v1'],
   },
   cookies: { keys: ['custodian-tests-only-cookie-key'] },
   async findAccount(ctx, id) {
@@ -44,6 +46,7 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
           email_verified: true,
           name: `Test user ${id}`,
           institution,
+          ga4gh_passport_v1: passport,
         };
       },
     };

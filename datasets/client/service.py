@@ -1,0 +1,99 @@
+"""The service's JSON API as the client uses it: who am I, the catalogue, signed URLs.
+
+Every failure becomes a ServiceError whose message a researcher can act on: the status,
+the service's own explanation, and what to do next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from datasets.client.login_file import Login
+
+TIMEOUT_SECONDS = 30
+USER_AGENT = "custodian-download/1"
+HINTS = {
+    401: "create a new token on the service's \"API tokens\" page and run "
+         "`custodian-download login` again",
+}
+
+
+class ServiceError(Exception):
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class CatalogueFile:
+    id: int
+    name: str
+    size: int
+    sha256: str
+    tier: str
+    dataset_id: int
+    dataset: str  # the consent group's accession
+
+
+def new_session() -> requests.Session:
+    """One place that makes HTTP sessions (tests attach hooks here)."""
+    session = requests.Session()
+    session.headers["User-Agent"] = USER_AGENT
+    return session
+
+
+class Service:
+    def __init__(self, login: Login) -> None:
+        self.url = login.url.rstrip("/")
+        self._http = new_session()
+        self._http.headers["Authorization"] = f"Bearer {login.token}"
+
+    def me(self) -> dict[str, Any]:
+        return self._get("/api/v1/users/me")
+
+    def files(self, dataset: str | None = None) -> list[CatalogueFile]:
+        """Every catalogued file, or those of one dataset (by id or accession)."""
+        summaries = self._get("/api/v1/datasets")["datasets"]
+        if dataset is not None:
+            summaries = [d for d in summaries if dataset in (str(d["id"]), d["accession"])]
+            if not summaries:
+                raise ServiceError(f"No dataset {dataset!r} in the catalogue.", 404)
+        found: list[CatalogueFile] = []
+        for summary in summaries:
+            detail = self._get(f"/api/v1/datasets/{summary['id']}")
+            found.extend(
+                CatalogueFile(id=int(f["id"]), name=str(f["name"]), size=int(f["size"]),
+                              sha256=str(f["sha256"]).lower(), tier=str(f["tier"]),
+                              dataset_id=int(detail["id"]), dataset=str(detail["accession"]))
+                for f in detail["files"])
+        return found
+
+    def signed_url(self, file_id: int) -> str:
+        url: str = self._get(f"/api/v1/files/{file_id}/url")["url"]
+        return url
+
+    def _get(self, path: str) -> dict[str, Any]:
+        try:
+            response = self._http.get(self.url + path, timeout=TIMEOUT_SECONDS)
+        except requests.RequestException as exc:
+            raise ServiceError(f"Cannot reach {self.url} ({type(exc).__name__}).") from None
+        if response.status_code != 200:
+            raise ServiceError(_explain(response), response.status_code)
+        try:
+            body: dict[str, Any] = response.json()
+        except ValueError:
+            raise ServiceError(f"{self.url} did not answer with JSON; is it a Custodian "
+                               "service?") from None
+        return body
+
+
+def _explain(response: requests.Response) -> str:
+    try:
+        said = str(response.json()["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        said = response.reason or "no explanation"
+    hint = HINTS.get(response.status_code)
+    return f"{response.status_code}: {said}" + (f" ({hint})" if hint else "")
