@@ -17,6 +17,7 @@ from audit.actions import AuditAction
 from audit.services import record_event
 from core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, RefusalNote
 from core.metrics import count_signed_url_issued, count_signed_url_refused
+from datasets.agreements import agreement_not_accepted, pending_agreement_version
 from datasets.models import DataFile, Tier
 from datasets.storage import Storage
 from datasets.storage.local import URL_PREFIX, InvalidSignature, LocalStorage
@@ -90,6 +91,13 @@ def _require_grant(session: Session, actor: Actor, data_file: DataFile, now: dat
                 "grant_id": lapsed.id if lapsed else None,
             }),
         )
+    version = pending_agreement_version(session, actor.user.id, data_file.dataset_id)
+    if version is not None:
+        count_signed_url_refused("issue")
+        raise agreement_not_accepted(data_file.dataset_id, version, RefusalNote(
+            AuditAction.URL_REFUSE, "file", str(data_file.id),
+            {"dataset_id": data_file.dataset_id, "reason": "agreement_not_accepted",
+             "version": version}))
 
 
 def _lapse_reason(lapsed: Grant | None) -> str:
