@@ -157,8 +157,9 @@ def test_the_demo_flow_records_every_security_event_with_who_where_what(
     assert served["actor_subject"] == "researcher" and served["actor_token_id"] is None
     approve = next(e for e in events if e["action"] == "request:approve")
     assert approve["actor_subject"] == "dac-chair" and approve["details"]["to"] == "approved"
-    refused = next(e for e in events if e["action"] == "url:refuse")
-    assert refused["details"]["reason"] == "no_grant"
+    refusals = [e["details"] for e in events if e["action"] == "url:refuse"]
+    assert [r["reason"] for r in refusals[:2]] == ["agreement_not_accepted", "no_grant"]
+    assert refusals[0]["version"] == 1
     failed = next(e for e in events if e["action"] == "auth:login_failed")
     assert failed["outcome"] == "denied" and failed["actor_user_id"] is None
     revoked = next(e for e in events if e["action"] == "token:revoke")
