@@ -86,7 +86,8 @@ def publish_agreement(
                                 {"action": "publish"}),
         )
     # The row lock (PostgreSQL) orders two admins publishing at once: versions stay 1, 2, 3.
-    dataset = session.get(Dataset, dataset_id, with_for_update=True)
+    locked = session.scalar(select(Dataset.id).where(Dataset.id == dataset_id).with_for_update())
+    dataset = session.get(Dataset, dataset_id) if locked is not None else None
     if dataset is None:
         raise NotFound(f"No dataset {dataset_id}.")
     return _publish(session, actor, dataset, text, now)
