@@ -11,7 +11,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from access.notify import queue_expiry_reminders
-from access.outbox import SmtpMailer, SmtpSettings, send_due_emails
+from access.outbox import BATCH, SmtpMailer, SmtpSettings, send_due_emails
 from access.ports import DatasetDirectory
 from config import Settings
 from core.request_scope import clock, session_factory
@@ -33,8 +33,15 @@ def mailer_for(settings: Settings) -> SmtpMailer:
 def send_command() -> None:
     """Send every email that is due; failures are retried later with backoff."""
     settings: Settings = current_app.config["CUSTODIAN_SETTINGS"]
-    report = send_due_emails(session_factory(), mailer_for(settings), now=clock().now())
-    click.echo(f"Sent {report.sent}; {report.retrying} to retry; {report.failed} failed for good.")
+    mailer = mailer_for(settings)
+    sent = retrying = failed = 0
+    while True:  # batch after batch, until a batch comes back short: nothing more is due
+        report = send_due_emails(session_factory(), mailer, now=clock().now())
+        sent, retrying, failed = (sent + report.sent, retrying + report.retrying,
+                                  failed + report.failed)
+        if report.sent + report.retrying + report.failed < BATCH:
+            break
+    click.echo(f"Sent {sent}; {retrying} to retry; {failed} failed for good.")
 
 
 @notify_cli.command("remind")

@@ -288,6 +288,8 @@ def test_researcher_reads_and_accepts_on_the_page(demo: DemoInstance) -> None:
 def test_admin_publishes_on_the_page(demo: DemoInstance) -> None:
     dataset_id, _ = controlled_files(demo)
     browser = signed_in_client(demo, "admin")
+    assert f'href="/datasets/{dataset_id}/agreements/new"' in browser.get(
+        f"/datasets/{dataset_id}").get_data(as_text=True)
     form = browser.get(f"/datasets/{dataset_id}/agreements/new")
     assert form.status_code == 200 and "publishing makes version" in form.get_data(as_text=True)
     empty = browser.post(f"/datasets/{dataset_id}/agreements/new",
