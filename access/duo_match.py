@@ -84,19 +84,31 @@ class ResearchPurpose:
 
 
 class _DeclaresPurpose(Protocol):
-    purpose_disease_ids: list[str] | None
-    purpose_health_medical: bool | None
-    purpose_methods_development: bool | None
-    purpose_population_origins: bool | None
-    purpose_commercial_use: bool | None
-    purpose_for_profit_organisation: bool | None
+    """An AccessRequest's purpose columns (read-only, so Mapped[bool] or bool | None fit)."""
+
+    @property
+    def purpose_disease_ids(self) -> list[str] | None: ...
+    @property
+    def purpose_health_medical(self) -> bool | None: ...
+    @property
+    def purpose_methods_development(self) -> bool | None: ...
+    @property
+    def purpose_population_origins(self) -> bool | None: ...
+    @property
+    def purpose_commercial_use(self) -> bool | None: ...
+    @property
+    def purpose_for_profit_organisation(self) -> bool | None: ...
 
 
 class _HasDataUse(Protocol):
-    id: int
-    name: str
-    duo_codes: list[str]
-    duo_disease_ids: list[str]
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def duo_codes(self) -> list[str]: ...
+    @property
+    def duo_disease_ids(self) -> list[str]: ...
 
 
 @dataclass(frozen=True)
