@@ -9,7 +9,7 @@ from email.message import Message
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from access.outbox import SmtpMailer, SmtpSettings
 
@@ -55,11 +55,24 @@ class SmtpServer:
     def __init__(self, port: int) -> None:
         self.port = port
         self.inbox = Inbox()
+        # (user, password) the server accepts; None: no login needed.
+        self.credentials: tuple[str, str] | None = None
         self._controller: Controller | None = None
 
     def start(self) -> None:
-        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        options: dict[str, Any] = {}
+        if self.credentials is not None:
+            # Plain-text AUTH without TLS: only acceptable on this loopback test server.
+            options = {"authenticator": self._authenticate, "auth_require_tls": False}
+        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port,
+                                      **options)
         self._controller.start()
+
+    def _authenticate(self, server: SMTP, session: Session, envelope: Envelope,
+                      mechanism: str, auth_data: Any) -> AuthResult:
+        given = (auth_data.login.decode(), auth_data.password.decode()) \
+            if isinstance(auth_data, LoginPassword) else None
+        return AuthResult(success=given == self.credentials, handled=False)
 
     def stop(self) -> None:
         if self._controller is not None:

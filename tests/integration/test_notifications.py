@@ -211,6 +211,25 @@ def test_marked_failed_after_the_maximum_attempts_with_the_servers_reply(
     assert smtp_server.inbox.received == []
 
 
+def test_login_uses_the_credentials_and_a_refusal_stores_no_password(
+    demo: DemoInstance, factory: sessionmaker[Session], smtp_server: SmtpServer
+) -> None:
+    smtp_server.stop()
+    smtp_server.credentials = ("custodian", "correct-horse-battery")
+    smtp_server.start()
+    queue_one(demo, factory)
+    wrong = smtp_server.mailer(username="custodian", password="wrong-secret-pw")
+    assert send_due_emails(factory, wrong, now=demo.clock.now()) == SendReport(0, 1, 0)
+    [email] = outbox(factory)
+    assert email.last_error is not None
+    assert email.last_error.startswith("SMTPAuthenticationError: 535")
+    assert "wrong-secret-pw" not in email.last_error
+    demo.clock.advance(timedelta(minutes=1))
+    right = smtp_server.mailer(username="custodian", password="correct-horse-battery")
+    assert send_due_emails(factory, right, now=demo.clock.now()) == SendReport(1, 0, 0)
+    assert [m.subject for m in smtp_server.inbox.received] == ["Hello"]
+
+
 def test_expiry_reminders_go_once_per_grant_per_window(
     demo: DemoInstance, factory: sessionmaker[Session], smtp_server: SmtpServer
 ) -> None:
