@@ -52,7 +52,9 @@ def enqueue_email(
     if dedupe_key is not None and session.scalar(
             select(OutboxEmail.id).where(OutboxEmail.dedupe_key == dedupe_key)) is not None:
         return None
-    email = OutboxEmail(to_address=to, subject=subject[:300], body=body, dedupe_key=dedupe_key,
+    # A header never carries a line break: no header injection through a title or address.
+    subject = " ".join(subject.split())[:300]
+    email = OutboxEmail(to_address=to.strip(), subject=subject, body=body, dedupe_key=dedupe_key,
                         status=EmailStatus.PENDING.value, created_at=now, next_attempt_at=now,
                         attempts=0)
     try:
@@ -129,7 +131,8 @@ def _deliver(mailer: SmtpMailer, claimed: list[_Claimed]) -> dict[int, str | Non
                 try:
                     sender.send(email.to_address, email.subject, email.body)
                     outcomes[email.id] = None
-                except (smtplib.SMTPException, OSError) as exc:
+                except (smtplib.SMTPException, OSError, ValueError) as exc:
+                    # ValueError: an address the email library cannot put in a header.
                     outcomes[email.id] = describe_error(exc)
                     if isinstance(exc, smtplib.SMTPServerDisconnected | OSError):
                         break  # the connection is gone: the rest wait for the next run

@@ -230,6 +230,24 @@ def test_login_uses_the_credentials_and_a_refusal_stores_no_password(
     assert [m.subject for m in smtp_server.inbox.received] == ["Hello"]
 
 
+def test_a_malformed_address_fails_alone_and_injects_no_header(
+    demo: DemoInstance, factory: sessionmaker[Session], smtp_server: SmtpServer
+) -> None:
+    with factory.begin() as session:
+        enqueue_email(session, to="victim@test.example\nBcc: all@test.example", subject="Bad",
+                      body="b", now=demo.clock.now())
+        enqueue_email(session, to="fine@test.example", subject="Line\r\nBcc: x@test.example",
+                      body="b", now=demo.clock.now())
+    assert send(demo, factory, smtp_server) == SendReport(1, 1, 0)
+    bad, good = outbox(factory)
+    assert good.status == EmailStatus.SENT
+    assert bad.status == EmailStatus.PENDING and bad.last_error is not None
+    assert bad.last_error.startswith("ValueError")
+    [mail] = smtp_server.inbox.received
+    assert mail.recipients == ["fine@test.example"]
+    assert mail.subject == "Line Bcc: x@test.example" and mail.message["Bcc"] is None
+
+
 def test_expiry_reminders_go_once_per_grant_per_window(
     demo: DemoInstance, factory: sessionmaker[Session], smtp_server: SmtpServer
 ) -> None:
