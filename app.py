@@ -24,6 +24,7 @@ import core.request_scope
 import core.routing
 import core.security
 from access.api import api as access_api
+from access.cli import notify_cli
 from access.devidp import create_dev_idp_blueprint
 from access.duo import describe
 from access.jwks_fetch import JwksFetcher
@@ -45,6 +46,8 @@ from core.cli import db_cli, keys_cli
 from core.clock import Clock, SystemClock
 from core.db import make_engine, make_session_factory
 from core.errors import RefusalNote
+from datasets.agreement_views import pages as agreement_pages
+from datasets.agreements_api import api as agreements_api
 from datasets.api import api as datasets_api
 from datasets.catalogue import CatalogueDirectory
 from datasets.cli import datasets_cli, demo_cli
@@ -116,6 +119,8 @@ def create_app(
     app.register_blueprint(passport_api)
     app.register_blueprint(datasets_pages)
     app.register_blueprint(datasets_api)
+    app.register_blueprint(agreement_pages)
+    app.register_blueprint(agreements_api)
     app.register_blueprint(results_pages)
     app.register_blueprint(results_api)
     app.register_blueprint(audit_pages)
@@ -125,7 +130,8 @@ def create_app(
         app.register_blueprint(create_dev_idp_blueprint(settings), url_prefix="/dev-idp")
     app.add_template_global(describe, "duo")
 
-    for group in (db_cli, keys_cli, audit_cli, demo_cli, datasets_cli, results_cli):
+    for group in (db_cli, keys_cli, audit_cli, demo_cli, datasets_cli, results_cli,
+                  notify_cli):
         app.cli.add_command(group)
     return app
 

@@ -39,6 +39,9 @@ class AuditAction(StrEnum):
     DATASET_REGISTER = "admin:dataset_register"
     FILE_REGISTER = "admin:file_register"
     RESULTS_IMPORT = "admin:results_import"
+    AGREEMENT_PUBLISH = "admin:agreement_publish"
+    AGREEMENT_ACCEPT = "agreement:accept"
+    AGREEMENT_REFUSED = "agreement:refused"
 
 
 class Outcome(StrEnum):

@@ -41,6 +41,7 @@ PROVIDER_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 # S3's bucket naming rules (3-63 characters, DNS-safe), which S3-compatible stores share.
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 REGION_NAME = re.compile(r"[a-z0-9-]{1,32}")
+EMAIL_ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+")
 # signed-note key names: printable, no spaces, no "+".
 ORIGIN = re.compile(r"[!-*,-~]{1,255}")
 PEM_BLOCK = re.compile(r"-----BEGIN [A-Z ]+-----.+?-----END [A-Z ]+-----", re.DOTALL)
@@ -115,6 +116,13 @@ class Settings:
     visa_signing_key_pem: str = field(default="", repr=False)
     visa_signing_keys_previous: tuple[str, ...] = field(default=(), repr=False)
     passport_trusted_brokers: tuple[TrustedBroker, ...] = ()
+    # Outgoing email (the notification outbox); no host = emails queue but are not sent.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_from: str = ""
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_starttls: bool = True
 
     @property
     def is_demo(self) -> bool:
@@ -230,6 +238,13 @@ def load_settings(
         visa_signing_key_pem=_visa_signing_key(env, demo_secrets),
         visa_signing_keys_previous=_previous_visa_keys(env),
         passport_trusted_brokers=_trusted_brokers(env),
+        smtp_host=env.text("SMTP_HOST", default="") or None,
+        smtp_port=env.integer("SMTP_PORT", default=587, minimum=1, maximum=65535),
+        smtp_from=env.matching("SMTP_FROM", EMAIL_ADDRESS, "an email address",
+                               default=f"custodian@{urlsplit(public_url).hostname or 'localhost'}"),
+        smtp_username=env.text("SMTP_USERNAME", default="") or None,
+        smtp_password=env.optional_secret("SMTP_PASSWORD"),
+        smtp_starttls=env.boolean("SMTP_STARTTLS", default=True),
     )
 
 
@@ -446,6 +461,19 @@ class _Env:
         if len(value) < min_length:
             raise SettingsError(f"{PREFIX}{name} must be at least {min_length} characters long")
         return value
+
+    def optional_secret(self, name: str) -> str | None:
+        """Like secret(), for one that may be absent (NAME, or a file named by NAME_FILE)."""
+        value = self._raw(name)
+        file_name = self._raw(f"{name}_FILE")
+        if value is None and file_name is not None:
+            try:
+                value = Path(file_name).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise SettingsError(
+                    f"{PREFIX}{name}_FILE: cannot read {file_name}: {exc.strerror}"
+                ) from None
+        return value or None
 
     def previous_secrets(self, name: str, min_length: int) -> tuple[str, ...]:
         """NAME_PREVIOUS: comma-separated keys being rotated out (or NAME_PREVIOUS_FILE)."""

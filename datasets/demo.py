@@ -17,6 +17,7 @@ from access.identity import Actor
 from access.models import Committee, Role, User
 from access.personas import DEMO_PERSONAS
 from datasets import demo_study
+from datasets.agreements import ensure_agreement
 from datasets.models import FileKind, Tier
 from datasets.registration import ensure_dataset, ensure_study, register_file
 from datasets.results_demo import load_demo_results
@@ -25,6 +26,14 @@ from datasets.storage import Storage
 SYSTEM_ACTOR = Actor(user=None)
 COMMITTEE_NAME = "GTEx Demo Data Access Committee"
 OPEN_DATASET_ACCESSION = f"{demo_study.STUDY_ACCESSION}.open-results"
+DEMO_AGREEMENT = """Data-use agreement for the synthetic GTEx demo study (version 1)
+
+1. Use the data only for the research described in your approved data-access request.
+2. Do not try to identify any donor, and do not link the data to other data for that purpose.
+3. Keep the data secure; do not share it with anyone who has not accepted this agreement.
+4. Report any data-security incident to the data-access committee within 24 hours.
+5. Delete the data when your access ends, and say so when you close out the project.
+"""
 
 
 def set_up_demo(session: Session, *, issuer: str, storage: Storage, now: datetime) -> None:
@@ -58,9 +67,11 @@ def register_demo_study(
     controlled = ensure_dataset(
         session, actor, study, accession=demo_study.CONSENT_GROUP_ACCESSION,
         name="General Research Use (GRU) consent group", duo_codes=[code_for_shorthand("GRU")],
+        duo_disease_ids=[],  # GRU is not limited to a disease; DS consent groups name theirs
         use_limitation_text="Use of the data is limited only by the terms of the data-use "
         "agreement.", committee_id=committee.id, now=now,
     )
+    ensure_agreement(session, actor, controlled, text=DEMO_AGREEMENT, now=now)
     open_results = ensure_dataset(
         session, actor, study, accession=OPEN_DATASET_ACCESSION,
         name="Open-access results: eQTLs and median expression", duo_codes=[],

@@ -19,6 +19,7 @@ from audit.actions import AuditAction
 from audit.services import record_event
 from core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, RefusalNote
 from core.metrics import count_signed_url_issued, count_signed_url_refused
+from datasets.agreements import agreement_not_accepted, pending_agreement_version
 from datasets.models import DataFile, Tier
 from datasets.storage import Storage
 from datasets.storage.local import URL_PREFIX, InvalidSignature, LocalStorage
@@ -91,7 +92,9 @@ def _require_grant(session: Session, actor: Actor, data_file: DataFile, now: dat
         count_signed_url_refused("issue")
         raise NotAuthenticated("Sign in to download controlled-access files.", refusal=refusal)
     if has_live_grant(session, actor.user.id, data_file.dataset_id, now):
+        _require_current_agreement(session, actor.user.id, data_file)
         return "grant"
+    # A visa is a DAC's decision elsewhere, taken under that DAC's own agreement.
     if data_file.dataset_id in passport_dataset_ids:
         return "passport"
     if has_live_passport_grant(session, actor.user.id, data_file.dataset_id, now):
@@ -107,6 +110,17 @@ def _require_grant(session: Session, actor: Actor, data_file: DataFile, now: dat
             "grant_id": lapsed.id if lapsed else None,
         }),
     )
+
+
+def _require_current_agreement(session: Session, user_id: int, data_file: DataFile) -> None:
+    """A grant made here downloads only under the dataset's current data-use agreement."""
+    version = pending_agreement_version(session, user_id, data_file.dataset_id)
+    if version is not None:
+        count_signed_url_refused("issue")
+        raise agreement_not_accepted(data_file.dataset_id, version, RefusalNote(
+            AuditAction.URL_REFUSE, "file", str(data_file.id),
+            {"dataset_id": data_file.dataset_id, "reason": "agreement_not_accepted",
+             "version": version}))
 
 
 def _lapse_reason(lapsed: Grant | None) -> str:

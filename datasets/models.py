@@ -47,6 +47,8 @@ class Dataset(Base):
     name: Mapped[str] = mapped_column(String(300))
     # DUO term ids (e.g. "DUO:0000042") describing the data-use limitations.
     duo_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # For DS (disease-specific research): the disease terms, e.g. "MONDO:0005148".
+    duo_disease_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     use_limitation_text: Mapped[str] = mapped_column(Text, default="")
     committee_id: Mapped[int | None] = mapped_column(ForeignKey("committees.id"), index=True)
 

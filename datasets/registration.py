@@ -34,17 +34,20 @@ def ensure_study(
 def ensure_dataset(
     session: Session, actor: Actor, study: Study, *, accession: str, name: str,
     duo_codes: list[str], use_limitation_text: str, committee_id: int | None, now: datetime,
+    duo_disease_ids: list[str] | None = None,
 ) -> Dataset:
     dataset = session.scalar(select(Dataset).where(Dataset.accession == accession))
     if dataset is None:
         dataset = Dataset(study_id=study.id, accession=accession, name=name, duo_codes=duo_codes,
+                          duo_disease_ids=list(duo_disease_ids or []),
                           use_limitation_text=use_limitation_text, committee_id=committee_id)
         session.add(dataset)
         session.flush()
         record_event(session, actor.audit(), AuditAction.DATASET_REGISTER, now=now,
                      target_type="dataset", target_id=dataset.id,
                      details={"accession": accession, "committee_id": committee_id,
-                              "duo_codes": duo_codes})
+                              "duo_codes": duo_codes,
+                              "duo_disease_ids": list(duo_disease_ids or [])})
     return dataset
 
 

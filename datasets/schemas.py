@@ -39,6 +39,8 @@ class DatasetOut(Schema):
     study = fields.Nested(StudyOut)
     tier = fields.Method("_tier")
     data_use = fields.Method("_data_use")
+    # The disease terms a DS (disease-specific) limitation names, e.g. "MONDO:0005148".
+    duo_disease_ids = fields.List(fields.String())
     use_limitation_text = fields.String()
     committee_id = fields.Integer(allow_none=True)
     files = fields.Nested(FileOut, many=True)

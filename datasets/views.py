@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 from access.grants import live_grants_of
 from access.web import current_actor
 from core.request_scope import clock, db_session
+from datasets.agreements import agreement_status
 from datasets.api import storage, url_lifetime
 from datasets.catalogue import get_dataset, list_studies
 from datasets.downloads import issue_signed_url, open_signed_file
@@ -32,7 +33,9 @@ def dataset(dataset_id: int) -> str:
     if actor.user is not None:
         grant = next((g for g in live_grants_of(db_session(), actor.user.id, clock().now())
                       if g.dataset_id == dataset_id), None)
-    return render_template("datasets/dataset.html", dataset=found, grant=grant)
+    agreement = agreement_status(db_session(), actor, dataset_id)
+    return render_template("datasets/dataset.html", dataset=found, grant=grant,
+                           agreement=agreement)
 
 
 @pages.post("/files/<int:file_id>/download")

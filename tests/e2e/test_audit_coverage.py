@@ -15,13 +15,14 @@ import requests
 
 from audit.actions import AuditAction
 from audit.alerts import AlertRules, install
+from tests.agreements import accept_over_http
 from tests.conftest import DemoInstance, csrf_header, sign_in
 from tests.e2e.test_whole_flow import STATEMENT, controlled_dataset_and_file, tamper
 
 EXPECTED = {
     "admin:user_create", "admin:role_assign", "admin:committee_create",
     "admin:committee_member_add", "admin:study_register", "admin:dataset_register",
-    "admin:file_register",
+    "admin:file_register", "admin:agreement_publish", "agreement:accept",
     "auth:login", "auth:login_failed", "auth:logout",
     "token:create", "token:refused", "token:revoke",
     "request:create", "request:submit", "request:withdraw", "request:approve",
@@ -85,6 +86,9 @@ def drive_the_demo(live: DemoInstance) -> str:
     assert act(chair, base, rejected_id, "reject", chair_headers,
                {"reason": "Out of scope."}) == 200
 
+    refused = scripted.get(f"{base}/api/v1/files/{genotype['id']}/url", headers=bearer, timeout=10)
+    assert refused.json()["error"]["code"] == "agreement_not_accepted"
+    accept_over_http(scripted, base, dataset_id, bearer)
     url = scripted.get(f"{base}/api/v1/files/{genotype['id']}/url", headers=bearer,
                        timeout=10).json()["url"]
     assert requests.get(url, timeout=30).status_code == 200
@@ -153,8 +157,9 @@ def test_the_demo_flow_records_every_security_event_with_who_where_what(
     assert served["actor_subject"] == "researcher" and served["actor_token_id"] is None
     approve = next(e for e in events if e["action"] == "request:approve")
     assert approve["actor_subject"] == "dac-chair" and approve["details"]["to"] == "approved"
-    refused = next(e for e in events if e["action"] == "url:refuse")
-    assert refused["details"]["reason"] == "no_grant"
+    refusals = [e["details"] for e in events if e["action"] == "url:refuse"]
+    assert [r["reason"] for r in refusals[:2]] == ["agreement_not_accepted", "no_grant"]
+    assert refusals[0]["version"] == 1
     failed = next(e for e in events if e["action"] == "auth:login_failed")
     assert failed["outcome"] == "denied" and failed["actor_user_id"] is None
     revoked = next(e for e in events if e["action"] == "token:revoke")

@@ -154,6 +154,13 @@ def researcher_downloads_with_grant(page: Page, live: DemoInstance,
     expect(page.locator("section.access-status")).to_contain_text(
         f"You hold access to this dataset until {ends}.")
     expect(page.get_by_role("link", name="Request access")).to_have_count(0)
+    # No Download button until the data-use agreement is read and accepted.
+    expect(page.locator("table.files").get_by_role("button", name="Download")).to_have_count(0)
+    click_and_load(page, page.get_by_role("link", name="Read and accept the agreement"))
+    expect(page.locator("pre.agreement-text")).to_contain_text("Data-use agreement")
+    click_and_load(page, page.get_by_role("button", name="Accept version 1"))
+    expect(page).to_have_url(f"{base}{dataset_path}")
+    expect(page.locator("section.agreement-status")).to_contain_text("You accepted version 1")
     expect(page.locator("table.files").get_by_role("button", name="Download")).to_have_count(
         len(controlled["files"]))
     expect(file_row(page, genotype["name"])).to_contain_text(genotype["sha256"])

@@ -28,6 +28,7 @@ from datasets.client import main as client_main
 from datasets.client import service, transfer
 from datasets.demo_study import CONSENT_GROUP_ACCESSION
 from datasets.models import DataFile
+from tests.agreements import accept_as
 from tests.conftest import DemoInstance, issue_token
 from tests.integration.passport_support import give_grant
 
@@ -67,6 +68,12 @@ def client(live: DemoInstance, tmp_path: Path) -> Iterator[Client]:
     downloads = tmp_path / "downloads"
     downloads.mkdir()
     yield Client(live, tmp_path / "home", downloads)
+
+
+def grant_with_agreement(client: Client) -> None:
+    """What approval and acceptance leave behind: a live grant, the agreement accepted."""
+    grant = give_grant(client.live.app, client.live.clock.now(), "researcher")
+    accept_as(client.live, "researcher", grant.dataset_id)
 
 
 def sha256(path: Path) -> str:
@@ -109,7 +116,7 @@ def test_list_shows_every_file_or_one_datasets_with_sizes_and_checksums(client: 
 
 
 def test_parallel_download_of_a_manifest_verifies_every_file(client: Client) -> None:
-    give_grant(client.live.app, client.live.clock.now(), "researcher")
+    grant_with_agreement(client)
     client.login("researcher")
     files = client.files("controlled")
     manifest = client.downloads / "manifest.tsv"
@@ -126,7 +133,7 @@ def test_parallel_download_of_a_manifest_verifies_every_file(client: Client) -> 
 
 
 def test_an_interrupted_transfer_resumes_from_the_part_file_with_a_range(client: Client) -> None:
-    give_grant(client.live.app, client.live.clock.now(), "researcher")
+    grant_with_agreement(client)
     client.login("researcher")
     data_file = max(client.files("controlled"), key=lambda f: f.size)
     assert client.run("download", str(data_file.id)).returncode == 0
@@ -146,7 +153,7 @@ def test_an_interrupted_transfer_resumes_from_the_part_file_with_a_range(client:
 def test_a_url_that_expires_mid_transfer_is_replaced_and_the_transfer_continues(
     client: Client, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    give_grant(client.live.app, client.live.clock.now(), "researcher")
+    grant_with_agreement(client)
     client.login("researcher")
     data_file = max(client.files("controlled"), key=lambda f: f.size)
     made = service.new_session
@@ -177,7 +184,7 @@ def test_a_url_that_expires_mid_transfer_is_replaced_and_the_transfer_continues(
 def test_a_file_whose_bytes_do_not_match_the_catalogue_fails_and_leaves_no_part(
     client: Client,
 ) -> None:
-    give_grant(client.live.app, client.live.clock.now(), "researcher")
+    grant_with_agreement(client)
     client.login("researcher")
     data_file = client.files("controlled")[0]
     stored = client.live.settings.storage_root / data_file.storage_key

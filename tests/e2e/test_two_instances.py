@@ -22,6 +22,7 @@ from app import create_app
 from audit.services import verify_chain
 from core.migrations import upgrade
 from datasets.demo import set_up_demo
+from tests.agreements import accept_over_http
 from tests.conftest import csrf_header, demo_settings, free_port, sign_in
 from tests.postgres import create_database
 
@@ -95,6 +96,7 @@ def test_two_instances_serve_one_service(two_instances: tuple[str, str, str]) ->
                           headers=csrf_header(chair, b), timeout=10,
                           json={"reason": "Fits GRU.", "days": 30})
     assert approved.json()["state"] == "approved"
+    accept_over_http(researcher, b, dataset["id"], csrf_header(researcher, b))
 
     files = requests.get(f"{a}/api/v1/datasets/{dataset['id']}", timeout=10).json()["files"]
     url = researcher.get(f"{b}/api/v1/files/{files[0]['id']}/url", timeout=10).json()["url"]

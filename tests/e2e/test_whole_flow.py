@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from audit.models import AuditEvent
 from datasets.models import DataFile
+from tests.agreements import accept_over_http
 from tests.conftest import DemoInstance, csrf_header, sign_in
 
 STATEMENT = "We study tissue-specific regulation of gene expression in ageing adults."
@@ -44,6 +45,7 @@ def approve_access(base: str, applicant: str = "researcher") -> tuple[requests.S
                           json={"reason": "Consistent with GRU consent.", "days": 30})
     assert approved.status_code == 200, approved.text
     assert approved.json()["state"] == "approved"
+    accept_over_http(researcher, base, dataset_id, headers)
     return researcher, request_id, dataset_id
 
 

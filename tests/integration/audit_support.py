@@ -14,6 +14,7 @@ from access.models import User
 from audit.models import AuditEvent
 from datasets.catalogue import CatalogueDirectory
 from datasets.models import DataFile, Dataset
+from tests.agreements import accept_as
 from tests.conftest import DemoInstance
 
 STATEMENT = "We study tissue-specific regulation of gene expression in ageing adults."
@@ -58,6 +59,7 @@ def grant_access(demo: DemoInstance, username: str = "researcher", days: int = 3
         submit_request(session, Actor(user=applicant), filed.id, now)
         approve_request(session, Actor(user=chair), filed.id, reason="GRU fits.", days=days,
                         now=now)
+    accept_as(demo, username, dataset_id)
     return dataset_id
 
 

@@ -26,6 +26,7 @@ from datasets.manifest_import import import_manifest
 from datasets.models import DataFile
 from datasets.storage import S3Storage, StorageUnavailable
 from datasets.storage.s3 import USER_QUERY_PARAMETER
+from tests.agreements import accept_with_client
 from tests.conftest import DemoInstance, free_port, issue_token
 from tests.s3rver import S3Server
 
@@ -77,6 +78,7 @@ def grant_access(client: FlaskClient, researcher: dict[str, str], chair: dict[st
     approved = client.post(f"/api/v1/requests/{request_id}/approve", headers=chair,
                            json={"reason": "Consistent with GRU consent.", "days": 30})
     assert approved.status_code == 200, approved.get_json()
+    accept_with_client(client, dataset_id, researcher)
 
 
 def test_researcher_with_a_grant_downloads_the_exact_bytes_from_s3(

@@ -1,0 +1,57 @@
+"""The data-use agreement JSON API under /api/v1 (read, accept, publish)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
+
+from access.web import current_actor
+from core.api import parse_body
+from core.errors import NotFound
+from core.request_scope import clock, db_session
+from datasets.agreement_schemas import (
+    AgreementAcceptIn,
+    AgreementOut,
+    AgreementPublishIn,
+    AgreementStatusOut,
+)
+from datasets.agreements import AgreementStatus, accept_agreement, agreement_status
+from datasets.agreements import publish_agreement as publish
+
+api = Blueprint("agreements_api", __name__, url_prefix="/api/v1")
+
+
+def status_body(status: AgreementStatus) -> dict[str, Any]:
+    if status.agreement is None:
+        raise NotFound("This dataset has no data-use agreement; nothing to accept.")
+    agreement = status.agreement
+    body: dict[str, Any] = AgreementStatusOut().dump({
+        "dataset_id": agreement.dataset_id, "version": agreement.version,
+        "text": agreement.text, "sha256": agreement.sha256, "created_at": agreement.created_at,
+        "accepted": status.acceptance is not None,
+        "accepted_at": status.acceptance.accepted_at if status.acceptance else None,
+    })
+    return body
+
+
+@api.get("/datasets/<int:dataset_id>/agreement")
+def current(dataset_id: int) -> Response:
+    return jsonify(status_body(agreement_status(db_session(), current_actor(), dataset_id)))
+
+
+@api.post("/datasets/<int:dataset_id>/agreement/accept")
+def accept(dataset_id: int) -> Response:
+    data = parse_body(AgreementAcceptIn())
+    actor = current_actor()
+    accept_agreement(db_session(), actor, dataset_id, version=data["version"],
+                     sha256=data["sha256"], now=clock().now())
+    return jsonify(status_body(agreement_status(db_session(), actor, dataset_id)))
+
+
+@api.post("/datasets/<int:dataset_id>/agreements")
+def publish_agreement(dataset_id: int) -> tuple[Response, int]:
+    data = parse_body(AgreementPublishIn())
+    published = publish(db_session(), current_actor(), dataset_id, text=data["text"],
+                        now=clock().now())
+    return jsonify(AgreementOut().dump(published)), 201

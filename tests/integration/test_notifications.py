@@ -1,0 +1,370 @@
+"""Email notifications end to end: queued with the action, sent through a real SMTP server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from access import notify
+from access.access_requests import approve_request, create_request, reject_request, submit_request
+from access.identity import Actor
+from access.models import AccessRequest, User
+from access.outbox import SendReport, enqueue_email, send_due_emails
+from access.outbox_models import EmailStatus, OutboxEmail
+from app import create_app
+from datasets.catalogue import CatalogueDirectory
+from tests.conftest import DemoInstance, free_port
+from tests.integration.audit_support import STATEMENT, controlled_files, grant_access
+from tests.smtp_server import SmtpServer
+
+TITLE = "Ageing eQTLs"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer(free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def factory(demo: DemoInstance) -> sessionmaker[Session]:
+    found: sessionmaker[Session] = demo.app.extensions["custodian.session_factory"]
+    return found
+
+
+def user(session: Session, username: str) -> User:
+    return session.scalars(select(User).where(User.subject == username)).one()
+
+
+def submitted_request(demo: DemoInstance, session: Session) -> AccessRequest:
+    dataset_id, _ = controlled_files(demo)
+    applicant = Actor(user=user(session, "researcher"))
+    filed = create_request(session, applicant, title=TITLE, research_use_statement=STATEMENT,
+                           dataset_ids=[dataset_id], directory=CatalogueDirectory(),
+                           now=demo.clock.now())
+    return submit_request(session, applicant, filed.id, demo.clock.now())
+
+
+def act_and_notify(demo: DemoInstance, factory: sessionmaker[Session],
+                   compose: Callable[[Session, AccessRequest], Any]) -> int:
+    """Submit a request and run the composer in that same transaction; returns the id."""
+    with demo.app.app_context(), factory.begin() as session:
+        request = submitted_request(demo, session)
+        compose(session, request)
+        return request.id
+
+
+def send(demo: DemoInstance, factory: sessionmaker[Session], server: SmtpServer,
+         **options: Any) -> SendReport:
+    return send_due_emails(factory, server.mailer(), now=demo.clock.now(), **options)
+
+
+def outbox(factory: sessionmaker[Session]) -> list[OutboxEmail]:
+    with factory() as session:
+        return list(session.scalars(select(OutboxEmail).order_by(OutboxEmail.id)))
+
+
+def test_submitted_request_emails_the_applicants_signing_official(
+    demo: DemoInstance, factory: sessionmaker[Session], smtp_server: SmtpServer
+) -> None:
+    request_id = act_and_notify(demo, factory, lambda session, request: notify.request_submitted(
+        session, request, demo.clock.now(), public_url=demo.base_url))
+    assert send(demo, factory, smtp_server) == SendReport(1, 0, 0)
+    [mail] = smtp_server.inbox.received
+    assert mail.recipients == ["so@demo.example"]
+    assert mail.subject == f"Request #{request_id} needs your endorsement"
+    assert "Riley Researcher (Demo University) submitted data-access request" in mail.body
+    assert f"{demo.base_url}/requests/{request_id}" in mail.body
+    assert mail.message["From"] == "custodian@test.example"
+    assert [e.status for e in outbox(factory)] == [EmailStatus.SENT]
+    # Sent means sent: a second run finds nothing.
+    assert send(demo, factory, smtp_server) == SendReport(0, 0, 0)
+    assert len(smtp_server.inbox.received) == 1
+
+
+def test_email_exists_only_if_the_action_committed(
+    demo: DemoInstance, factory: sessionmaker[Session]
+) -> None:
+    with demo.app.app_context(), pytest.raises(RuntimeError), factory.begin() as session:
+        request = submitted_request(demo, session)
+        notify.request_submitted(session, request, demo.clock.now(), public_url=demo.base_url)
+        raise RuntimeError("the action failed after queueing")
+    assert outbox(factory) == []
+
+
+def test_endorsed_request_emails_every_member_and_the_chair(
+    demo: DemoInstance, factory: sessionmaker[Session], smtp_server: SmtpServer
+) -> None:
+    request_id = act_and_notify(demo, factory, lambda session, request: notify.request_endorsed(
+        session, request, demo.clock.now(), public_url=demo.base_url))
+    assert send(demo, factory, smtp_server).sent == 2
+    for address in ("dac-chair@demo.example", "dac-member@demo.example"):
+        [mail] = smtp_server.inbox.to(address)
+        assert mail.subject == f"Request #{request_id} awaits your committee's review"
+        assert "was endorsed by their signing official" in mail.body
+        assert f"{demo.base_url}/requests/{request_id}" in mail.body
+    assert smtp_server.inbox.to("researcher@demo.example") == []
+
+
+def test_returned_request_tells_the_applicant_to_revise(
+    demo: DemoInstance, factory: sessionmaker[Session], smtp_server: SmtpServer
+) -> None:
+    request_id = act_and_notify(demo, factory, lambda session, request: notify.request_returned(
+        session, request, demo.clock.now(), public_url=demo.base_url,
+        note="Say which tissues you need."))
+    send(demo, factory, smtp_server)
+    [mail] = smtp_server.inbox.received
+    assert mail.recipients == ["researcher@demo.example"]
+    assert mail.subject == f"Request #{request_id} was returned for revision"
+    assert "The reviewers wrote:\nSay which tissues you need." in mail.body
+    assert f"revise the request and submit it again: {demo.base_url}/requests/{request_id}" \
+        in mail.body
+
+
+@pytest.mark.parametrize("decision", ["approved", "rejected"])
+def test_decision_tells_the_applicant_what_to_do_next(
+    demo: DemoInstance, factory: sessionmaker[Session], smtp_server: SmtpServer, decision: str
+) -> None:
+    def decide(session: Session, request: AccessRequest) -> None:
+        chair = Actor(user=user(session, "dac-chair"))
+        if decision == "approved":
+            approve_request(session, chair, request.id, reason="Fits GRU.", days=30,
+                            now=demo.clock.now())
+        else:
+            reject_request(session, chair, request.id, reason="Out of scope.",
+                           now=demo.clock.now())
+        notify.request_decided(session, request, demo.clock.now(), public_url=demo.base_url)
+
+    request_id = act_and_notify(demo, factory, decide)
+    send(demo, factory, smtp_server)
+    [mail] = smtp_server.inbox.received
+    assert mail.recipients == ["researcher@demo.example"]
+    link = f"{demo.base_url}/requests/{request_id}"
+    if decision == "approved":
+        until = (demo.clock.now() + timedelta(days=30)).strftime("%Y-%m-%d")
+        assert mail.subject == f"Request #{request_id} was approved"
+        assert "The committee's reason: Fits GRU." in mail.body
+        assert f"Your access lasts 30 days, until {until}." in mail.body
+        assert "accept the data-use agreement of each dataset" in mail.body and link in mail.body
+    else:
+        assert mail.subject == f"Request #{request_id} was not approved"
+        assert "The committee's reason: Out of scope." in mail.body
+        assert "you may file a new request" in mail.body and link in mail.body
+
+
+def queue_one(demo: DemoInstance, factory: sessionmaker[Session]) -> None:
+    with factory.begin() as session:
+        enqueue_email(session, to="someone@test.example", subject="Hello", body="Body",
+                      now=demo.clock.now())
+
+
+def test_retry_after_the_server_was_down_then_up(
+    demo: DemoInstance, factory: sessionmaker[Session], smtp_server: SmtpServer
+) -> None:
+    queue_one(demo, factory)
+    smtp_server.stop()
+    assert send(demo, factory, smtp_server) == SendReport(0, 1, 0)
+    [email] = outbox(factory)
+    assert (email.status, email.attempts) == (EmailStatus.PENDING, 1)
+    assert email.last_error is not None and "ConnectionRefusedError" in email.last_error
+    assert email.next_attempt_at == demo.clock.now() + timedelta(minutes=1)
+
+    smtp_server.start()
+    # Not due yet: the backoff holds it back even though the server is up.
+    assert send(demo, factory, smtp_server) == SendReport(0, 0, 0)
+    demo.clock.advance(timedelta(minutes=1))
+    assert send(demo, factory, smtp_server) == SendReport(1, 0, 0)
+    [email] = outbox(factory)
+    assert (email.status, email.attempts, email.last_error) == (EmailStatus.SENT, 2, None)
+    assert [m.subject for m in smtp_server.inbox.received] == ["Hello"]
+
+
+def test_marked_failed_after_the_maximum_attempts_with_the_servers_reply(
+    demo: DemoInstance, factory: sessionmaker[Session], smtp_server: SmtpServer
+) -> None:
+    queue_one(demo, factory)
+    smtp_server.inbox.refuse_with = "451 Requested action aborted: local error"
+    delays = []
+    for attempt in range(1, 4):
+        before = demo.clock.now()
+        report = send(demo, factory, smtp_server, max_attempts=3)
+        [email] = outbox(factory)
+        assert email.attempts == attempt
+        delays.append(email.next_attempt_at - before)
+        demo.clock.advance(email.next_attempt_at - before)
+    assert report == SendReport(0, 0, 1)
+    assert email.status == EmailStatus.FAILED
+    assert email.last_error == "SMTPDataError: 451 Requested action aborted: local error"
+    assert delays[:2] == [timedelta(minutes=1), timedelta(minutes=2)]  # exponential backoff
+    # A failed email is left for an operator: later runs do not touch it.
+    smtp_server.inbox.refuse_with = None
+    demo.clock.advance(timedelta(days=1))
+    assert send(demo, factory, smtp_server) == SendReport(0, 0, 0)
+    assert smtp_server.inbox.received == []
+
+
+def test_login_uses_the_credentials_and_a_refusal_stores_no_password(
+    demo: DemoInstance, factory: sessionmaker[Session], smtp_server: SmtpServer
+) -> None:
+    smtp_server.stop()
+    smtp_server.credentials = ("custodian", "correct-horse-battery")
+    smtp_server.start()
+    queue_one(demo, factory)
+    wrong = smtp_server.mailer(username="custodian", password="wrong-secret-pw")
+    assert send_due_emails(factory, wrong, now=demo.clock.now()) == SendReport(0, 1, 0)
+    [email] = outbox(factory)
+    assert email.last_error is not None
+    assert email.last_error.startswith("SMTPAuthenticationError: 535")
+    assert "wrong-secret-pw" not in email.last_error
+    demo.clock.advance(timedelta(minutes=1))
+    right = smtp_server.mailer(username="custodian", password="correct-horse-battery")
+    assert send_due_emails(factory, right, now=demo.clock.now()) == SendReport(1, 0, 0)
+    assert [m.subject for m in smtp_server.inbox.received] == ["Hello"]
+
+
+def test_a_malformed_address_fails_alone_and_injects_no_header(
+    demo: DemoInstance, factory: sessionmaker[Session], smtp_server: SmtpServer
+) -> None:
+    with factory.begin() as session:
+        enqueue_email(session, to="victim@test.example\nBcc: all@test.example", subject="Bad",
+                      body="b", now=demo.clock.now())
+        enqueue_email(session, to="fine@test.example", subject="Line\r\nBcc: x@test.example",
+                      body="b", now=demo.clock.now())
+    assert send(demo, factory, smtp_server) == SendReport(1, 1, 0)
+    bad, good = outbox(factory)
+    assert good.status == EmailStatus.SENT
+    assert bad.status == EmailStatus.PENDING and bad.last_error is not None
+    assert bad.last_error.startswith("ValueError")
+    [mail] = smtp_server.inbox.received
+    assert mail.recipients == ["fine@test.example"]
+    assert mail.subject == "Line Bcc: x@test.example" and mail.message["Bcc"] is None
+
+
+def test_expiry_reminders_go_once_per_grant_per_window(
+    demo: DemoInstance, factory: sessionmaker[Session], smtp_server: SmtpServer
+) -> None:
+    ends = (demo.clock.now() + timedelta(days=40)).strftime("%Y-%m-%d")
+    grant_access(demo, days=40)
+
+    def remind() -> int:
+        with demo.app.app_context(), factory.begin() as session:
+            return len(notify.queue_expiry_reminders(
+                session, demo.clock.now(), public_url=demo.base_url,
+                directory=CatalogueDirectory()))
+
+    assert remind() == 0  # 40 days left: outside both windows
+    demo.clock.advance(timedelta(days=11))  # 29 days left
+    assert remind() == 1
+    assert remind() == 0
+    demo.clock.advance(timedelta(days=10))  # 19 days left: still the 30-day window
+    assert remind() == 0
+    demo.clock.advance(timedelta(days=13))  # 6 days left
+    assert remind() == 1
+    demo.clock.advance(timedelta(days=5))
+    assert remind() == 0
+    demo.clock.advance(timedelta(days=2))  # expired: nothing to remind
+    assert remind() == 0
+    send(demo, factory, smtp_server)
+    mails = smtp_server.inbox.to("researcher@demo.example")
+    assert [m.subject for m in mails] == [f"Your access ends on {ends}"] * 2
+    assert "within 30 days" in mails[0].body and "within 7 days" in mails[1].body
+    assert "General Research Use (GRU) consent group" in mails[0].body
+    assert "/requests/" in mails[0].body and "renew the request" in mails[0].body
+
+
+def test_cli_sends_the_outbox_and_queues_reminders(
+    demo: DemoInstance, factory: sessionmaker[Session], smtp_server: SmtpServer
+) -> None:
+    grant_access(demo, days=5)
+    settings = replace(demo.settings, smtp_host="127.0.0.1", smtp_port=smtp_server.port,
+                       smtp_starttls=False, smtp_from="dac@test.example")
+    app = create_app(settings, clock=demo.clock)
+    runner = app.test_cli_runner()
+    reminded = runner.invoke(args=["notify", "remind"])
+    assert reminded.exit_code == 0 and "Queued 1 reminder(s)." in reminded.output
+    sent = runner.invoke(args=["notify", "send"])
+    assert sent.exit_code == 0, sent.output
+    assert "Sent 1; 0 to retry; 0 failed for good." in sent.output
+    [mail] = smtp_server.inbox.received
+    assert mail.message["From"] == "dac@test.example"
+    assert "within 7 days" in mail.body
+    app.extensions["custodian.engine"].dispose()
+
+
+def test_cli_without_an_smtp_host_says_what_to_set(demo: DemoInstance) -> None:
+    result = demo.app.test_cli_runner().invoke(args=["notify", "send"])
+    assert result.exit_code != 0
+    assert "Set CUSTODIAN_SMTP_HOST" in result.output
+
+
+def test_users_without_an_address_are_skipped_and_duplicates_are_dropped(
+    demo: DemoInstance, factory: sessionmaker[Session]
+) -> None:
+    with factory.begin() as session:
+        user(session, "dac-member").email = None
+        assert enqueue_email(session, to="a@test.example", subject="s", body="b",
+                             now=demo.clock.now(), dedupe_key="k") is not None
+        assert enqueue_email(session, to="a@test.example", subject="s", body="b",
+                             now=demo.clock.now(), dedupe_key="k") is None
+    act_and_notify(demo, factory, lambda session, request: notify.request_endorsed(
+        session, request, demo.clock.now(), public_url=demo.base_url))
+    assert [e.to_address for e in outbox(factory)] == ["a@test.example", "dac-chair@demo.example"]
+
+
+# --- several senders at once, on PostgreSQL -------------------------------------------------
+
+@pytest.fixture
+def postgres_factory(postgres_server: str) -> Iterator[sessionmaker[Session]]:
+    import uuid
+
+    from core.db import make_engine, make_session_factory
+    from core.migrations import upgrade
+    from tests.postgres import create_database, drop_database
+
+    name = f"outbox_{uuid.uuid4().hex[:8]}"
+    engine = make_engine(create_database(postgres_server, name))
+    upgrade(engine)
+    yield make_session_factory(engine)
+    engine.dispose()
+    drop_database(postgres_server, name)
+
+
+def test_concurrent_senders_on_postgresql_send_each_email_once(
+    postgres_factory: sessionmaker[Session], smtp_server: SmtpServer
+) -> None:
+    import threading
+
+    now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    with postgres_factory.begin() as session:
+        for number in range(60):
+            enqueue_email(session, to=f"user{number}@test.example", subject=f"mail {number}",
+                          body="b", now=now)
+    start = threading.Barrier(3)
+    reports: list[SendReport] = []
+
+    def sender() -> None:
+        start.wait()
+        while (report := send_due_emails(postgres_factory, smtp_server.mailer(), now=now,
+                                         batch=4)).sent:
+            reports.append(report)
+
+    workers = [threading.Thread(target=sender) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    subjects = sorted(m.subject for m in smtp_server.inbox.received)
+    assert subjects == sorted(f"mail {number}" for number in range(60))  # each exactly once
+    assert sum(r.sent for r in reports) == 60
+    assert len(reports) > 3  # several batches: the senders really took turns
+    with postgres_factory() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxEmail).where(
+            OutboxEmail.status == EmailStatus.SENT.value)) == 60
