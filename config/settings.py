@@ -69,6 +69,7 @@ class Settings:
     signed_url_default_seconds: int
     signed_url_max_seconds: int
     api_token_days: int
+    api_token_max_days: int
     db_pool_size: int
     db_max_overflow: int
     db_pool_timeout_seconds: int
@@ -99,6 +100,8 @@ class Settings:
     audit_checkpoint_every: int = 1000
     # The checkpoints' origin line and key name: this log's identity (c2sp.org/tlog-checkpoint).
     audit_origin: str = ""
+    # GA4GH DRS bulk requests: longer id lists get 413 (advertised in service-info).
+    drs_max_bulk_request_length: int = 100
 
     @property
     def is_demo(self) -> bool:
@@ -144,6 +147,13 @@ def load_settings(
             f"{PREFIX}SIGNED_URL_SECONDS ({default_seconds}) exceeds "
             f"{PREFIX}SIGNED_URL_MAX_SECONDS ({max_seconds})"
         )
+    token_days = env.integer("API_TOKEN_DAYS", default=30, minimum=1, maximum=365)
+    token_max_days = env.integer("API_TOKEN_MAX_DAYS", default=90, minimum=1, maximum=365)
+    if token_days > token_max_days:
+        raise SettingsError(
+            f"{PREFIX}API_TOKEN_DAYS ({token_days}) exceeds {PREFIX}API_TOKEN_MAX_DAYS "
+            f"({token_max_days})"
+        )
     metrics_enabled = env.choice("METRICS", ("off", "on"), default="off") == "on"
     metrics_public = env.boolean("METRICS_PUBLIC", default=False)
     return Settings(
@@ -166,7 +176,8 @@ def load_settings(
         ),
         signed_url_default_seconds=default_seconds,
         signed_url_max_seconds=max_seconds,
-        api_token_days=env.integer("API_TOKEN_DAYS", default=30, minimum=1, maximum=365),
+        api_token_days=token_days,
+        api_token_max_days=token_max_days,
         db_pool_size=env.integer("DB_POOL_SIZE", default=5, minimum=1, maximum=200),
         db_max_overflow=env.integer("DB_MAX_OVERFLOW", default=10, minimum=0, maximum=200),
         db_pool_timeout_seconds=env.integer("DB_POOL_TIMEOUT", default=10, minimum=1,
@@ -211,6 +222,8 @@ def load_settings(
                                            maximum=1_000_000),
         audit_origin=env.matching("AUDIT_ORIGIN", ORIGIN, "a key name without spaces or '+'",
                                   default=_default_origin(public_url)),
+        drs_max_bulk_request_length=env.integer("DRS_MAX_BULK_REQUEST_LENGTH", default=100,
+                                                minimum=1, maximum=10_000),
     )
 
 

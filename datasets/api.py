@@ -6,10 +6,18 @@ from flask import Blueprint, Response, current_app, jsonify
 
 from access.web import current_actor
 from core.api import parse_query
+from core.api_docs import documented
 from core.request_scope import clock, db_session
+from core.scopes import Scope
 from datasets.catalogue import get_dataset, list_datasets
 from datasets.downloads import UrlLifetime, issue_signed_url
-from datasets.schemas import DatasetOut, DatasetSummaryOut, SignedUrlOut, UrlQuery
+from datasets.schemas import (
+    DatasetListOut,
+    DatasetOut,
+    DatasetSummaryOut,
+    SignedUrlOut,
+    UrlQuery,
+)
 from datasets.storage import Storage
 
 api = Blueprint("datasets_api", __name__, url_prefix="/api/v1")
@@ -26,16 +34,23 @@ def url_lifetime() -> UrlLifetime:
 
 
 @api.get("/datasets")
+@documented("The catalogue's datasets (consent groups) and their data-use limitations",
+            response=DatasetListOut, scope=Scope.CATALOGUE, public=True)
 def datasets() -> Response:
     return jsonify({"datasets": DatasetSummaryOut(many=True).dump(list_datasets(db_session()))})
 
 
 @api.get("/datasets/<int:dataset_id>")
+@documented("One dataset with its files, sizes and checksums", response=DatasetOut,
+            scope=Scope.CATALOGUE, public=True)
 def dataset(dataset_id: int) -> Response:
     return jsonify(DatasetOut().dump(get_dataset(db_session(), dataset_id)))
 
 
 @api.get("/files/<int:file_id>/url")
+@documented("A short-lived signed download URL; 403 without a live grant on the dataset",
+            query=UrlQuery, response=SignedUrlOut, scope=Scope.DOWNLOAD,
+            description="Open-tier files need no sign-in.")
 def signed_url(file_id: int) -> Response:
     query = parse_query(UrlQuery())
     issued = issue_signed_url(

@@ -1,0 +1,32 @@
+"""What a personal API token may do: chosen at creation, checked on every route it calls.
+
+A session (a person at a browser) is not scoped; only tokens are, so a token copied onto a
+compute node for downloads cannot also approve requests or read the audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+
+class Scope(StrEnum):
+    CATALOGUE = "catalogue"  # read studies, datasets, files and DRS object metadata
+    DOWNLOAD = "download"  # signed URLs: /api/v1/files/{id}/url and DRS access
+    REQUESTS = "requests"  # file and act on data-access requests
+    AUDIT_READ = "audit-read"  # the auditors' API (still only for auditors and admins)
+
+
+ALL_SCOPES: frozenset[str] = frozenset(Scope)
+# What a token gets when its creator names no scopes: browse and download, nothing more.
+DEFAULT_SCOPES: frozenset[str] = frozenset({Scope.CATALOGUE, Scope.DOWNLOAD})
+# Tokens made before scopes existed could do everything; the migration keeps that.
+LEGACY_SCOPES = " ".join(sorted(ALL_SCOPES))
+
+
+def encode_scopes(scopes: Iterable[str]) -> str:
+    return " ".join(sorted(set(scopes)))
+
+
+def decode_scopes(stored: str) -> frozenset[str]:
+    return frozenset(stored.split())
