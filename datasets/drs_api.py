@@ -11,12 +11,14 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask_login import current_user
 
 from access.web import current_actor
 from config import Settings
 from core.api import parse_body, parse_query
 from core.api_docs import documented
+from core.csrf import csrf_exempt, require_csrf_token
 from core.request_scope import clock, db_session
 from core.scopes import Scope
 from datasets import drs
@@ -40,6 +42,14 @@ def error_shape(status: int, code: str, message: str, details: Mapping[str, Any]
     """The spec's Error: our code and details folded into the message, nothing dropped."""
     extra = f" ({code}: {dict(details)})" if details else ""
     return {"msg": message + extra, "status_code": status}
+
+
+@api.before_request
+def _csrf_for_sessions() -> None:
+    """DRS clients POST without any session (anonymously or with a token) and need no CSRF
+    token; a browser session still does, so no other site can spend it."""
+    if request.method == "POST" and "bearer_user" not in g and current_user.is_authenticated:
+        require_csrf_token()
 
 
 def context() -> drs.DrsContext:
@@ -66,6 +76,7 @@ def get_object(object_id: str) -> Response:
 
 
 @api.post("/objects/<object_id>", **_OWN_OPTIONS)
+@csrf_exempt  # checked above, for sessions only
 @documented("A DrsObject (POST form, for passports)", scope=Scope.CATALOGUE, public=True)
 def post_object(object_id: str) -> Response:
     drs.refuse_passports(parse_body(PostObjectIn()))
@@ -86,6 +97,7 @@ def get_access(object_id: str, access_id: str) -> Response:
 
 
 @api.post("/objects/<object_id>/access/<access_id>", **_OWN_OPTIONS)
+@csrf_exempt  # checked above, for sessions only
 @documented("A signed URL for a DrsObject's bytes (POST form, for passports)",
             scope=Scope.DOWNLOAD)
 def post_access(object_id: str, access_id: str) -> Response:
@@ -95,6 +107,7 @@ def post_access(object_id: str, access_id: str) -> Response:
 
 
 @api.post("/objects", **_OWN_OPTIONS)
+@csrf_exempt  # checked above, for sessions only
 @documented("Several DrsObjects at once", scope=Scope.CATALOGUE, public=True)
 def bulk_objects() -> Response:
     parse_query(ObjectQuery())
@@ -112,6 +125,7 @@ def bulk_options() -> Response:
 
 
 @api.post("/objects/access", **_OWN_OPTIONS)
+@csrf_exempt  # checked above, for sessions only
 @documented("Signed URLs for several DrsObjects", scope=Scope.DOWNLOAD)
 def bulk_access() -> Response:
     body = parse_body(BulkAccessIn())
