@@ -26,15 +26,16 @@ def open_file_id(demo: DemoInstance) -> int:
 
 def file_record(demo: DemoInstance, file_id: int) -> DataFile:
     with demo.app.extensions["custodian.session_factory"]() as session:
-        found = session.get(DataFile, file_id)
+        found: DataFile | None = session.get(DataFile, file_id)
         assert found is not None
         return found
 
 
 def last_event(demo: DemoInstance, action: str) -> AuditEvent:
     with demo.app.extensions["custodian.session_factory"]() as session:
-        return session.scalars(select(AuditEvent).where(AuditEvent.action == action)
-                               .order_by(AuditEvent.seq.desc())).first()
+        found: AuditEvent = session.scalars(select(AuditEvent).where(
+            AuditEvent.action == action).order_by(AuditEvent.seq.desc())).first()
+        return found
 
 
 def scoped(demo: DemoInstance, client: FlaskClient, username: str, *scopes: str
