@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
-from marshmallow import Schema, fields
+from marshmallow import INCLUDE, Schema, fields
 
 SchemaRef = type[Schema] | Schema
 F = TypeVar("F", bound=Callable[..., object])
@@ -74,6 +74,18 @@ class ErrorOut(Schema):
     """The one error shape of the JSON API."""
 
     error = fields.Nested(ErrorDetailOut, required=True)
+
+
+class OpenApiDocumentOut(Schema):
+    """This document itself, for its own route: an OpenAPI 3 object."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    openapi = fields.String(required=True)
+    info = fields.Dict(required=True)
+    paths = fields.Dict(required=True)
+    components = fields.Dict()
 
 
 def build_document(app: Flask, *, prefix: str, title: str, version: str,

@@ -13,7 +13,7 @@ import flask_swagger_ui
 from flask import Blueprint, Response, current_app, jsonify, render_template
 
 from config import Settings
-from core.api_docs import build_document, documented
+from core.api_docs import OpenApiDocumentOut, build_document, documented
 
 SWAGGER_UI = Path(flask_swagger_ui.__file__).parent / "dist"
 _DOCUMENT = "custodian.openapi_document"
@@ -23,7 +23,8 @@ docs = Blueprint("api_docs", __name__, static_folder=str(SWAGGER_UI),
 
 
 @docs.get("/api/v1/openapi.json")
-@documented("This document: the OpenAPI 3 description of /api/v1", public=True)
+@documented("This document: the OpenAPI 3 description of /api/v1", public=True,
+            response=OpenApiDocumentOut)
 def openapi_document() -> Response:
     return jsonify(api_document())
 
