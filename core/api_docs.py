@@ -113,10 +113,12 @@ def build_document(app: Flask, *, prefix: str, title: str, version: str,
         if operation is None:
             continue
         methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+        # Grouped on the page by the first segment after the prefix: tokens, requests...
+        tag = rule.rule.removeprefix(prefix).split("/")[0]
         for path, variant in _expand(rule.rule, operation):
             for method in methods:
-                paths.setdefault(path, {})[method.lower()] = _operation(
-                    variant, _path_parameters(path, rule.rule))
+                described = _operation(variant, _path_parameters(path, rule.rule))
+                paths.setdefault(path, {})[method.lower()] = {**described, "tags": [tag]}
     for path in sorted(paths):
         spec.path(path=path, operations=paths[path])
     return spec.to_dict()
