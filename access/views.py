@@ -32,7 +32,7 @@ from config.settings import OidcProvider
 from core.error_handling import respond
 from core.errors import InvalidInput, NotFound
 from core.request_scope import clock, db_session, session_factory
-from core.scopes import ALL_SCOPES, DEFAULT_SCOPES
+from core.scopes import DEFAULT_SCOPES, SCOPE_MEANINGS
 from core.security import safe_next_path
 
 log = logging.getLogger(__name__)
@@ -216,6 +216,8 @@ def tokens() -> tuple[str, int] | str:
             )
         except InvalidInput as exc:
             return _tokens_page(actor, form, None, {"days": [exc.message]}), 400
+        form = {"name": "", "days": str(settings.api_token_days),
+                "scopes": sorted(DEFAULT_SCOPES)}
     return _tokens_page(actor, form, issued, {})
 
 
@@ -225,7 +227,7 @@ def _tokens_page(actor: Actor, form: dict[str, Any], issued: IssuedToken | None,
             (errors.items() if isinstance(errors, dict) else [("name", errors)])}
     return render_template(
         "access/tokens.html", issued=issued, form=form, errors=flat,
-        scopes=sorted(ALL_SCOPES), max_days=_settings().api_token_max_days,
+        scopes=SCOPE_MEANINGS, max_days=_settings().api_token_max_days,
         tokens=list_api_tokens(db_session(), actor), now=clock().now(),
     )
 

@@ -18,6 +18,13 @@ class Scope(StrEnum):
 
 
 ALL_SCOPES: frozenset[str] = frozenset(Scope)
+# In plain words, for the page where people choose.
+SCOPE_MEANINGS: tuple[tuple[str, str], ...] = (
+    (Scope.CATALOGUE, "browse datasets, files and DRS object metadata"),
+    (Scope.DOWNLOAD, "get signed download URLs (API and DRS) for data you may access"),
+    (Scope.REQUESTS, "file data-access requests and act on them"),
+    (Scope.AUDIT_READ, "read the audit log (auditors and admins only)"),
+)
 # What a token gets when its creator names no scopes: browse and download, nothing more.
 DEFAULT_SCOPES: frozenset[str] = frozenset({Scope.CATALOGUE, Scope.DOWNLOAD})
 # Tokens made before scopes existed could do everything; the migration keeps that.
