@@ -42,6 +42,7 @@ from audit.search_api import api as audit_search_api
 from audit.services import record_refusal
 from audit.views import pages as audit_pages
 from config import Settings, load_settings
+from core.api_docs_web import docs as api_docs
 from core.cli import db_cli, keys_cli
 from core.clock import Clock, SystemClock
 from core.db import make_engine, make_session_factory
@@ -52,6 +53,9 @@ from datasets.api import api as datasets_api
 from datasets.catalogue import CatalogueDirectory
 from datasets.cli import datasets_cli, demo_cli
 from datasets.downloads import UrlLifetime
+from datasets.drs_api import PREFIX as DRS_PREFIX
+from datasets.drs_api import api as drs_api
+from datasets.drs_api import error_shape as drs_error_shape
 from datasets.results_api import api as results_api
 from datasets.results_cli import results_cli
 from datasets.results_views import pages as results_pages
@@ -105,6 +109,7 @@ def create_app(
     access.web.install(app)
     access.oidc.install(app, settings)
     core.error_handling.install(app, _refusal_recorder(app))
+    core.error_handling.register_error_shape(app, DRS_PREFIX + "/", drs_error_shape)
     core.health.install(app, {"database": lambda: _ping(app), "storage": storage.check,
                               "audit": _check_audit_writes})
     if settings.metrics_enabled:
@@ -126,6 +131,8 @@ def create_app(
     app.register_blueprint(audit_pages)
     app.register_blueprint(audit_search_api)
     app.register_blueprint(audit_integrity_api)
+    app.register_blueprint(drs_api)
+    app.register_blueprint(api_docs)
     if settings.dev_idp_enabled:
         app.register_blueprint(create_dev_idp_blueprint(settings), url_prefix="/dev-idp")
     app.add_template_global(describe, "duo")

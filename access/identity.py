@@ -21,6 +21,8 @@ class Actor:
     user: User | None
     origin: Origin = Origin()
     token_id: int | None = None
+    # The token's scopes (access/scopes.py); None for a session, which is not scoped.
+    scopes: frozenset[str] | None = None
 
     def require_user(self) -> User:
         if self.user is None:

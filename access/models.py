@@ -9,6 +9,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, UTCDateTime
+from core.scopes import LEGACY_SCOPES
 
 
 class Role(StrEnum):
@@ -141,6 +142,8 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Space-separated access/scopes.py names. Rows from before scopes keep full power.
+    scopes: Mapped[str] = mapped_column(String(200), server_default=LEGACY_SCOPES)
 
 
 class PassportGrant(Base):

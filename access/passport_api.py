@@ -6,9 +6,12 @@ from flask import Blueprint, Response, current_app, jsonify
 
 from access.api import dataset_directory
 from access.passport_verify import PassportVerifier
+from access.schemas import VisasOut
 from access.visas import JWKS_PATH, VisaSigner, issue_visas, public_jwks
 from access.web import current_actor
+from core.api_docs import documented
 from core.request_scope import clock, db_session
+from core.scopes import Scope
 
 api = Blueprint("passport_api", __name__)
 SIGNER = "custodian.visa_signer"
@@ -34,9 +37,13 @@ def jwks() -> Response:
 
 
 @api.get("/api/v1/users/me/visas")
+@documented("My live grants as GA4GH ControlledAccessGrants visas, signed by this service",
+            response=VisasOut, scope=Scope.DOWNLOAD,
+            description="Keys at /.well-known/jwks.json (the visas' jku). 404 visas_not_issued "
+                        "when no visa signing key is set.")
 def my_visas() -> Response:
     visas = issue_visas(db_session(), current_actor(), now=clock().now(), signer=visa_signer(),
                         directory=dataset_directory())
-    response = jsonify({"visas": visas})
+    response = jsonify(VisasOut().dump({"visas": visas}))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -6,6 +6,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
+from core.scopes import ALL_SCOPES, decode_scopes
+
 
 class RequestIn(Schema):
     title = fields.String(required=True, validate=validate.Length(min=3, max=300))
@@ -43,23 +45,62 @@ class RejectIn(Schema):
 
 class TokenIn(Schema):
     name = fields.String(load_default="API token", validate=validate.Length(min=1, max=100))
-    days = fields.Integer(strict=True, load_default=None, allow_none=True)
+    days = fields.Integer(strict=True, load_default=None, allow_none=True,
+                          metadata={"description": "Lifetime in days; default 30, at most "
+                                                   "CUSTODIAN_API_TOKEN_MAX_DAYS."})
+    scopes = fields.List(
+        fields.String(validate=validate.OneOf(sorted(ALL_SCOPES))),
+        load_default=None,
+        validate=validate.Length(min=1, max=len(ALL_SCOPES)),
+        metadata={"description": "What the token may do: any of "
+                                 + ", ".join(sorted(ALL_SCOPES)) + ". Left out: every scope "
+                                 "the caller holds (as tokens were before scopes existed)."},
+    )
 
 
 class TokenOut(Schema):
-    id = fields.Integer()
-    name = fields.String()
-    token = fields.String()
-    expires_at = fields.DateTime()
+    """The answer to creating a token: the only time the secret is ever shown."""
+
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    token = fields.String(required=True)
+    expires_at = fields.DateTime(required=True)
+    scopes = fields.Method("_scopes", metadata={"type": "array", "items": {"type": "string"}})
+
+    def _scopes(self, obj: Any) -> list[str]:
+        return sorted(decode_scopes(obj["scopes"]))
+
+
+class TokenInfoOut(Schema):
+    """A token as listed: never the secret, which is not stored."""
+
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    expires_at = fields.DateTime(required=True)
+    revoked_at = fields.DateTime(allow_none=True)
+    scopes = fields.Method("_scopes", metadata={"type": "array", "items": {"type": "string"}})
+
+    def _scopes(self, obj: Any) -> list[str]:
+        return sorted(decode_scopes(obj.scopes))
+
+
+class TokenListOut(Schema):
+    tokens = fields.List(fields.Nested(TokenInfoOut), required=True)
 
 
 class UserOut(Schema):
     id = fields.Integer()
     name = fields.String(attribute="display_name")
-    email = fields.String()
-    institution = fields.String()
+    email = fields.String(allow_none=True)
+    institution = fields.String(allow_none=True)
     issuer = fields.String()
     subject = fields.String()
+
+
+class WhoAmIOut(UserOut):
+    roles = fields.List(fields.String())
+    csrf_token = fields.String()
 
 
 class RequestedDatasetOut(Schema):
@@ -73,12 +114,23 @@ class RequestOut(Schema):
     title = fields.String()
     research_use_statement = fields.String()
     applicant = fields.Nested(UserOut(only=("id", "name", "institution")))
-    dataset_ids = fields.Method("_dataset_ids")
+    dataset_ids = fields.Method("_dataset_ids",
+                                metadata={"type": "array", "items": {"type": "integer"}})
     created_at = fields.DateTime()
-    submitted_at = fields.DateTime()
-    decided_at = fields.DateTime()
-    decision_reason = fields.String()
-    approved_days = fields.Integer()
+    submitted_at = fields.DateTime(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    decision_reason = fields.String(allow_none=True)
+    approved_days = fields.Integer(allow_none=True)
 
     def _dataset_ids(self, obj: Any) -> list[int]:
         return [requested.dataset_id for requested in obj.datasets]
+
+
+class RequestListOut(Schema):
+    requests = fields.List(fields.Nested(RequestOut), required=True)
+
+
+class VisasOut(Schema):
+    """GET /api/v1/users/me/visas: one signed visa (JWS, compact form) per live grant."""
+
+    visas = fields.List(fields.String(), required=True)

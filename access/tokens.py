@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,9 +15,11 @@ from access.identity import Actor
 from access.models import ApiToken, User
 from audit.actions import AuditAction
 from audit.services import record_event
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.scopes import ALL_SCOPES, decode_scopes, encode_scopes
 
 TOKEN_PREFIX = "cus_"  # noqa: S105  (a visible prefix, so leaked tokens are greppable)
+DEFAULT_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -30,30 +33,78 @@ def hash_token(token: str) -> str:
 
 
 def create_api_token(
-    session: Session, actor: Actor, *, name: str, days: int | None, max_days: int, now: datetime
+    session: Session,
+    actor: Actor,
+    *,
+    name: str,
+    days: int | None,
+    max_days: int,
+    now: datetime,
+    scopes: Collection[str] | None = None,
+    default_days: int = DEFAULT_DAYS,
 ) -> IssuedToken:
+    """A new token for the actor; without ``scopes``, every scope the actor holds (all of
+    them for a session), which is what a token could do before scopes existed.
+
+    A token made by a token never has more scopes, nor lives longer, than its maker: a
+    narrow token handed to a job cannot be turned into a wider or longer-lived one.
+    """
     user = actor.require_user()
-    lifetime = max_days if days is None else days
+    lifetime = min(default_days, max_days) if days is None else days
     if not 1 <= lifetime <= max_days:
         raise InvalidInput(
-            f"A token lives between 1 and {max_days} days.", details={"days": lifetime}
+            f"A token lives between 1 and {max_days} days.",
+            details={"days": lifetime, "max_days": max_days},
         )
+    if scopes is None:
+        scopes = ALL_SCOPES if actor.scopes is None else actor.scopes
+    chosen = frozenset(scopes)
+    unknown = chosen - ALL_SCOPES
+    if unknown or not chosen:
+        raise InvalidInput(
+            "Choose one or more scopes: " + ", ".join(sorted(ALL_SCOPES)) + ".",
+            details={"scopes": sorted(unknown), "allowed": sorted(ALL_SCOPES)},
+        )
+    expires_at = now + timedelta(days=lifetime)
+    if actor.scopes is not None:
+        beyond = chosen - actor.scopes
+        if beyond:
+            raise Forbidden(
+                "A token cannot create a token with scopes it lacks itself: "
+                + ", ".join(sorted(beyond)) + ".",
+                details={"missing_scopes": sorted(beyond)},
+            )
+        maker = session.get(ApiToken, actor.token_id)
+        if maker is not None:
+            expires_at = min(expires_at, maker.expires_at)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     record = ApiToken(
         user_id=user.id,
         name=name,
         token_hash=hash_token(token),
         created_at=now,
-        expires_at=now + timedelta(days=lifetime),
+        expires_at=expires_at,
+        scopes=encode_scopes(chosen),
     )
     session.add(record)
     session.flush()
     record_event(
         session, actor.audit(), AuditAction.TOKEN_CREATE, now=now,
         target_type="api_token", target_id=record.id,
-        details={"name": name, "expires_at": record.expires_at.isoformat()},
+        details={"name": name, "expires_at": record.expires_at.isoformat(),
+                 "scopes": sorted(chosen)},
     )
     return IssuedToken(token, record)
+
+
+def list_api_tokens(session: Session, actor: Actor, limit: int = 200) -> list[ApiToken]:
+    """The actor's own tokens, newest first, revoked and expired ones too (never a secret:
+    only hashes are stored)."""
+    user = actor.require_user()
+    return list(session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id)
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc()).limit(limit)
+    ))
 
 
 def revoke_api_token(session: Session, actor: Actor, token_id: int, now: datetime) -> ApiToken:
@@ -71,12 +122,20 @@ def revoke_api_token(session: Session, actor: Actor, token_id: int, now: datetim
     return record
 
 
-def find_token_owner(session: Session, token: str, now: datetime) -> tuple[User, int] | None:
-    """The user and token id for a live token, or None. One indexed lookup by hash."""
+@dataclass(frozen=True)
+class LiveToken:
+    user: User
+    token_id: int
+    scopes: frozenset[str]
+
+
+def find_live_token(session: Session, token: str, now: datetime) -> LiveToken | None:
+    """The user, token id and scopes of a live token, or None. One indexed lookup by hash
+    (the hash comparison happens in the index, so timing reveals nothing about the token)."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None
     row = session.execute(
-        select(User, ApiToken.id)
+        select(User, ApiToken.id, ApiToken.scopes)
         .join(ApiToken, ApiToken.user_id == User.id)
         .where(
             ApiToken.token_hash == hash_token(token),
@@ -84,4 +143,10 @@ def find_token_owner(session: Session, token: str, now: datetime) -> tuple[User,
             ApiToken.expires_at > now,
         )
     ).first()
-    return None if row is None else (row[0], row[1])
+    return None if row is None else LiveToken(row[0], row[1], decode_scopes(row[2]))
+
+
+def find_token_owner(session: Session, token: str, now: datetime) -> tuple[User, int] | None:
+    """The user and token id for a live token, or None."""
+    found = find_live_token(session, token, now)
+    return None if found is None else (found.user, found.token_id)

@@ -23,9 +23,9 @@ from access.identity import Actor
 from access.passport_api import passport_verifier
 from access.passport_verify import PASSPORT_CLAIM
 from access.passports import record_sign_in_visas
-from access.schemas import RequestIn
+from access.schemas import RequestIn, TokenIn
 from access.sign_in import sign_in, sign_out
-from access.tokens import create_api_token
+from access.tokens import IssuedToken, create_api_token, list_api_tokens, revoke_api_token
 from access.web import current_actor
 from access.workflow import RequestAction, RequestState, allowed_actions
 from audit.actions import AuditAction
@@ -33,8 +33,9 @@ from audit.services import record_refusal
 from config import Settings
 from config.settings import OidcProvider
 from core.error_handling import respond
-from core.errors import NotFound
+from core.errors import InvalidInput, NotFound
 from core.request_scope import clock, db_session, session_factory
+from core.scopes import DEFAULT_SCOPES, SCOPE_MEANINGS
 from core.security import safe_next_path
 
 log = logging.getLogger(__name__)
@@ -195,13 +196,51 @@ def _first_message(messages: Any) -> str:
 
 
 @pages.route("/tokens", methods=["GET", "POST"])
-def tokens() -> str:
+def tokens() -> tuple[str, int] | str:
+    """Create (the secret is shown on this one answer only), list and revoke tokens."""
     actor = current_actor()
     actor.require_user()
+    settings = _settings()
     issued = None
+    form: dict[str, Any] = {"name": "", "days": str(settings.api_token_days),
+                            "scopes": sorted(DEFAULT_SCOPES)}
     if request.method == "POST":
-        issued = create_api_token(
-            db_session(), actor, name=(request.form.get("name") or "API token")[:100],
-            days=None, max_days=_settings().api_token_days, now=clock().now(),
-        )
-    return render_template("access/tokens.html", issued=issued)
+        days = request.form.get("days", "").strip()
+        form = {"name": request.form.get("name", ""), "days": days,
+                "scopes": request.form.getlist("scopes")}
+        try:
+            # HTML forms send text; the schema wants a strict integer (or nothing).
+            data = TokenIn().load({"name": form["name"] or "API token",
+                                   "days": int(days) if days.isdigit() else days or None,
+                                   "scopes": form["scopes"]})
+        except ValidationError as exc:
+            return _tokens_page(actor, form, None, exc.messages), 400
+        try:
+            issued = create_api_token(
+                db_session(), actor, name=data["name"], days=data["days"],
+                max_days=settings.api_token_max_days, now=clock().now(),
+                scopes=data["scopes"], default_days=settings.api_token_days,
+            )
+        except InvalidInput as exc:
+            return _tokens_page(actor, form, None, {"days": [exc.message]}), 400
+        form = {"name": "", "days": str(settings.api_token_days),
+                "scopes": sorted(DEFAULT_SCOPES)}
+    return _tokens_page(actor, form, issued, {})
+
+
+def _tokens_page(actor: Actor, form: dict[str, Any], issued: IssuedToken | None,
+                 errors: Any) -> str:
+    flat = {field: [_first_message({field: problems})] for field, problems in
+            (errors.items() if isinstance(errors, dict) else [("name", errors)])}
+    return render_template(
+        "access/tokens.html", issued=issued, form=form, errors=flat,
+        scopes=SCOPE_MEANINGS, max_days=_settings().api_token_max_days,
+        tokens=list_api_tokens(db_session(), actor), now=clock().now(),
+    )
+
+
+@pages.post("/tokens/<int:token_id>/revoke")
+def revoke_token(token_id: int) -> Response:
+    revoked = revoke_api_token(db_session(), current_actor(), token_id, clock().now())
+    flash(f"Token {revoked.name!r} revoked: it no longer works.", "success")
+    return redirect("/tokens")

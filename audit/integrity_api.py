@@ -13,24 +13,30 @@ from audit.checkpoints import checkpoints_page, published_keys, session_signer
 from audit.integrity_schemas import (
     CheckpointOut,
     CheckpointPageIn,
+    CheckpointPageOut,
     ConsistencyProofIn,
     ConsistencyProofOut,
     InclusionProofIn,
     InclusionProofOut,
     NoQueryIn,
+    PublicKeysOut,
     SigningKeyOut,
 )
 from audit.permissions import current_reader
 from audit.proofs import prove_consistency, prove_inclusion
 from audit.verifiable_export import start_log_export, stream_log_export
 from core.api import parse_query
+from core.api_docs import documented
 from core.request_scope import clock, db_session, session_factory
+from core.scopes import Scope
 
 api = Blueprint("audit_integrity_api", __name__, url_prefix="/api/v1/audit")
 key_out = SigningKeyOut()
 
 
 @api.get("/export")
+@documented("The verifiable export for python -m audit.verify (JSON Lines; recorded)",
+            query=NoQueryIn, scope=Scope.AUDIT_READ, media_types=("application/x-ndjson",))
 def export() -> Response:
     """The whole log for ``python -m audit.verify``; recorded and checkpointed with this
     request, which commits before the first byte streams."""
@@ -47,6 +53,8 @@ def export() -> Response:
 
 
 @api.get("/checkpoints")
+@documented("Signed checkpoints of the log, newest first", query=CheckpointPageIn,
+            response=CheckpointPageOut, scope=Scope.AUDIT_READ)
 def checkpoints() -> Response:
     current_reader()
     query = parse_query(CheckpointPageIn())
@@ -56,6 +64,8 @@ def checkpoints() -> Response:
 
 
 @api.get("/public-key")
+@documented("The keys that sign checkpoints", query=NoQueryIn, response=PublicKeysOut,
+            scope=Scope.AUDIT_READ)
 def public_key() -> Response:
     current_reader()
     session = db_session()
@@ -65,6 +75,8 @@ def public_key() -> Response:
 
 
 @api.get("/events/<int:seq>/proof")
+@documented("Inclusion proof of an event in a checkpoint", query=InclusionProofIn,
+            response=InclusionProofOut, scope=Scope.AUDIT_READ)
 def inclusion(seq: int) -> Response:
     current_reader()
     query = parse_query(InclusionProofIn())
@@ -73,6 +85,8 @@ def inclusion(seq: int) -> Response:
 
 
 @api.get("/consistency")
+@documented("Consistency proof between two checkpoints", query=ConsistencyProofIn,
+            response=ConsistencyProofOut, scope=Scope.AUDIT_READ)
 def consistency() -> Response:
     current_reader()
     query = parse_query(ConsistencyProofIn())

@@ -61,6 +61,16 @@ class SigningKeyOut(Schema):
         return verifier_key(key.name, bytes.fromhex(key.public_key))
 
 
+class CheckpointPageOut(Schema):
+    checkpoints = fields.List(fields.Nested(CheckpointOut), required=True)
+    next = fields.Integer(allow_none=True, required=True)
+
+
+class PublicKeysOut(Schema):
+    current = fields.Nested(SigningKeyOut, required=True)
+    previous = fields.List(fields.Nested(SigningKeyOut), required=True)
+
+
 class InclusionProofOut(Schema):
     seq = fields.Integer()
     leaf_index = fields.Function(lambda proof: proof.seq - 1)

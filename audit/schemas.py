@@ -106,22 +106,22 @@ class EventOut(Schema):
     occurred_at = fields.Function(lambda event: format_timestamp(event.occurred_at))
     action = fields.String()
     outcome = fields.String()
-    actor_user_id = fields.Integer()
-    actor_issuer = fields.String()
-    actor_subject = fields.String()
-    actor_token_id = fields.Integer()
-    actor_roles = fields.String()
-    ip = fields.String()
-    user_agent = fields.String()
-    request_id = fields.String()
-    target_type = fields.String()
-    target_id = fields.String()
+    actor_user_id = fields.Integer(allow_none=True)
+    actor_issuer = fields.String(allow_none=True)
+    actor_subject = fields.String(allow_none=True)
+    actor_token_id = fields.Integer(allow_none=True)
+    actor_roles = fields.String(allow_none=True)
+    ip = fields.String(allow_none=True)
+    user_agent = fields.String(allow_none=True)
+    request_id = fields.String(allow_none=True)
+    target_type = fields.String(allow_none=True)
+    target_id = fields.String(allow_none=True)
     details = fields.Dict()
     prev_hash = fields.String()
     hash = fields.String()
     leaf_hash = fields.String()
-    dataset_id = fields.Integer()
-    file_id = fields.Integer()
+    dataset_id = fields.Integer(allow_none=True)
+    file_id = fields.Integer(allow_none=True)
 
 
 class AlertOut(Schema):
@@ -137,11 +137,11 @@ class AlertOut(Schema):
 
 
 class ReceiptOut(Schema):
-    user_id = fields.Integer()
-    issuer = fields.String()
-    subject = fields.String()
-    dataset_id = fields.Integer()
-    file_id = fields.Integer()
+    user_id = fields.Integer(allow_none=True)
+    issuer = fields.String(allow_none=True)
+    subject = fields.String(allow_none=True)
+    dataset_id = fields.Integer(allow_none=True)
+    file_id = fields.Integer(allow_none=True)
     urls_issued = fields.Integer()
     files_served = fields.Integer()
     first_at = fields.Function(lambda row: format_timestamp(row.first_at))
@@ -159,3 +159,27 @@ class DayOut(Schema):
     day = fields.Date()
     urls_issued = fields.Integer()
     files_served = fields.Integer()
+
+
+# The envelopes of the auditors' API answers, for its OpenAPI document.
+class EventPageOut(Schema):
+    events = fields.List(fields.Nested(EventOut), required=True)
+    next = fields.Integer(allow_none=True, required=True)
+
+
+class AlertPageOut(Schema):
+    alerts = fields.List(fields.Nested(AlertOut), required=True)
+    next = fields.Integer(allow_none=True, required=True)
+
+
+class DatasetReportOut(AccessReportOut):
+    dataset_id = fields.Integer(required=True)
+
+
+class UserReportOut(AccessReportOut):
+    user_id = fields.Integer(required=True)
+
+
+class DownloadsPerDayOut(Schema):
+    dataset_id = fields.Integer(allow_none=True, required=True)
+    days = fields.List(fields.Nested(DayOut), required=True)

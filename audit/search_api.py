@@ -16,17 +16,24 @@ from audit.permissions import current_reader
 from audit.schemas import (
     AccessReportOut,
     AlertOut,
+    AlertPageOut,
     AlertSearchIn,
+    DatasetReportOut,
     DayOut,
     DownloadsIn,
+    DownloadsPerDayOut,
     EventOut,
+    EventPageOut,
     EventSearchIn,
     ExportIn,
     PeriodIn,
+    UserReportOut,
 )
 from audit.search import EventFilter, get_event, search_alerts, search_events
 from core.api import parse_query
+from core.api_docs import documented
 from core.request_scope import clock, db_session, session_factory
+from core.scopes import Scope
 
 api = Blueprint("audit_search_api", __name__, url_prefix="/api/v1/audit")
 event_out = EventOut()
@@ -34,6 +41,8 @@ report_out = AccessReportOut()
 
 
 @api.get("/events")
+@documented("Search the audit log (auditors and admins), newest first, keyset-paged",
+            query=EventSearchIn, response=EventPageOut, scope=Scope.AUDIT_READ)
 def search() -> Response:
     reader = current_reader()
     query = parse_query(EventSearchIn())
@@ -43,11 +52,14 @@ def search() -> Response:
 
 
 @api.get("/events/<int:seq>")
+@documented("One audit event with its hashes", response=EventOut, scope=Scope.AUDIT_READ)
 def show_event(seq: int) -> Response:
     return jsonify(event_out.dump(get_event(db_session(), current_reader(), seq)))
 
 
 @api.get("/events/export")
+@documented("Export matching events as JSON Lines or CSV (recorded)", query=ExportIn,
+            scope=Scope.AUDIT_READ, media_types=("application/x-ndjson", "text/csv"))
 def export() -> Response:
     """Streamed; the export's audit event commits with this request, before the first byte."""
     reader = current_reader()
@@ -61,6 +73,8 @@ def export() -> Response:
 
 
 @api.get("/reports/dataset/<int:dataset_id>")
+@documented("Who received URLs for, or downloaded, a dataset's files", query=PeriodIn,
+            response=DatasetReportOut, scope=Scope.AUDIT_READ)
 def dataset_report(dataset_id: int) -> Response:
     reader = current_reader()
     period = _period(parse_query(PeriodIn()))
@@ -69,6 +83,8 @@ def dataset_report(dataset_id: int) -> Response:
 
 
 @api.get("/reports/user/<int:user_id>")
+@documented("What one user received and downloaded", query=PeriodIn, response=UserReportOut,
+            scope=Scope.AUDIT_READ)
 def user_report(user_id: int) -> Response:
     reader = current_reader()
     period = _period(parse_query(PeriodIn()))
@@ -77,6 +93,8 @@ def user_report(user_id: int) -> Response:
 
 
 @api.get("/reports/downloads")
+@documented("URLs issued and files served per day", query=DownloadsIn,
+            response=DownloadsPerDayOut, scope=Scope.AUDIT_READ)
 def downloads() -> Response:
     reader = current_reader()
     query = parse_query(DownloadsIn())
@@ -86,6 +104,8 @@ def downloads() -> Response:
 
 
 @api.get("/alerts")
+@documented("Alerts raised on the log (unusual download volume, refusals)",
+            query=AlertSearchIn, response=AlertPageOut, scope=Scope.AUDIT_READ)
 def alerts() -> Response:
     reader = current_reader()
     query = parse_query(AlertSearchIn())

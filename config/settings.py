@@ -82,6 +82,7 @@ class Settings:
     signed_url_default_seconds: int
     signed_url_max_seconds: int
     api_token_days: int
+    api_token_max_days: int
     db_pool_size: int
     db_max_overflow: int
     db_pool_timeout_seconds: int
@@ -123,6 +124,8 @@ class Settings:
     smtp_username: str | None = None
     smtp_password: str | None = field(default=None, repr=False)
     smtp_starttls: bool = True
+    # GA4GH DRS bulk requests: longer id lists get 413 (advertised in service-info).
+    drs_max_bulk_request_length: int = 100
 
     @property
     def is_demo(self) -> bool:
@@ -168,6 +171,13 @@ def load_settings(
             f"{PREFIX}SIGNED_URL_SECONDS ({default_seconds}) exceeds "
             f"{PREFIX}SIGNED_URL_MAX_SECONDS ({max_seconds})"
         )
+    token_days = env.integer("API_TOKEN_DAYS", default=30, minimum=1, maximum=365)
+    token_max_days = env.integer("API_TOKEN_MAX_DAYS", default=90, minimum=1, maximum=365)
+    if token_days > token_max_days:
+        raise SettingsError(
+            f"{PREFIX}API_TOKEN_DAYS ({token_days}) exceeds {PREFIX}API_TOKEN_MAX_DAYS "
+            f"({token_max_days})"
+        )
     metrics_enabled = env.choice("METRICS", ("off", "on"), default="off") == "on"
     metrics_public = env.boolean("METRICS_PUBLIC", default=False)
     return Settings(
@@ -190,7 +200,8 @@ def load_settings(
         ),
         signed_url_default_seconds=default_seconds,
         signed_url_max_seconds=max_seconds,
-        api_token_days=env.integer("API_TOKEN_DAYS", default=30, minimum=1, maximum=365),
+        api_token_days=token_days,
+        api_token_max_days=token_max_days,
         db_pool_size=env.integer("DB_POOL_SIZE", default=5, minimum=1, maximum=200),
         db_max_overflow=env.integer("DB_MAX_OVERFLOW", default=10, minimum=0, maximum=200),
         db_pool_timeout_seconds=env.integer("DB_POOL_TIMEOUT", default=10, minimum=1,
@@ -245,6 +256,8 @@ def load_settings(
         smtp_username=env.text("SMTP_USERNAME", default="") or None,
         smtp_password=env.optional_secret("SMTP_PASSWORD"),
         smtp_starttls=env.boolean("SMTP_STARTTLS", default=True),
+        drs_max_bulk_request_length=env.integer("DRS_MAX_BULK_REQUEST_LENGTH", default=100,
+                                                minimum=1, maximum=10_000),
     )
 
 

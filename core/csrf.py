@@ -46,6 +46,11 @@ def _check_csrf() -> None:
         return
     if request.headers.get("Authorization", "").startswith("Bearer "):
         return
+    require_csrf_token()
+
+
+def require_csrf_token() -> None:
+    """For views that are ``csrf_exempt`` only for callers without a session."""
     expected = session.get("csrf_token")
     sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token") or ""
     if not isinstance(expected, str) or not hmac.compare_digest(expected, sent):

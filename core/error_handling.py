@@ -7,10 +7,11 @@ logged with the request id, which the response also carries so support can find 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask, Response, redirect, render_template, request
+from flask import Flask, Response, current_app, jsonify, redirect, render_template, request
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
@@ -23,7 +24,11 @@ from core.request_scope import rollback_if_open
 log = logging.getLogger(__name__)
 
 RefusalRecorder = Callable[[RefusalNote], None]
-JSON_PREFIXES = ("/api/", "/storage/", "/dev-idp/token", "/dev-idp/userinfo", "/metrics")
+# An API whose standard fixes another error body (GA4GH DRS: {"msg", "status_code"}).
+ErrorShape = Callable[[int, str, str, Mapping[str, Any]], dict[str, Any]]
+JSON_PREFIXES = ("/api/", "/storage/", "/dev-idp/token", "/dev-idp/userinfo", "/metrics",
+                 "/ga4gh/")
+_SHAPES = "custodian.error_shapes"
 PAGE_TITLES = {
     400: "Something in that request was not right",
     401: "Please sign in",
@@ -84,13 +89,22 @@ def install(app: Flask, record_refusal: RefusalRecorder) -> None:
                        "An unexpected error occurred. It has been logged; quote the request id.")
 
 
+def register_error_shape(app: Flask, prefix: str, shape: ErrorShape) -> None:
+    app.extensions.setdefault(_SHAPES, {})[prefix] = shape
+
+
 def wants_json() -> bool:
     return request.path.startswith(JSON_PREFIXES)
 
 
 def respond(status: int, code: str, message: str, details: dict[str, object] | None = None
             ) -> Response:
-    if wants_json():
+    shape = next((shape for prefix, shape in current_app.extensions.get(_SHAPES, {}).items()
+                  if request.path.startswith(prefix)), None)
+    if shape is not None:
+        response = jsonify(shape(status, code, message, details or {}))
+        response.status_code = status
+    elif wants_json():
         response = error_response(status, code, message, details)
     else:
         html = render_template("error.html", title=PAGE_TITLES.get(status, "Error"),

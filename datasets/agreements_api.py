@@ -8,8 +8,10 @@ from flask import Blueprint, Response, jsonify
 
 from access.web import current_actor
 from core.api import parse_body
+from core.api_docs import documented
 from core.errors import NotFound
 from core.request_scope import clock, db_session
+from core.scopes import Scope
 from datasets.agreement_schemas import (
     AgreementAcceptIn,
     AgreementOut,
@@ -36,11 +38,18 @@ def status_body(status: AgreementStatus) -> dict[str, Any]:
 
 
 @api.get("/datasets/<int:dataset_id>/agreement")
+@documented("The dataset's current data-use agreement, and whether I accepted it",
+            response=AgreementStatusOut, scope=Scope.CATALOGUE, public=True,
+            description="404 when the dataset has no agreement (then nothing gates downloads).")
 def current(dataset_id: int) -> Response:
     return jsonify(status_body(agreement_status(db_session(), current_actor(), dataset_id)))
 
 
 @api.post("/datasets/<int:dataset_id>/agreement/accept")
+@documented("Accept the current version: its number and the SHA-256 of the text I read",
+            body=AgreementAcceptIn, response=AgreementStatusOut, scope=Scope.REQUESTS,
+            description="409 agreement_outdated for an older version, 400 "
+                        "agreement_hash_mismatch for another text.")
 def accept(dataset_id: int) -> Response:
     data = parse_body(AgreementAcceptIn())
     actor = current_actor()
@@ -50,6 +59,8 @@ def accept(dataset_id: int) -> Response:
 
 
 @api.post("/datasets/<int:dataset_id>/agreements")
+@documented("Publish a new version (admins); everyone accepts it before the next download",
+            body=AgreementPublishIn, response=AgreementOut, status=201, scope=Scope.ADMIN)
 def publish_agreement(dataset_id: int) -> tuple[Response, int]:
     data = parse_body(AgreementPublishIn())
     published = publish(db_session(), current_actor(), dataset_id, text=data["text"],

@@ -8,10 +8,13 @@ from access.passport_api import passport_verifier
 from access.passports import passport_grants
 from access.web import current_actor
 from core.api import parse_body, parse_query
+from core.api_docs import documented
 from core.request_scope import clock, db_session
+from core.scopes import Scope
 from datasets.catalogue import get_dataset, list_datasets
 from datasets.downloads import UrlLifetime, issue_signed_url
 from datasets.schemas import (
+    DatasetListOut,
     DatasetOut,
     DatasetSummaryOut,
     SignedUrlOut,
@@ -34,16 +37,23 @@ def url_lifetime() -> UrlLifetime:
 
 
 @api.get("/datasets")
+@documented("The catalogue's datasets (consent groups) and their data-use limitations",
+            response=DatasetListOut, scope=Scope.CATALOGUE, public=True)
 def datasets() -> Response:
     return jsonify({"datasets": DatasetSummaryOut(many=True).dump(list_datasets(db_session()))})
 
 
 @api.get("/datasets/<int:dataset_id>")
+@documented("One dataset with its files, sizes and checksums", response=DatasetOut,
+            scope=Scope.CATALOGUE, public=True)
 def dataset(dataset_id: int) -> Response:
     return jsonify(DatasetOut().dump(get_dataset(db_session(), dataset_id)))
 
 
 @api.get("/files/<int:file_id>/url")
+@documented("A short-lived signed download URL; 403 without a live grant on the dataset",
+            query=UrlQuery, response=SignedUrlOut, scope=Scope.DOWNLOAD,
+            description="Open-tier files need no sign-in.")
 def signed_url(file_id: int) -> Response:
     query = parse_query(UrlQuery())
     issued = issue_signed_url(
@@ -54,8 +64,10 @@ def signed_url(file_id: int) -> Response:
 
 
 @api.post("/files/<int:file_id>/url")
+@documented("As the GET, with GA4GH Passports whose visas count as grants for this request",
+            body=UrlWithPassportsIn, response=SignedUrlOut, scope=Scope.DOWNLOAD,
+            description="403 passport_refused names each refused visa and why.")
 def signed_url_with_passports(file_id: int) -> Response:
-    """As the GET, with GA4GH Passports whose visas count as grants for this request."""
     data = parse_body(UrlWithPassportsIn())
     actor, now = current_actor(), clock().now()
     actor.require_user()  # no key is fetched on behalf of someone we do not know

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from core.errors import InvalidInput
+from core.errors import DomainError, InvalidInput
 from datasets.manifest import ManifestProblem
 from datasets.results_formats import RowProblem
 
@@ -31,4 +31,17 @@ class ResultsRejected(InvalidInput):
             f"{name} has {total} problem(s); nothing was loaded.",
             details={"problems": [{"line": p.line, "message": p.message}
                                   for p in self.problems]},
+        )
+
+
+class BulkTooLarge(DomainError):
+    """A GA4GH DRS bulk request longer than service-info's maxBulkRequestLength."""
+
+    status = 413
+    code = "bulk_request_too_large"
+
+    def __init__(self, length: int, maximum: int) -> None:
+        super().__init__(
+            f"The bulk request names {length} items; this server takes at most {maximum}.",
+            details={"length": length, "max_bulk_request_length": maximum},
         )

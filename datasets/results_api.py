@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from flask import Blueprint, Response, jsonify
 
 from core.api import parse_query
+from core.api_docs import documented
 from core.request_scope import db_session, session_factory
 from datasets.results_queries import (
     EqtlCriteria,
@@ -26,8 +27,11 @@ from datasets.results_queries import (
 from datasets.results_schemas import (
     DownloadQuery,
     EqtlOut,
+    EqtlPageOut,
     EqtlQuery,
+    GeneExpressionOut,
     GeneOut,
+    IsoformExpressionOut,
     IsoformValueOut,
     TissueValueOut,
     encode_cursor,
@@ -41,7 +45,12 @@ MEDIA_TYPES = {"tsv": "text/tab-separated-values; charset=utf-8",
                "csv": "text/csv; charset=utf-8"}
 
 
+DOWNLOADS = ("text/tab-separated-values", "text/csv")
+
+
 @api.get("/eqtls")
+@documented("eQTLs by gene, variant and/or tissue (open results)", query=EqtlQuery,
+            response=EqtlPageOut, public=True, media_types=DOWNLOADS)
 def eqtls() -> Response:
     query = parse_query(EqtlQuery())
     criteria = query["criteria"]
@@ -56,6 +65,8 @@ def eqtls() -> Response:
 
 
 @api.get("/expression/genes/<gene>")
+@documented("A gene's median expression (TPM) per tissue (open results)", query=DownloadQuery,
+            response=GeneExpressionOut, public=True, media_types=DOWNLOADS)
 def expression(gene: str) -> Response:
     fmt = parse_query(DownloadQuery())["format"]
     found = find_gene(db_session(), gene)
@@ -69,6 +80,9 @@ def expression(gene: str) -> Response:
 
 
 @api.get("/expression/genes/<gene>/isoforms")
+@documented("A gene's isoforms' median expression per tissue (open results)",
+            query=DownloadQuery, response=IsoformExpressionOut, public=True,
+            media_types=DOWNLOADS)
 def isoforms(gene: str) -> Response:
     fmt = parse_query(DownloadQuery())["format"]
     found = find_gene(db_session(), gene)

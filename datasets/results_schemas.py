@@ -125,3 +125,18 @@ class TissueValueOut(Schema):
 
 class IsoformValueOut(TissueValueOut):
     transcript_id = fields.String()
+
+
+class EqtlPageOut(Schema):
+    eqtls = fields.List(fields.Nested(EqtlOut), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class GeneExpressionOut(Schema):
+    gene = fields.Nested(GeneOut, required=True)
+    expression = fields.List(fields.Nested(TissueValueOut), required=True)
+
+
+class IsoformExpressionOut(Schema):
+    gene = fields.Nested(GeneOut, required=True)
+    isoforms = fields.List(fields.Nested(IsoformValueOut), required=True)

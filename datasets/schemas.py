@@ -37,8 +37,11 @@ class DatasetOut(Schema):
     accession = fields.String()
     name = fields.String()
     study = fields.Nested(StudyOut)
-    tier = fields.Method("_tier")
-    data_use = fields.Method("_data_use")
+    tier = fields.Method("_tier", metadata={"type": "string", "enum": ["controlled", "open"]})
+    data_use = fields.Method("_data_use", metadata={"type": "array", "items": {
+        "type": "object", "properties": {"id": {"type": "string"},
+                                         "shorthand": {"type": "string"},
+                                         "label": {"type": "string"}}}})
     # The disease terms a DS (disease-specific) limitation names, e.g. "MONDO:0005148".
     duo_disease_ids = fields.List(fields.String())
     use_limitation_text = fields.String()
@@ -73,5 +76,9 @@ class UrlWithPassportsIn(Schema):
 
 
 class SignedUrlOut(Schema):
-    url = fields.String()
-    expires_at = fields.DateTime()
+    url = fields.String(required=True)
+    expires_at = fields.DateTime(required=True)
+
+
+class DatasetListOut(Schema):
+    datasets = fields.List(fields.Nested(DatasetSummaryOut), required=True)

@@ -177,9 +177,9 @@ def test_bad_url_lifetime_is_400(demo: DemoInstance, client: FlaskClient,
     assert_error_shape(client.get(f"/api/v1/files/7/url?{query}", headers=researcher), 400)
     assert counts(demo) == before
 
-
-@pytest.mark.parametrize("body", [{"days": 0}, {"days": 31}, {"days": "7"}, {"name": ""},
-                                  {"name": "x" * 101}, {"unknown": 1}, [], "token"])
+@pytest.mark.parametrize("body", [{"days": 0}, {"days": 91}, {"days": 366}, {"days": "7"},
+                                  {"name": ""}, {"name": "x" * 101}, {"unknown": 1}, [],
+                                  "token"])
 def test_bad_token_requests_are_400(demo: DemoInstance, client: FlaskClient,
                                     researcher: dict[str, str], body: Any) -> None:
     before = counts(demo)

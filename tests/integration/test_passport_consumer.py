@@ -13,6 +13,7 @@ from joserfc.jwk import ECKey, OctKey, RSAKey
 
 from tests.conftest import issue_token
 from tests.integration.passport_support import Trusting, trusting
+from tests.openapi_support import assert_matches_drs_spec
 from tests.passport_broker import claims_of, unsigned
 
 __all__ = ["trusting"]
@@ -204,3 +205,42 @@ def test_an_es256_broker_is_accepted_too(trusting: Trusting) -> None:
     visa = setup.broker.visa("phs000424.v10.p2.c1", now=setup.now())
     assert claims_of(visa)["ga4gh_visa_v1"]["by"] == "dac"
     assert post_url(setup, [visa]).status_code == 200
+
+
+def test_drs_access_with_a_trusted_visa_signs_a_url_and_a_bad_one_is_a_drs_403(
+    trusting: Trusting,
+) -> None:
+    setup = trusting
+    dataset_id, data_file = setup.controlled()
+    headers = issue_token(setup.demo, "researcher2")
+    drs = f"{setup.base}/ga4gh/drs/v1"
+    options = requests.options(f"{drs}/objects/{data_file.id}", timeout=10).json()
+    assert options["passport_auth_issuers"] == [setup.broker.issuer, setup.base]
+    assert "PassportAuth" in options["supported_types"]
+
+    without = requests.post(f"{drs}/objects/{data_file.id}/access/signed-url", json={},
+                            headers=headers, timeout=10)
+    assert without.status_code == 403
+    visa = setup.broker.visa("phs000424.v10.p2.c1", now=setup.now())
+    single = requests.post(f"{drs}/objects/{data_file.id}/access/signed-url",
+                           json={"passports": [visa]}, headers=headers, timeout=10)
+    assert single.status_code == 200, single.text
+    assert_matches_drs_spec("/objects/{object_id}/access/{access_id}", "post", 200,
+                            single.json())
+    download = requests.get(single.json()["url"], timeout=10)
+    assert hashlib.sha256(download.content).hexdigest() == data_file.sha256
+    bulk = requests.post(f"{drs}/objects/access", headers=headers, timeout=10, json={
+        "passports": [visa], "bulk_object_access_ids": [
+            {"bulk_object_id": str(data_file.id), "bulk_access_ids": ["signed-url"]}]})
+    assert bulk.status_code == 200 and bulk.json()["summary"]["resolved"] == 1, bulk.text
+    assert [event.details["granted_by"] for event in setup.events("url:issue")[-2:]] == \
+        ["passport", "passport"]
+    assert {event.target_id for event in setup.events("passport:visa_accept")} == \
+        {str(dataset_id)}
+
+    forged = setup.broker.visa("phs000424.v10.p2.c1", now=setup.now(), by="peer")
+    refused = requests.post(f"{drs}/objects/{data_file.id}/access/signed-url",
+                            json={"passports": [forged]}, headers=headers, timeout=10)
+    assert refused.status_code == 403
+    assert set(refused.json()) == {"msg", "status_code"} and "not_by_dac" in refused.json()["msg"]
+    assert setup.events("url:issue")[-1].details["granted_by"] == "passport"  # nothing new

@@ -1,0 +1,198 @@
+"""The generated OpenAPI document of /api/v1: valid, complete, and true to the live answers."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask import Flask, jsonify
+from flask.testing import FlaskClient
+from openapi_spec_validator import validate
+
+from tests.conftest import DemoInstance, issue_token
+from tests.integration.audit_support import controlled_files
+from tests.integration.test_api_bad_input import GOOD_STATEMENT
+from tests.openapi_support import assert_matches_document, documented_operation
+
+ARGUMENT = re.compile(r"<(?:\w+(?:\([^)]*\))?:)?(\w+)>")
+
+
+def undocumented_rules(app: Flask, document: dict[str, Any]) -> list[str]:
+    """Every (method, rule) under /api/v1 that the document does not describe."""
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/"):
+            continue
+        # The rule as a pattern: a documented path matches it whether it keeps an argument
+        # as {name} or spells out one value of it (an action's own path).
+        pattern = re.compile("^" + ARGUMENT.sub("[^/]+", re.escape(rule.rule)
+                                                .replace(r"\<", "<").replace(r"\>", ">")
+                                                .replace(r"\(", "(").replace(r"\)", ")")
+                                                .replace(r"\:", ":")) + "$")
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            if not any(pattern.match(path) and method.lower() in operations
+                       for path, operations in document["paths"].items()):
+                missing.append(f"{method} {rule.rule}")
+    return missing
+
+
+@pytest.fixture
+def client(demo: DemoInstance) -> FlaskClient:
+    return demo.app.test_client()
+
+
+@pytest.fixture
+def document(client: FlaskClient) -> dict[str, Any]:
+    answer = client.get("/api/v1/openapi.json")
+    assert answer.status_code == 200 and answer.mimetype == "application/json"
+    found: dict[str, Any] = answer.get_json()
+    return found
+
+
+def test_document_is_valid_openapi_3(document: dict[str, Any]) -> None:
+    validate(document)
+    assert document["openapi"].startswith("3.")
+
+
+def test_every_api_rule_is_documented(demo: DemoInstance, document: dict[str, Any]) -> None:
+    assert undocumented_rules(demo.app, document) == []
+    # Each request action is its own path with its own body.
+    from access.api import ACTIONS
+
+    for action in ACTIONS:
+        assert "post" in document["paths"][f"/api/v1/requests/{{request_id}}/{action}"]
+    approve = document["paths"]["/api/v1/requests/{request_id}/approve"]["post"]
+    body_ref = approve["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert body_ref == "#/components/schemas/ApproveIn"
+    assert set(document["components"]["schemas"]["ApproveIn"]["required"]) == {"reason", "days"}
+
+
+def test_a_new_route_without_a_declaration_is_caught(demo: DemoInstance) -> None:
+    from core.api_docs import build_document
+
+    app = demo.app
+    app.add_url_rule("/api/v1/undocumented/<int:thing_id>", "undocumented",
+                     lambda thing_id: jsonify({}), methods=["GET"])
+    fresh = build_document(app, prefix="/api/v1/", title="t", version="1",
+                           server_url=demo.base_url)
+    assert undocumented_rules(app, fresh) == ["GET /api/v1/undocumented/<int:thing_id>"]
+
+
+def test_token_scopes_are_in_the_document(document: dict[str, Any]) -> None:
+    operation = document["paths"]["/api/v1/files/{file_id}/url"]["get"]
+    assert operation["x-token-scope"] == "download"
+    assert "download" in operation["description"]
+    assert {"bearerToken": []} in operation["security"]
+    assert document["paths"]["/api/v1/audit/events"]["get"]["x-token-scope"] == "audit-read"
+
+
+def test_live_answers_match_the_document(
+    demo: DemoInstance, client: FlaskClient, document: dict[str, Any]
+) -> None:
+    researcher = issue_token(demo, "researcher")
+    chair = issue_token(demo, "dac-chair")
+    auditor = issue_token(demo, "auditor")
+    dataset_id, files = controlled_files(demo)
+    checked: set[tuple[str, str, int]] = set()
+
+    def call(method: str, path: str, headers: dict[str, str] | None = None,
+             body: Any = None, expected: int = 200) -> Any:
+        answer = client.open(path, method=method, headers=headers or {}, json=body)
+        assert answer.status_code == expected, (path, answer.get_data(as_text=True))
+        template = documented_operation(document, method, path.split("?")[0])
+        assert template is not None, f"{method} {path} is not documented"
+        checked.add((method, template, answer.status_code))
+        if answer.data and answer.mimetype != "application/json":  # a download
+            content = document["paths"][template][method.lower()]["responses"][
+                str(answer.status_code)]["content"]
+            assert answer.mimetype in content, (path, answer.mimetype)
+            return None
+        payload = answer.get_json() if answer.data else None
+        assert_matches_document(document, method, path.split("?")[0], answer.status_code,
+                                payload)
+        return payload
+
+    call("GET", "/api/v1/users/me", researcher)
+    made = call("POST", "/api/v1/tokens", researcher, {"name": "doc", "scopes": ["catalogue"]},
+                201)
+    call("GET", "/api/v1/tokens", researcher)
+    call("DELETE", f"/api/v1/tokens/{made['id']}", researcher, expected=204)
+    call("DELETE", f"/api/v1/tokens/{made['id']}", researcher, expected=409)
+    call("POST", "/api/v1/tokens", researcher, {"days": 9999}, 400)
+    call("GET", "/api/v1/datasets")
+    call("GET", f"/api/v1/datasets/{dataset_id}")
+    call("GET", "/api/v1/datasets/424242", expected=404)
+    call("GET", f"/api/v1/files/{files[0]}/url", expected=401)
+    call("GET", f"/api/v1/files/{files[0]}/url", researcher, expected=403)
+    filed = call("POST", "/api/v1/requests", researcher, {
+        "title": "Documented", "research_use_statement": GOOD_STATEMENT,
+        "dataset_ids": [dataset_id]}, 201)
+    call("GET", "/api/v1/requests", researcher)
+    call("GET", f"/api/v1/requests/{filed['id']}", researcher)
+    call("POST", f"/api/v1/requests/{filed['id']}/submit", researcher)
+    call("GET", "/api/v1/requests?scope=review", chair)
+    call("POST", f"/api/v1/requests/{filed['id']}/approve", chair, {"reason": "ok", "days": 30})
+    call("POST", f"/api/v1/requests/{filed['id']}/approve", chair, {"reason": "ok"}, 400)
+    agreement = call("GET", f"/api/v1/datasets/{dataset_id}/agreement", researcher)
+    accept = f"/api/v1/datasets/{dataset_id}/agreement/accept"
+    call("POST", accept, researcher, {"version": agreement["version"], "sha256": "0" * 64}, 400)
+    call("POST", accept, researcher, {"version": agreement["version"],
+                                      "sha256": agreement["sha256"]})
+    call("GET", f"/api/v1/files/{files[0]}/url", researcher)
+    call("POST", f"/api/v1/files/{files[0]}/url", researcher, {"passports": ["not.a.visa"]}, 403)
+    call("POST", f"/api/v1/files/{files[0]}/url", researcher, {"passports": []}, 400)
+    call("GET", "/api/v1/users/me/visas", researcher)
+    call("POST", f"/api/v1/datasets/{dataset_id}/agreements", researcher,
+         {"text": "Version two of the terms, for the record."}, 403)
+    call("POST", f"/api/v1/datasets/{dataset_id}/agreements", issue_token(demo, "admin"),
+         {"text": "Version two of the terms, for the record."}, 201)
+    other = call("POST", "/api/v1/requests", researcher, {
+        "title": "Withdrawn", "research_use_statement": GOOD_STATEMENT,
+        "dataset_ids": [dataset_id]}, 201)
+    call("POST", f"/api/v1/requests/{other['id']}/withdraw", researcher)
+    third = call("POST", "/api/v1/requests", researcher, {
+        "title": "Rejected", "research_use_statement": GOOD_STATEMENT,
+        "dataset_ids": [dataset_id]}, 201)
+    call("POST", f"/api/v1/requests/{third['id']}/submit", researcher)
+    call("POST", f"/api/v1/requests/{third['id']}/reject", chair, {"reason": "no"})
+    call("GET", "/api/v1/eqtls?gene=ALB&limit=5")
+    call("GET", "/api/v1/expression/genes/ALB")
+    call("GET", "/api/v1/expression/genes/ALB/isoforms")
+    call("GET", "/api/v1/expression/genes/NOSUCHGENE", expected=404)
+    events = call("GET", "/api/v1/audit/events?limit=5", auditor)
+    seq = events["events"][0]["seq"]
+    call("GET", f"/api/v1/audit/events/{seq}", auditor)
+    call("GET", "/api/v1/audit/events", researcher, expected=403)
+    call("GET", f"/api/v1/audit/reports/dataset/{dataset_id}", auditor)
+    call("GET", "/api/v1/audit/reports/user/1", auditor)
+    call("GET", "/api/v1/audit/reports/downloads", auditor)
+    call("GET", "/api/v1/audit/alerts", auditor)
+    call("GET", "/api/v1/audit/public-key", auditor)
+    assert demo.app.test_cli_runner().invoke(args=["audit", "checkpoint"]).exit_code == 0
+    checkpoints = call("GET", "/api/v1/audit/checkpoints", auditor)
+    size = checkpoints["checkpoints"][0]["tree_size"]
+    call("GET", f"/api/v1/audit/events/1/proof?tree_size={size}", auditor)
+    call("GET", f"/api/v1/audit/consistency?from={size}&to={size}", auditor)
+    call("GET", "/api/v1/audit/events/export?format=csv", auditor)
+    call("GET", "/api/v1/audit/export", auditor)
+    call("GET", "/api/v1/eqtls?gene=ALB&format=tsv")
+    call("GET", "/api/v1/openapi.json")
+    # Every documented operation was exercised at least once.
+    exercised = {(method, template) for method, template, _ in checked}
+    documented = {(method.upper(), template) for template, operations in
+                  document["paths"].items() for method in operations}
+    assert documented - exercised == set()
+
+
+def test_docs_page_is_served_from_here_under_the_csp(client: FlaskClient) -> None:
+    page = client.get("/api/docs")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S)
+    assert scripts and all(body.strip() == "" for _, body in scripts)  # no inline script
+    for asset in re.findall(r'(?:src|href)="(/[^"]+)"', html):
+        assert client.get(asset).status_code == 200, asset
+    assert "SwaggerUIBundle" in client.get("/static/api-docs.js").get_data(as_text=True)
+    assert "openapi.json" in html
