@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify
@@ -12,16 +13,26 @@ from access import access_requests as requests_uc
 from access.identity import Actor
 from access.models import AccessRequest
 from access.ports import DatasetDirectory
+from access.request_detail import describe_request
 from access.schemas import (
+    AnswerIn,
     ApproveIn,
+    CloseIn,
+    EndorseIn,
     NoBodyIn,
+    ReasonIn,
     RejectIn,
+    RenewIn,
+    RequestExtrasOut,
     RequestIn,
     RequestListQuery,
     RequestOut,
+    ReturnIn,
+    ReviseIn,
     TokenIn,
     TokenOut,
     UserOut,
+    VoteIn,
 )
 from access.tokens import create_api_token, revoke_api_token
 from access.web import current_actor
@@ -75,10 +86,13 @@ def revoke_token(token_id: int) -> tuple[str, int]:
 @api.get("/requests")
 def list_requests() -> Response:
     scope = parse_query(RequestListQuery())["scope"]
-    actor = current_actor()
-    found = (requests_uc.requests_filed_by if scope == "mine" else requests_uc.review_queue)(
-        db_session(), actor
-    )
+    actor, session, now = current_actor(), db_session(), clock().now()
+    found = {
+        "mine": lambda: requests_uc.requests_filed_by(session, actor, now),
+        "shared": lambda: requests_uc.requests_shared_with(session, actor, now),
+        "review": lambda: requests_uc.review_queue(session, actor),
+        "endorse": lambda: requests_uc.endorsement_queue(session, actor),
+    }[scope]()
     return jsonify({"requests": request_out.dump(found, many=True)})
 
 
@@ -86,37 +100,77 @@ def list_requests() -> Response:
 def file_request() -> tuple[Response, int]:
     data = parse_body(RequestIn())
     created = requests_uc.create_request(
-        db_session(), current_actor(), title=data["title"],
-        research_use_statement=data["research_use_statement"],
-        dataset_ids=data["dataset_ids"], directory=dataset_directory(), now=clock().now(),
+        db_session(), current_actor(), directory=dataset_directory(), now=clock().now(), **data
     )
     return jsonify(request_out.dump(created)), 201
 
 
 @api.get("/requests/<int:request_id>")
 def show_request(request_id: int) -> Response:
-    found = requests_uc.get_visible_request(db_session(), current_actor(), request_id)
-    return jsonify(request_out.dump(found))
+    actor = current_actor()
+    found = requests_uc.get_visible_request(db_session(), actor, request_id, clock().now())
+    return jsonify(dump_detail(actor, found))
+
+
+def dump_detail(actor: Actor, request: AccessRequest) -> dict[str, Any]:
+    body: dict[str, Any] = request_out.dump(request)
+    body.update(RequestExtrasOut().dump(describe_request(db_session(), actor, request)))
+    return body
 
 
 Handler = Callable[[Actor, int, dict[str, Any]], AccessRequest]
+
+
+def _now() -> datetime:
+    return clock().now()
+
+
+# One entry per action of the workflow a person takes (expiry is the service's own).
 ACTIONS: dict[str, tuple[Schema, Handler]] = {
     RequestAction.SUBMIT: (NoBodyIn(), lambda actor, rid, _: requests_uc.submit_request(
-        db_session(), actor, rid, clock().now())),
+        db_session(), actor, rid, _now())),
+    RequestAction.REVISE: (ReviseIn(), lambda actor, rid, data: requests_uc.revise_request(
+        db_session(), actor, rid, changes=data, now=_now())),
+    RequestAction.ANSWER: (AnswerIn(), lambda actor, rid, data: requests_uc.answer_questions(
+        db_session(), actor, rid, answers={int(k): v for k, v in data["answers"].items()},
+        now=_now())),
     RequestAction.WITHDRAW: (NoBodyIn(), lambda actor, rid, _: requests_uc.withdraw_request(
-        db_session(), actor, rid, clock().now())),
+        db_session(), actor, rid, _now())),
+    RequestAction.ENDORSE: (EndorseIn(), lambda actor, rid, data: requests_uc.endorse_request(
+        db_session(), actor, rid, comment=data.get("comment", ""), now=_now())),
+    RequestAction.DECLINE: (ReasonIn(), lambda actor, rid, data: requests_uc.decline_request(
+        db_session(), actor, rid, reason=data["reason"], now=_now())),
+    RequestAction.VOTE: (VoteIn(), lambda actor, rid, data: requests_uc.vote_on_request(
+        db_session(), actor, rid, now=_now(), **data)),
+    RequestAction.DECLARE_CONFLICT: (ReasonIn(), lambda actor, rid, data:
+        requests_uc.declare_conflict(db_session(), actor, rid, reason=data["reason"],
+                                     now=_now())),
     RequestAction.APPROVE: (ApproveIn(), lambda actor, rid, data: requests_uc.approve_request(
-        db_session(), actor, rid, reason=data["reason"], days=data["days"], now=clock().now())),
+        db_session(), actor, rid, now=_now(), **data)),
     RequestAction.REJECT: (RejectIn(), lambda actor, rid, data: requests_uc.reject_request(
-        db_session(), actor, rid, reason=data["reason"], now=clock().now())),
+        db_session(), actor, rid, now=_now(), **data)),
+    RequestAction.RETURN: (ReturnIn(), lambda actor, rid, data: requests_uc.return_request(
+        db_session(), actor, rid, now=_now(), **data)),
+    RequestAction.REVOKE: (ReasonIn(), lambda actor, rid, data: requests_uc.revoke_request(
+        db_session(), actor, rid, reason=data["reason"], now=_now())),
+    RequestAction.CLOSE: (CloseIn(), lambda actor, rid, data: requests_uc.close_request(
+        db_session(), actor, rid, statement=data["statement"], now=_now())),
+    RequestAction.RENEW: (RenewIn(), lambda actor, rid, data: requests_uc.renew_request(
+        db_session(), actor, rid, progress_report=data["progress_report"],
+        directory=dataset_directory(), now=_now())),
+    RequestAction.ACCEPT: (NoBodyIn(), lambda actor, rid, _: requests_uc.accept_collaboration(
+        db_session(), actor, rid, now=_now())),
 }
+# The answer is the request acted on, except for renew: the new, linked draft (201).
+CREATES = frozenset({RequestAction.RENEW.value})
 
 
 @api.post("/requests/<int:request_id>/<action>")
-def act_on_request(request_id: int, action: str) -> Response:
+def act_on_request(request_id: int, action: str) -> tuple[Response, int]:
     if action not in ACTIONS:
         raise NotFound(f"Unknown action {action!r}.", details={"actions": sorted(ACTIONS)})
     schema, handler = ACTIONS[action]
     data = parse_body(schema)
-    moved = handler(current_actor(), request_id, data)
-    return jsonify(request_out.dump(moved))
+    actor = current_actor()
+    moved = handler(actor, request_id, data)
+    return jsonify(dump_detail(actor, moved)), 201 if action in CREATES else 200
