@@ -35,8 +35,8 @@ def describe_request(session: Session, actor: Actor, request: AccessRequest) -> 
     standing = standing_of(session, actor, request)
     decisions = part_decisions(session, request)
     committee_ids = sorted({rd.committee_id for rd in request.datasets})
-    names = dict(session.execute(select(Committee.id, Committee.name)
-                                 .where(Committee.id.in_(committee_ids))).tuples().all())
+    names = {row.id: row.name for row in session.execute(
+        select(Committee.id, Committee.name).where(Committee.id.in_(committee_ids)))}
     parts = []
     for committee_id in committee_ids:
         decided = decisions.get(committee_id)
