@@ -82,7 +82,8 @@ class Api:
 
     def bring_to(self, state: str, *, collaborator: bool = True, days: int = 30) -> int:
         """A new request (naming researcher2 as collaborator) driven to ``state``."""
-        extra = {"collaborator_emails": ["researcher2@demo.example"]} if collaborator else {}
+        extra: dict[str, Any] = (
+            {"collaborator_emails": ["researcher2@demo.example"]} if collaborator else {})
         request_id = self.file(**extra)
         path = {
             "draft": [], "submitted": ["submit"], "withdrawn": ["submit", "withdraw"],
