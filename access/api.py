@@ -10,15 +10,23 @@ from flask import Blueprint, Response, current_app, jsonify
 from marshmallow import Schema
 
 from access import access_requests as requests_uc
+from access import admin as admin_uc
+from access import review as review_uc
 from access.identity import Actor
-from access.models import AccessRequest
+from access.models import AccessRequest, Role
 from access.ports import DatasetDirectory
 from access.request_detail import describe_request
 from access.schemas import (
     AnswerIn,
     ApproveIn,
     CloseIn,
+    CommitteeIn,
+    CommitteeOut,
+    CommitteeQueueQuery,
+    CommitteeUpdateIn,
     EndorseIn,
+    MemberIn,
+    MemberOut,
     NoBodyIn,
     ReasonIn,
     RejectIn,
@@ -29,8 +37,10 @@ from access.schemas import (
     RequestOut,
     ReturnIn,
     ReviseIn,
+    RoleIn,
     TokenIn,
     TokenOut,
+    UserAdminOut,
     UserOut,
     VoteIn,
 )
@@ -174,3 +184,93 @@ def act_on_request(request_id: int, action: str) -> tuple[Response, int]:
     actor = current_actor()
     moved = handler(actor, request_id, data)
     return jsonify(dump_detail(actor, moved)), 201 if action in CREATES else 200
+
+
+# --- committees: their queues (members) and their make-up (admins) -------------------------
+
+@api.get("/committees")
+def list_committees() -> Response:
+    current_actor().require_user()
+    return jsonify({"committees": CommitteeOut().dump(admin_uc.list_committees(db_session()),
+                                                      many=True)})
+
+
+@api.post("/committees")
+def create_committee() -> tuple[Response, int]:
+    data = parse_body(CommitteeIn())
+    created = admin_uc.create_committee(db_session(), current_actor(), now=clock().now(), **data)
+    return jsonify(_committee_body(created.id)), 201
+
+
+@api.get("/committees/<int:committee_id>")
+def show_committee(committee_id: int) -> Response:
+    current_actor().require_user()
+    return jsonify(_committee_body(committee_id))
+
+
+@api.patch("/committees/<int:committee_id>")
+def update_committee(committee_id: int) -> Response:
+    data = parse_body(CommitteeUpdateIn())
+    admin_uc.update_committee(db_session(), current_actor(), committee_id, changes=data,
+                              now=clock().now())
+    return jsonify(_committee_body(committee_id))
+
+
+@api.post("/committees/<int:committee_id>/members")
+def set_committee_member(committee_id: int) -> Response:
+    data = parse_body(MemberIn())
+    admin_uc.set_committee_member(db_session(), current_actor(), committee_id, data["user_id"],
+                                  chair=data["chair"], now=clock().now())
+    return jsonify(_committee_body(committee_id))
+
+
+@api.delete("/committees/<int:committee_id>/members/<int:user_id>")
+def remove_committee_member(committee_id: int, user_id: int) -> tuple[str, int]:
+    admin_uc.remove_committee_member(db_session(), current_actor(), committee_id, user_id,
+                                     now=clock().now())
+    return "", 204
+
+
+@api.get("/committees/<int:committee_id>/queue")
+def committee_queue(committee_id: int) -> Response:
+    """The committee's requests; ``state`` (comma-separated), ``dataset_id``, ``submitted_from``,
+    ``submitted_to`` (dates, inclusive). Without ``state``: those waiting for a decision."""
+    query = parse_query(CommitteeQueueQuery())
+    found = review_uc.committee_queue(
+        db_session(), current_actor(), committee_id,
+        states=query.get("state") or review_uc.REVIEW_STATES, dataset_id=query.get("dataset_id"),
+        submitted_from=query.get("submitted_from"), submitted_to=query.get("submitted_to"))
+    return jsonify({"requests": request_out.dump(found, many=True)})
+
+
+def _committee_body(committee_id: int) -> dict[str, Any]:
+    session = db_session()
+    body: dict[str, Any] = CommitteeOut().dump(admin_uc.get_committee(session, committee_id))
+    body["members"] = MemberOut().dump([
+        {"user_id": user.id, "name": user.display_name, "email": user.email,
+         "chair": membership.is_chair}
+        for membership, user in admin_uc.members_of(session, committee_id)], many=True)
+    return body
+
+
+# --- users and their roles (admins) ----------------------------------------------------------
+
+@api.get("/users")
+def list_users() -> Response:
+    admin_uc.require_admin(current_actor(), "user_list")
+    return jsonify({"users": UserAdminOut().dump(admin_uc.list_users(db_session()), many=True)})
+
+
+@api.post("/users/<int:user_id>/roles")
+def assign_role(user_id: int) -> tuple[Response, int]:
+    data = parse_body(RoleIn())
+    user = admin_uc.assign_role(db_session(), current_actor(), user_id, Role(data["role"]),
+                                scope=data["scope"], now=clock().now())
+    return jsonify(UserAdminOut().dump(user)), 201
+
+
+@api.delete("/users/<int:user_id>/roles/<int:assignment_id>")
+def revoke_role(user_id: int, assignment_id: int) -> Response:
+    user = admin_uc.revoke_role(db_session(), current_actor(), user_id, assignment_id,
+                                now=clock().now())
+    return jsonify(UserAdminOut().dump(user))

@@ -76,10 +76,25 @@ class RequestListQuery(Schema):
                           validate=validate.OneOf(["mine", "shared", "review", "endorse"]))
 
 
+QUEUE_STATES = ("submitted", "endorsed", "under_review", "returned", "approved", "rejected",
+                "withdrawn", "expired", "revoked", "closed")
+
+
+class StateList(fields.Field):  # type: ignore[type-arg]
+    """``approved,rejected``: a comma-separated list of request states."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
+        if not isinstance(value, str) or len(value) > 200:
+            raise ValidationError("Give states separated by commas.")
+        states = [part.strip() for part in value.split(",") if part.strip()]
+        unknown = sorted(set(states) - set(QUEUE_STATES))
+        if unknown or not states:
+            raise ValidationError(f"Use states among: {', '.join(QUEUE_STATES)}.")
+        return states
+
+
 class CommitteeQueueQuery(Schema):
-    state = fields.List(fields.String(validate=validate.OneOf([
-        "endorsed", "under_review", "returned", "approved", "rejected", "withdrawn",
-        "expired", "revoked", "closed", "submitted"])))
+    state = StateList()
     dataset_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     submitted_from = fields.Date()
     submitted_to = fields.Date()
@@ -267,3 +282,56 @@ class RequestExtrasOut(Schema):
     votes = fields.List(fields.Nested(VoteOut()), allow_none=True)
     conflicts = fields.List(fields.Nested(ConflictOut()), allow_none=True)
     actions = fields.List(fields.String())
+
+
+class CommitteeIn(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=3, max=255))
+    description = fields.String(load_default="", validate=validate.Length(max=5000))
+    default_approval_days = fields.Integer(load_default=365, strict=True,
+                                           validate=validate.Range(min=1, max=3650))
+
+
+class CommitteeUpdateIn(CommitteeIn):
+    def __init__(self) -> None:
+        super().__init__(partial=True)
+
+    @validates_schema
+    def _something(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            raise ValidationError("Send at least one field to change.")
+
+
+class MemberIn(Schema):
+    user_id = fields.Integer(required=True, strict=True,
+                             validate=validate.Range(min=1, max=2**31 - 1))
+    chair = fields.Boolean(load_default=False, truthy={True}, falsy={False})
+
+
+class RoleIn(Schema):
+    role = fields.String(required=True,
+                         validate=validate.OneOf(["admin", "auditor", "signing_official"]))
+    scope = fields.String(load_default="", validate=validate.Length(max=255))
+
+
+class CommitteeOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    description = fields.String()
+    default_approval_days = fields.Integer()
+
+
+class MemberOut(Schema):
+    user_id = fields.Integer()
+    name = fields.String()
+    email = fields.String()
+    chair = fields.Boolean()
+
+
+class RoleOut(Schema):
+    id = fields.Integer()
+    role = fields.String()
+    scope = fields.String()
+
+
+class UserAdminOut(UserOut):
+    roles = fields.List(fields.Nested(RoleOut()))
