@@ -65,3 +65,32 @@ def actions_for(session: Session, actor: Actor, request: AccessRequest) -> list[
     return [action for action in allowed_actions(RequestState(request.state))
             if standing.is_party(party_for(action))
             and not (action is RequestAction.ACCEPT and accepted)]
+
+
+@dataclass(frozen=True)
+class Step:
+    at: Any
+    action: str
+    from_state: str | None
+    to_state: str | None
+    by_service: bool
+
+
+def request_timeline(session: Session, request_id: int) -> list[Step]:
+    """The request's history from the audit log: what happened when, and the states passed.
+
+    Only the action and the states: details (vote rationales, reasons) stay with the
+    parts of the page that may show them.
+    """
+    from audit.models import AuditEvent
+
+    rows = session.execute(
+        select(AuditEvent.occurred_at, AuditEvent.action, AuditEvent.details,
+               AuditEvent.actor_user_id)
+        .where(AuditEvent.target_type == "access_request",
+               AuditEvent.target_id == str(request_id), AuditEvent.outcome == "success")
+        .order_by(AuditEvent.seq))
+    return [Step(at, action.removeprefix("request:").replace("_", " "),
+                 details.get("from") if isinstance(details, dict) else None,
+                 details.get("to") if isinstance(details, dict) else None,
+                 actor is None) for at, action, details, actor in rows]
