@@ -125,7 +125,8 @@ def download_and_hash(page: Page, file_name: str) -> tuple[str, str]:
 
 
 def approve_through_api(base: str, dataset_id: int) -> None:
-    """Researcher files and submits, the chair approves for 30 days (the API, not the pages)."""
+    """Researcher files and submits, the signing official endorses, the chair approves for 30
+    days (the API, not the pages)."""
     researcher = sign_in(base, "researcher")
     headers = csrf_header(researcher, base)
     filed = researcher.post(f"{base}/api/v1/requests", headers=headers, timeout=10, json={
@@ -135,6 +136,10 @@ def approve_through_api(base: str, dataset_id: int) -> None:
     submitted = researcher.post(f"{base}/api/v1/requests/{request_id}/submit", headers=headers,
                                 timeout=10)
     assert submitted.status_code == 200, submitted.text
+    official = sign_in(base, "signing-official")
+    endorsed = official.post(f"{base}/api/v1/requests/{request_id}/endorse",
+                             headers=csrf_header(official, base), timeout=10)
+    assert endorsed.status_code == 200, endorsed.text
     chair = sign_in(base, "dac-chair")
     approved = chair.post(f"{base}/api/v1/requests/{request_id}/approve",
                           headers=csrf_header(chair, base), timeout=10,
@@ -199,6 +204,18 @@ def test_readme_walkthrough_request_approve_download(page: Page, live: DemoInsta
     expect(page.get_by_role("button", name="Submit")).to_have_count(0)
     browser_sign_out(page, base)
 
+    # The signing official of the researcher's institution endorses it.
+    browser_sign_in(page, "signing-official")
+    page.locator("header").get_by_role("link", name="Requests").click()
+    page.wait_for_url(f"{base}/requests")
+    pending = page.locator("#endorsement-queue tbody tr").filter(has_text=TITLE)
+    expect(pending).to_have_count(1)
+    pending.get_by_role("link", name=TITLE).click()
+    page.wait_for_url(f"{base}{request_path}")
+    click_and_load(page, page.get_by_role("button", name="Endorse"))
+    expect_state(page, "endorsed")
+    browser_sign_out(page, base)
+
     # The chair finds it in the review queue and approves it for 30 days.
     browser_sign_in(page, "dac-chair")
     page.locator("header").get_by_role("link", name="Requests").click()
@@ -207,7 +224,7 @@ def test_readme_walkthrough_request_approve_download(page: Page, live: DemoInsta
     expect(queued).to_have_count(1)
     queued.get_by_role("link", name=TITLE).click()
     page.wait_for_url(f"{base}{request_path}")
-    expect_state(page, "submitted")
+    expect_state(page, "endorsed")
     approve_form = page.locator("form.decision").filter(
         has=page.get_by_role("button", name="Approve"))
     approve_form.get_by_label("Reason for approval").fill(REASON)
