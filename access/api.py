@@ -204,8 +204,15 @@ def create_committee() -> tuple[Response, int]:
 
 @api.get("/committees/<int:committee_id>")
 def show_committee(committee_id: int) -> Response:
-    current_actor().require_user()
-    return jsonify(_committee_body(committee_id))
+    """Anyone signed in sees a committee; its members are listed to admins, auditors and
+    the committee itself."""
+    actor = current_actor()
+    user = actor.require_user()
+    body = _committee_body(committee_id)
+    if not (actor.has_role(Role.ADMIN) or actor.has_role(Role.AUDITOR)
+            or any(m["user_id"] == user.id for m in body["members"])):
+        del body["members"]
+    return jsonify(body)
 
 
 @api.patch("/committees/<int:committee_id>")
@@ -239,7 +246,8 @@ def committee_queue(committee_id: int) -> Response:
     found = review_uc.committee_queue(
         db_session(), current_actor(), committee_id,
         states=query.get("state") or review_uc.REVIEW_STATES, dataset_id=query.get("dataset_id"),
-        submitted_from=query.get("submitted_from"), submitted_to=query.get("submitted_to"))
+        submitted_from=query.get("submitted_from"), submitted_to=query.get("submitted_to"),
+        now=clock().now())
     return jsonify({"requests": request_out.dump(found, many=True)})
 
 

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from access.expiry import expire_lapsed
 from access.grants import open_grant
 from access.identity import Actor
 from access.models import (
@@ -145,9 +146,12 @@ def review_queue(session: Session, actor: Actor) -> list[AccessRequest]:
 def committee_queue(
     session: Session, actor: Actor, committee_id: int, *, states: Iterable[str] = REVIEW_STATES,
     dataset_id: int | None = None, submitted_from: date | None = None,
-    submitted_to: date | None = None,
+    submitted_to: date | None = None, now: datetime | None = None,
 ) -> list[AccessRequest]:
-    """One committee's requests, filtered; for its members (and admins, auditors)."""
+    """One committee's requests, filtered; for its members (and admins, auditors).
+
+    With ``now``, approved requests whose grants have all ended show (and are) expired.
+    """
     user = actor.require_user()
     if session.get(Committee, committee_id) is None:
         raise NotFound(f"No committee {committee_id}.")
@@ -167,7 +171,10 @@ def committee_queue(
     if submitted_to is not None:
         query = query.where(AccessRequest.submitted_at < _day_start(submitted_to)
                             + timedelta(days=1))
-    return list(session.scalars(query.order_by(AccessRequest.submitted_at, AccessRequest.id)))
+    found = list(session.scalars(query.order_by(AccessRequest.submitted_at, AccessRequest.id)))
+    if now is not None:
+        expire_lapsed(session, found, now)
+    return found
 
 
 def _decide(

@@ -218,7 +218,7 @@ def committee_queue(committee_id: int) -> str:
     found = review_uc.committee_queue(
         session, actor, committee_id, states=query.get("state") or review_uc.REVIEW_STATES,
         dataset_id=query.get("dataset_id"), submitted_from=query.get("submitted_from"),
-        submitted_to=query.get("submitted_to"))
+        submitted_to=query.get("submitted_to"), now=clock().now())
     return render_template("access/committee_queue.html",
                            committee=admin_uc.get_committee(session, committee_id),
                            requests=found, filters=request.args, states=QUEUE_STATES,

@@ -321,3 +321,14 @@ def test_committee_queue_filters(api: Api, second_committee: tuple[int, int]) ->
     assert api.get("dac-member", f"{path}?state=bogus").status_code == 400
     assert api.get("chair-b", path).status_code == 403
     assert api.get("researcher", path).status_code == 403
+
+
+def test_committee_members_are_listed_only_to_overseers_and_the_committee(
+    api: Api, second_committee: tuple[int, int],
+) -> None:
+    committee_b, _ = second_committee
+    path = f"/committees/{committee_b}"
+    assert [m["name"] for m in api.get("chair-b", path).get_json()["members"]] == ["Blair Chair"]
+    assert "members" in api.get("auditor", path).get_json()
+    shown = api.get("researcher", path).get_json()
+    assert shown["name"] == "Second DAC" and "members" not in shown
