@@ -7,9 +7,17 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 
+class StrictBoolean(fields.Boolean):
+    """JSON true or false only: "yes" or 1 would be a guess about what the client meant."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 def _flag() -> fields.Boolean:
-    """JSON true or false only: "yes" or 1 would be a guess about what the applicant meant."""
-    return fields.Boolean(truthy={True}, falsy={False})
+    return StrictBoolean()
 
 
 DISEASE_ID = r"^[A-Za-z][A-Za-z0-9_]*:[A-Za-z0-9_.]+$"  # an ontology CURIE: MONDO:0005148
@@ -157,8 +165,8 @@ class AnswerIn(Schema):
 
 
 class CloseIn(Schema):
-    copies_destroyed = fields.Boolean(
-        required=True, truthy={True}, falsy={False},
+    copies_destroyed = StrictBoolean(
+        required=True,
         validate=validate.Equal(True, error="Close-out needs your attestation that every "
                                 "copy of the data was destroyed."))
     statement = fields.String(load_default="", validate=validate.Length(max=5000))
@@ -304,7 +312,7 @@ class CommitteeUpdateIn(CommitteeIn):
 class MemberIn(Schema):
     user_id = fields.Integer(required=True, strict=True,
                              validate=validate.Range(min=1, max=2**31 - 1))
-    chair = fields.Boolean(load_default=False, truthy={True}, falsy={False})
+    chair = StrictBoolean(load_default=False)
 
 
 class RoleIn(Schema):
