@@ -290,3 +290,49 @@ def test_screenshot_of_dataset_page_after_approval(
     png = shot.read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert len(png) > 10_000, len(png)  # a blank page compresses to a few hundred bytes
+
+
+def test_review_and_admin_pages_load_without_csp_violations(page: Page, live: DemoInstance
+                                                           ) -> None:
+    """The committee's review page and the admin pages render with nothing the CSP
+    (default-src 'self') refuses: no inline script or style anywhere."""
+    base = live.base_url
+    controlled = dataset_of_tier(base, "controlled")
+    researcher = sign_in(base, "researcher")
+    headers = csrf_header(researcher, base)
+    filed = researcher.post(f"{base}/api/v1/requests", headers=headers, timeout=10, json={
+        "title": TITLE, "research_use_statement": STATEMENT, "dataset_ids": [controlled["id"]],
+        "collaborator_emails": ["researcher2@demo.example"]}).json()
+    researcher.post(f"{base}/api/v1/requests/{filed['id']}/submit", headers=headers, timeout=10)
+    official = sign_in(base, "signing-official")
+    official.post(f"{base}/api/v1/requests/{filed['id']}/endorse",
+                  headers=csrf_header(official, base), timeout=10)
+
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text)
+            if message.type == "error" and "Failed to load resource" not in message.text
+            else None)
+    page.on("response", lambda response: problems.append(f"{response.status} {response.url}")
+            if response.status >= 400 and not response.url.endswith("/favicon.ico") else None)
+    page.goto("/")
+    browser_sign_in(page, "dac-chair")
+    page.goto(f"/requests/{filed['id']}")
+    expect_state(page, "endorsed")
+    expect(page.locator("#duo-match")).to_have_count(1)
+    vote = page.get_by_role("button", name="Vote", exact=True)
+    vote_form = page.locator("form.decision").filter(has=vote)
+    vote_form.get_by_label("Rationale").fill("Fits the GRU consent.")
+    click_and_load(page, vote_form.get_by_role("button", name="Vote", exact=True))
+    expect_state(page, "under_review")
+    expect(page.locator("#votes")).to_contain_text("Fits the GRU consent.")
+    committee_link = page.locator("header").get_by_role("link", name="Requests")
+    click_and_load(page, committee_link)
+    click_and_load(page, page.get_by_role("link", name=re.compile("queue")))
+    expect(page.locator("#committee-queue")).to_contain_text(TITLE)
+    browser_sign_out(page, base)
+
+    browser_sign_in(page, "admin")
+    for path in ("/admin/committees", "/admin/users"):
+        page.goto(path)
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+    assert not problems, problems
