@@ -31,6 +31,7 @@ from access.jwks_fetch import JwksFetcher
 from access.passport_api import SIGNER, VERIFIER
 from access.passport_api import api as passport_api
 from access.passport_verify import PassportVerifier
+from access.request_notices import attach_public_url
 from access.views import pages as access_pages
 from access.visas import signer_from
 from audit.actions import AuditAction
@@ -86,6 +87,7 @@ def create_app(
     attach_signer(session_factory, CheckpointSigner.from_seed(
         settings.audit_signing_key, origin=settings.audit_origin,
         every=settings.audit_checkpoint_every))
+    attach_public_url(session_factory, settings.public_url)  # links in notification emails
     audit.alerts.install(session_factory, audit.alerts.AlertRules(
         settings.alert_downloads_per_hour, settings.alert_refusals_per_hour))
     clock = clock or SystemClock()

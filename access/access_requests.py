@@ -1,156 +1,170 @@
-"""Use cases of a data-access request: file, submit, withdraw, approve, reject.
+"""Use cases of the applicant's side of a request: file, revise, submit, answer, withdraw.
 
 Each checks who the actor is relative to the request, moves the state through the
-transition table, and writes its audit event in the caller's transaction.
+transition table (access/workflow.py, via access/request_moves.py), and writes its audit
+event in the caller's transaction. The other sides live in endorsement.py (signing
+officials), review.py (committees) and after_approval.py (close-out, revocation, renewal,
+collaborators); their use cases are re-exported here for callers of the first version.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from access.after_approval import (
+    accept_collaboration,
+    close_request,
+    renew_request,
+    revoke_request,
+)
+from access.endorsement import decline_request, endorse_request, endorsement_queue
+from access.expiry import expire_lapsed
+from access.filing import content_fields, create_request
 from access.identity import Actor
-from access.models import AccessRequest, CommitteeMembership, Grant, RequestedDataset, Role
-from access.ports import DatasetDirectory
-from access.workflow import Party, RequestAction, RequestState, next_state, party_for
-from audit.actions import AuditAction
-from audit.services import record_event
-from core.errors import Forbidden, InvalidInput, NotFound, RefusalNote
+from access.models import (
+    AccessRequest,
+    CommitteeMembership,
+    RequestCollaborator,
+    RequestQuestion,
+)
+from access.request_moves import apply_move, can_act, check_move, get_visible_request
+from access.request_notices import tell_next_party
+from access.review import (
+    approve_request,
+    declare_conflict,
+    reject_request,
+    return_request,
+    review_queue,
+    vote_on_request,
+)
+from access.workflow import RequestAction, RequestState
+from core.errors import Conflict, InvalidInput
 
-ACTION_EVENTS = {
-    RequestAction.SUBMIT: AuditAction.REQUEST_SUBMIT,
-    RequestAction.WITHDRAW: AuditAction.REQUEST_WITHDRAW,
-    RequestAction.APPROVE: AuditAction.REQUEST_APPROVE,
-    RequestAction.REJECT: AuditAction.REQUEST_REJECT,
-}
+__all__ = [
+    "accept_collaboration",
+    "answer_questions",
+    "approve_request",
+    "can_act",
+    "close_request",
+    "committee_ids_of",
+    "create_request",
+    "declare_conflict",
+    "decline_request",
+    "endorse_request",
+    "endorsement_queue",
+    "get_visible_request",
+    "reject_request",
+    "renew_request",
+    "requests_filed_by",
+    "requests_shared_with",
+    "return_request",
+    "review_queue",
+    "revise_request",
+    "revoke_request",
+    "submit_request",
+    "vote_on_request",
+    "withdraw_request",
+]
 
-
-def create_request(
-    session: Session,
-    actor: Actor,
-    *,
-    title: str,
-    research_use_statement: str,
-    dataset_ids: Sequence[int],
-    directory: DatasetDirectory,
+def revise_request(
+    session: Session, actor: Actor, request_id: int, *, changes: Mapping[str, Any],
     now: datetime,
 ) -> AccessRequest:
-    user = actor.require_user()
-    found = directory.lookup(session, dataset_ids)
-    unknown = sorted(set(dataset_ids) - set(found))
-    if unknown:
-        raise InvalidInput("Some datasets do not exist.", details={"dataset_ids": unknown})
-    open_ones = sorted(ref.id for ref in found.values() if ref.committee_id is None)
-    if open_ones:
-        raise InvalidInput(
-            "Open-access datasets need no request; download them directly.",
-            details={"dataset_ids": open_ones},
-        )
-    request = AccessRequest(
-        applicant_id=user.id, title=title, research_use_statement=research_use_statement,
-        state=RequestState.DRAFT.value, created_at=now, updated_at=now,
-    )
-    request.datasets = [
-        RequestedDataset(dataset_id=ref.id, committee_id=ref.committee_id)
-        for ref in sorted(found.values(), key=lambda ref: ref.id)
-    ]
-    session.add(request)
-    session.flush()
-    record_event(
-        session, actor.audit(), AuditAction.REQUEST_CREATE, now=now,
-        target_type="access_request", target_id=request.id,
-        details={"dataset_ids": [rd.dataset_id for rd in request.datasets]},
-    )
-    return request
+    """Edit a draft, or a returned request before resubmitting it."""
+    request, _ = check_move(session, actor, request_id, RequestAction.REVISE, now)
+    changed = content_fields(changes)
+    for name, value in changed.items():
+        setattr(request, name, value)
+    return apply_move(session, actor, request, RequestAction.REVISE, now,
+                      details={"fields": sorted(changed)})
 
 
 def submit_request(session: Session, actor: Actor, request_id: int, now: datetime) -> AccessRequest:
-    request = _move(session, actor, request_id, RequestAction.SUBMIT, now)
+    """Submitting (again) opens a new review round: earlier votes and decisions no longer count."""
+    request, _ = check_move(session, actor, request_id, RequestAction.SUBMIT, now)
+    unanswered = unanswered_questions(session, request)
+    if unanswered:
+        raise Conflict(
+            "Answer every question before resubmitting the request.",
+            details={"state": request.state, "action": "submit",
+                     "unanswered_question_ids": [q.id for q in unanswered]},
+        )
+    request.review_round += 1
     request.submitted_at = now
-    return request
+    moved = apply_move(session, actor, request, RequestAction.SUBMIT, now,
+                       details={"round": request.review_round})
+    tell_next_party(session, moved, now)
+    return moved
+
+
+def answer_questions(
+    session: Session, actor: Actor, request_id: int, *, answers: Mapping[int, str],
+    now: datetime,
+) -> AccessRequest:
+    """Answer (or re-answer) the questions that came back with the request."""
+    request, _ = check_move(session, actor, request_id, RequestAction.ANSWER, now)
+    open_questions = {q.id: q for q in current_questions(session, request)}
+    unknown = sorted(set(answers) - set(open_questions))
+    if unknown:
+        raise InvalidInput("Some questions are not this request's current questions.",
+                           details={"question_ids": unknown})
+    for question_id, answer in answers.items():
+        open_questions[question_id].answer = answer
+        open_questions[question_id].answered_at = now
+    return apply_move(session, actor, request, RequestAction.ANSWER, now,
+                      details={"question_ids": sorted(answers)})
 
 
 def withdraw_request(
     session: Session, actor: Actor, request_id: int, now: datetime
 ) -> AccessRequest:
-    return _move(session, actor, request_id, RequestAction.WITHDRAW, now)
+    request, _ = check_move(session, actor, request_id, RequestAction.WITHDRAW, now)
+    return apply_move(session, actor, request, RequestAction.WITHDRAW, now)
 
 
-def approve_request(
-    session: Session, actor: Actor, request_id: int, *, reason: str, days: int, now: datetime
-) -> AccessRequest:
-    """Approval opens every dataset of the request to the applicant until the end date."""
-    request = _move(session, actor, request_id, RequestAction.APPROVE, now,
-                    details={"reason": reason, "days": days})
-    _record_decision(request, actor, reason, now)
-    request.approved_days = days
-    ends_at = now + timedelta(days=days)
-    for requested in request.datasets:
-        grant = Grant(user_id=request.applicant_id, dataset_id=requested.dataset_id,
-                      request_id=request.id, starts_at=now, ends_at=ends_at)
-        session.add(grant)
-        session.flush()
-        record_event(
-            session, actor.audit(), AuditAction.GRANT_CREATE, now=now,
-            target_type="grant", target_id=grant.id,
-            details={"user_id": grant.user_id, "dataset_id": grant.dataset_id,
-                     "request_id": request.id, "ends_at": ends_at.isoformat()},
-        )
-    return request
-
-
-def reject_request(
-    session: Session, actor: Actor, request_id: int, *, reason: str, now: datetime
-) -> AccessRequest:
-    request = _move(session, actor, request_id, RequestAction.REJECT, now,
-                    details={"reason": reason})
-    _record_decision(request, actor, reason, now)
-    return request
-
-
-def get_visible_request(session: Session, actor: Actor, request_id: int) -> AccessRequest:
-    """The request if the actor may see it; otherwise 404, so ids reveal nothing."""
-    user = actor.require_user()
-    request = session.get(AccessRequest, request_id)
-    if request is None or not (
-        request.applicant_id == user.id
-        or actor.has_role(Role.ADMIN)
-        or actor.has_role(Role.AUDITOR)
-        or _committee_ids(request) & committee_ids_of(session, user.id)
-    ):
-        raise NotFound(f"No access request {request_id}.")
-    return request
-
-
-def requests_filed_by(session: Session, actor: Actor) -> list[AccessRequest]:
-    user = actor.require_user()
+def current_questions(session: Session, request: AccessRequest) -> list[RequestQuestion]:
+    """The questions asked in the round that returned the request."""
     return list(session.scalars(
+        select(RequestQuestion).where(RequestQuestion.request_id == request.id,
+                                      RequestQuestion.review_round == request.review_round)
+        .order_by(RequestQuestion.id)
+    ))
+
+
+def unanswered_questions(session: Session, request: AccessRequest) -> list[RequestQuestion]:
+    if request.state != RequestState.RETURNED.value:
+        return []
+    return [q for q in current_questions(session, request) if not q.answer]
+
+
+def requests_filed_by(session: Session, actor: Actor, now: datetime | None = None
+                      ) -> list[AccessRequest]:
+    user = actor.require_user()
+    found = list(session.scalars(
         select(AccessRequest).where(AccessRequest.applicant_id == user.id)
         .order_by(AccessRequest.id.desc())
     ))
+    if now is not None:
+        expire_lapsed(session, found, now)
+    return found
 
 
-def review_queue(session: Session, actor: Actor) -> list[AccessRequest]:
-    """Submitted requests touching a committee the actor sits on, oldest first."""
+def requests_shared_with(session: Session, actor: Actor, now: datetime | None = None
+                         ) -> list[AccessRequest]:
+    """Requests naming the actor as a collaborator (accepted or not yet)."""
     user = actor.require_user()
-    return list(session.scalars(
-        select(AccessRequest)
-        .where(
-            AccessRequest.state == RequestState.SUBMITTED.value,
-            AccessRequest.id.in_(
-                select(RequestedDataset.request_id).where(
-                    RequestedDataset.committee_id.in_(
-                        select(CommitteeMembership.committee_id)
-                        .where(CommitteeMembership.user_id == user.id)
-                    )
-                )
-            ),
-        )
-        .order_by(AccessRequest.submitted_at)
+    found = list(session.scalars(
+        select(AccessRequest).join(RequestCollaborator)
+        .where(RequestCollaborator.user_id == user.id).order_by(AccessRequest.id.desc())
     ))
+    if now is not None:
+        expire_lapsed(session, found, now)
+    return found
 
 
 def committee_ids_of(session: Session, user_id: int, *, chair_only: bool = False) -> set[int]:
@@ -158,51 +172,3 @@ def committee_ids_of(session: Session, user_id: int, *, chair_only: bool = False
     if chair_only:
         query = query.where(CommitteeMembership.is_chair.is_(True))
     return set(session.scalars(query))
-
-
-def can_act(session: Session, actor: Actor, request: AccessRequest, action: RequestAction) -> bool:
-    """Whether the actor is the party the action belongs to (the state is checked apart)."""
-    user = actor.user
-    if user is None:
-        return False
-    if party_for(action) is Party.APPLICANT:
-        return request.applicant_id == user.id
-    # A chair never decides their own request, even on a committee they chair.
-    chaired = committee_ids_of(session, user.id, chair_only=True)
-    return request.applicant_id != user.id and _committee_ids(request) <= chaired
-
-
-def _move(
-    session: Session,
-    actor: Actor,
-    request_id: int,
-    action: RequestAction,
-    now: datetime,
-    details: dict[str, object] | None = None,
-) -> AccessRequest:
-    request = get_visible_request(session, actor, request_id)
-    if not can_act(session, actor, request, action):
-        raise Forbidden(
-            f"Only the request's {party_for(action).value} may {action.value} it.",
-            refusal=RefusalNote(AuditAction.REQUEST_REFUSED, "access_request", str(request.id),
-                                {"action": action.value}),
-        )
-    previous = RequestState(request.state)
-    request.state = next_state(previous, action).value
-    request.updated_at = now
-    record_event(
-        session, actor.audit(), ACTION_EVENTS[action], now=now,
-        target_type="access_request", target_id=request.id,
-        details={"from": previous.value, "to": request.state, **(details or {})},
-    )
-    return request
-
-
-def _record_decision(request: AccessRequest, actor: Actor, reason: str, now: datetime) -> None:
-    request.decided_at = now
-    request.decided_by_id = actor.require_user().id
-    request.decision_reason = reason
-
-
-def _committee_ids(request: AccessRequest) -> set[int]:
-    return {requested.committee_id for requested in request.datasets}

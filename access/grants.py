@@ -8,6 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from access.models import Grant
+from audit.actions import AuditAction
+from audit.services import AuditActor, record_event
 
 
 def has_live_grant(session: Session, user_id: int, dataset_id: int, now: datetime) -> bool:
@@ -49,3 +51,45 @@ def live_grants_of(session: Session, user_id: int, now: datetime) -> list[Grant]
             .order_by(Grant.ends_at)
         )
     )
+
+
+def open_grant(
+    session: Session, actor: AuditActor, *, user_id: int, dataset_id: int, request_id: int,
+    starts_at: datetime, ends_at: datetime,
+) -> Grant:
+    grant = Grant(user_id=user_id, dataset_id=dataset_id, request_id=request_id,
+                  starts_at=starts_at, ends_at=ends_at)
+    session.add(grant)
+    session.flush()
+    record_event(
+        session, actor, AuditAction.GRANT_CREATE, now=starts_at,
+        target_type="grant", target_id=grant.id,
+        details={"user_id": user_id, "dataset_id": dataset_id, "request_id": request_id,
+                 "ends_at": ends_at.isoformat()},
+    )
+    return grant
+
+
+def end_request_grants(session: Session, request_id: int, reason: str, now: datetime
+                       ) -> list[int]:
+    """End every live grant of a request (applicant's and collaborators') at once.
+
+    Marked revoked, so the very next URL request is refused and names the reason; the
+    caller's transition event lists the ids.
+    """
+    grants = list(session.scalars(
+        select(Grant).where(Grant.request_id == request_id, Grant.revoked_at.is_(None),
+                            Grant.ends_at > now).order_by(Grant.id)
+    ))
+    for grant in grants:
+        grant.revoked_at = now
+        grant.revoked_reason = reason
+    session.flush()
+    return [grant.id for grant in grants]
+
+
+def live_grants_of_request(session: Session, request_id: int, now: datetime) -> list[Grant]:
+    return list(session.scalars(
+        select(Grant).where(Grant.request_id == request_id, Grant.revoked_at.is_(None),
+                            Grant.ends_at > now).order_by(Grant.id)
+    ))

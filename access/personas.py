@@ -22,7 +22,7 @@ DEMO_PERSONAS: tuple[Persona, ...] = (
     Persona("researcher2", "Robin Researcher", "researcher2@demo.example", DEMO_INSTITUTION,
             "a second researcher, for trying access someone else holds"),
     Persona("signing-official", "Sam Official", "so@demo.example", DEMO_INSTITUTION,
-            "the institution's signing official"),
+            "Demo University's signing official: endorses its researchers' requests"),
     Persona("dac-chair", "Dana Chair", "dac-chair@demo.example", "Demo Consortium",
             "chair of the demo data-access committee"),
     Persona("dac-member", "Morgan Member", "dac-member@demo.example", "Demo Consortium",

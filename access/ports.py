@@ -12,6 +12,8 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from access.duo_match import DatasetTerms
+
 
 @dataclass(frozen=True)
 class DatasetRef:
@@ -33,4 +35,8 @@ class DatasetDirectory(Protocol):
     def by_accession(self, session: Session, accessions: Collection[str]
                      ) -> dict[str, DatasetRef]:
         """The known datasets among the accessions (a visa names a dataset by accession)."""
+        ...
+
+    def data_use(self, session: Session, dataset_ids: Collection[int]) -> list[DatasetTerms]:
+        """The data-use terms (DUO codes, disease terms) of the known datasets, by id."""
         ...

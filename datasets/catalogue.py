@@ -7,6 +7,7 @@ from collections.abc import Collection
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from access.duo_match import DatasetTerms
 from access.ports import DatasetRef
 from core.errors import NotFound
 from datasets.models import DataFile, Dataset, Study
@@ -58,5 +59,12 @@ class CatalogueDirectory:
 
 
 # Column order matches DatasetRef's fields.
+    def data_use(self, session: Session, dataset_ids: Collection[int]) -> list[DatasetTerms]:
+        if not dataset_ids:
+            return []
+        return [DatasetTerms.of(dataset) for dataset in session.scalars(
+            select(Dataset).where(Dataset.id.in_(list(dataset_ids))).order_by(Dataset.id))]
+
+
 _REF_COLUMNS = select(Dataset.id, Dataset.accession, Dataset.name, Dataset.committee_id)
 

@@ -1,7 +1,7 @@
 """data-use match terms, data-use agreements and their acceptances, the email outbox
 
 Revision ID: 0006
-Revises: 0008
+Revises: 0005
 Create Date: 2026-11-25 17:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import core.db
 
 revision = "0006"
-down_revision = "0008"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

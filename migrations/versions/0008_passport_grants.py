@@ -1,7 +1,7 @@
 """passport grants: dataset access conferred by trusted brokers' GA4GH visas at sign-in
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0007
 Create Date: 2026-11-25 16:40:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import core.db
 
 revision = "0008"
-down_revision = "0004"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -25,7 +25,8 @@ EXPECTED = {
     "admin:file_register", "admin:agreement_publish", "agreement:accept",
     "auth:login", "auth:login_failed", "auth:logout",
     "token:create", "token:refused", "token:revoke",
-    "request:create", "request:submit", "request:withdraw", "request:approve",
+    "request:create", "request:submit", "request:withdraw", "request:endorse",
+    "request:approve",
     "request:reject", "request:refused", "grant:create",
     "url:issue", "url:refuse", "file:serve", "file:refuse",
     "audit:export", "audit:refused", "audit:alert", "audit:verify",
@@ -78,6 +79,11 @@ def drive_the_demo(live: DemoInstance) -> str:
     assert act(scripted, base, rejected_id, "submit", bearer) == 200
     assert act(scripted, base, approved_id, "approve", bearer,
                {"reason": "my own", "days": 30}) == 403
+
+    official = sign_in(base, "signing-official")
+    official_headers = csrf_header(official, base)
+    for endorsed_id in (approved_id, rejected_id):
+        assert act(official, base, endorsed_id, "endorse", official_headers) == 200
 
     chair = sign_in(base, "dac-chair")
     chair_headers = csrf_header(chair, base)

@@ -125,7 +125,8 @@ def download_and_hash(page: Page, file_name: str) -> tuple[str, str]:
 
 
 def approve_through_api(base: str, dataset_id: int) -> None:
-    """Researcher files and submits, the chair approves for 30 days (the API, not the pages)."""
+    """Researcher files and submits, the signing official endorses, the chair approves for 30
+    days (the API, not the pages)."""
     researcher = sign_in(base, "researcher")
     headers = csrf_header(researcher, base)
     filed = researcher.post(f"{base}/api/v1/requests", headers=headers, timeout=10, json={
@@ -135,6 +136,10 @@ def approve_through_api(base: str, dataset_id: int) -> None:
     submitted = researcher.post(f"{base}/api/v1/requests/{request_id}/submit", headers=headers,
                                 timeout=10)
     assert submitted.status_code == 200, submitted.text
+    official = sign_in(base, "signing-official")
+    endorsed = official.post(f"{base}/api/v1/requests/{request_id}/endorse",
+                             headers=csrf_header(official, base), timeout=10)
+    assert endorsed.status_code == 200, endorsed.text
     chair = sign_in(base, "dac-chair")
     approved = chair.post(f"{base}/api/v1/requests/{request_id}/approve",
                           headers=csrf_header(chair, base), timeout=10,
@@ -206,6 +211,18 @@ def test_readme_walkthrough_request_approve_download(page: Page, live: DemoInsta
     expect(page.get_by_role("button", name="Submit")).to_have_count(0)
     browser_sign_out(page, base)
 
+    # The signing official of the researcher's institution endorses it.
+    browser_sign_in(page, "signing-official")
+    page.locator("header").get_by_role("link", name="Requests").click()
+    page.wait_for_url(f"{base}/requests")
+    pending = page.locator("#endorsement-queue tbody tr").filter(has_text=TITLE)
+    expect(pending).to_have_count(1)
+    pending.get_by_role("link", name=TITLE).click()
+    page.wait_for_url(f"{base}{request_path}")
+    click_and_load(page, page.get_by_role("button", name="Endorse"))
+    expect_state(page, "endorsed")
+    browser_sign_out(page, base)
+
     # The chair finds it in the review queue and approves it for 30 days.
     browser_sign_in(page, "dac-chair")
     page.locator("header").get_by_role("link", name="Requests").click()
@@ -214,7 +231,7 @@ def test_readme_walkthrough_request_approve_download(page: Page, live: DemoInsta
     expect(queued).to_have_count(1)
     queued.get_by_role("link", name=TITLE).click()
     page.wait_for_url(f"{base}{request_path}")
-    expect_state(page, "submitted")
+    expect_state(page, "endorsed")
     approve_form = page.locator("form.decision").filter(
         has=page.get_by_role("button", name="Approve"))
     approve_form.get_by_label("Reason for approval").fill(REASON)
@@ -280,3 +297,49 @@ def test_screenshot_of_dataset_page_after_approval(
     png = shot.read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert len(png) > 10_000, len(png)  # a blank page compresses to a few hundred bytes
+
+
+def test_review_and_admin_pages_load_without_csp_violations(page: Page, live: DemoInstance
+                                                           ) -> None:
+    """The committee's review page and the admin pages render with nothing the CSP
+    (default-src 'self') refuses: no inline script or style anywhere."""
+    base = live.base_url
+    controlled = dataset_of_tier(base, "controlled")
+    researcher = sign_in(base, "researcher")
+    headers = csrf_header(researcher, base)
+    filed = researcher.post(f"{base}/api/v1/requests", headers=headers, timeout=10, json={
+        "title": TITLE, "research_use_statement": STATEMENT, "dataset_ids": [controlled["id"]],
+        "collaborator_emails": ["researcher2@demo.example"]}).json()
+    researcher.post(f"{base}/api/v1/requests/{filed['id']}/submit", headers=headers, timeout=10)
+    official = sign_in(base, "signing-official")
+    official.post(f"{base}/api/v1/requests/{filed['id']}/endorse",
+                  headers=csrf_header(official, base), timeout=10)
+
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text)
+            if message.type == "error" and "Failed to load resource" not in message.text
+            else None)
+    page.on("response", lambda response: problems.append(f"{response.status} {response.url}")
+            if response.status >= 400 and not response.url.endswith("/favicon.ico") else None)
+    page.goto("/")
+    browser_sign_in(page, "dac-chair")
+    page.goto(f"/requests/{filed['id']}")
+    expect_state(page, "endorsed")
+    expect(page.locator("#duo-match")).to_have_count(1)
+    vote = page.get_by_role("button", name="Vote", exact=True)
+    vote_form = page.locator("form.decision").filter(has=vote)
+    vote_form.get_by_label("Rationale").fill("Fits the GRU consent.")
+    click_and_load(page, vote_form.get_by_role("button", name="Vote", exact=True))
+    expect_state(page, "under_review")
+    expect(page.locator("#votes")).to_contain_text("Fits the GRU consent.")
+    committee_link = page.locator("header").get_by_role("link", name="Requests")
+    click_and_load(page, committee_link)
+    click_and_load(page, page.get_by_role("link", name=re.compile("queue")))
+    expect(page.locator("#committee-queue")).to_contain_text(TITLE)
+    browser_sign_out(page, base)
+
+    browser_sign_in(page, "admin")
+    for path in ("/admin/committees", "/admin/users"):
+        page.goto(path)
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+    assert not problems, problems

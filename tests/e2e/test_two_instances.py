@@ -91,6 +91,10 @@ def test_two_instances_serve_one_service(two_instances: tuple[str, str, str]) ->
     submitted = researcher.post(f"{a}/api/v1/requests/{filed['id']}/submit",
                                 headers=csrf_header(researcher, a), timeout=10)
     assert submitted.json()["state"] == "submitted"
+    official = sign_in(a, "signing-official")
+    endorsed = official.post(f"{b}/api/v1/requests/{filed['id']}/endorse",
+                             headers=csrf_header(official, b), timeout=10)
+    assert endorsed.json()["state"] == "endorsed"
     chair = sign_in(a, "dac-chair")
     approved = chair.post(f"{b}/api/v1/requests/{filed['id']}/approve",
                           headers=csrf_header(chair, b), timeout=10,

@@ -26,7 +26,8 @@ def controlled_dataset_and_file(base: str) -> tuple[int, dict[str, object]]:
 
 
 def approve_access(base: str, applicant: str = "researcher") -> tuple[requests.Session, int, int]:
-    """Researcher files and submits; the chair approves. Returns the researcher's session."""
+    """Researcher files and submits, the signing official endorses, the chair approves.
+    Returns the researcher's session."""
     dataset_id, _ = controlled_dataset_and_file(base)
     researcher = sign_in(base, applicant)
     headers = csrf_header(researcher, base)
@@ -38,6 +39,12 @@ def approve_access(base: str, applicant: str = "researcher") -> tuple[requests.S
     submitted = researcher.post(f"{base}/api/v1/requests/{request_id}/submit", headers=headers,
                                 timeout=10)
     assert submitted.json()["state"] == "submitted"
+
+    official = sign_in(base, "signing-official")
+    endorsed = official.post(f"{base}/api/v1/requests/{request_id}/endorse",
+                             headers=csrf_header(official, base), timeout=10)
+    assert endorsed.status_code == 200, endorsed.text
+    assert endorsed.json()["state"] == "endorsed"
 
     chair = sign_in(base, "dac-chair")
     approved = chair.post(f"{base}/api/v1/requests/{request_id}/approve",
@@ -189,16 +196,21 @@ def test_other_users_request_is_invisible_and_cannot_be_acted_on(live: DemoInsta
     submit = other.post(f"{base}/api/v1/requests/{filed['id']}/submit", headers=headers,
                         timeout=10)
     assert submit.status_code == 404
-    # A committee member who is not the chair sees it once submitted, but cannot decide it.
+    # The committee sees it only once the signing official endorsed it; a member who is not
+    # the chair then sees it but cannot decide it.
     owner.post(f"{base}/api/v1/requests/{filed['id']}/submit",
                headers=csrf_header(owner, base), timeout=10)
     member = sign_in(base, "dac-member")
+    assert member.get(f"{base}/api/v1/requests/{filed['id']}", timeout=10).status_code == 404
+    official = sign_in(base, "signing-official")
+    assert official.post(f"{base}/api/v1/requests/{filed['id']}/endorse", timeout=10,
+                         headers=csrf_header(official, base)).status_code == 200
     decided = member.post(f"{base}/api/v1/requests/{filed['id']}/approve",
                           headers=csrf_header(member, base), timeout=10,
                           json={"reason": "ok", "days": 10})
     assert decided.status_code == 403
     assert owner.get(f"{base}/api/v1/requests/{filed['id']}",
-                     timeout=10).json()["state"] == "submitted"
+                     timeout=10).json()["state"] == "endorsed"
 
 
 def test_open_tier_file_downloads_without_sign_in(live: DemoInstance) -> None:

@@ -8,7 +8,12 @@ from urllib.parse import urlsplit
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from access.access_requests import approve_request, create_request, submit_request
+from access.access_requests import (
+    approve_request,
+    create_request,
+    endorse_request,
+    submit_request,
+)
 from access.identity import Actor
 from access.models import User
 from audit.models import AuditEvent
@@ -46,17 +51,20 @@ def controlled_files(demo: DemoInstance) -> tuple[int, list[int]]:
 
 
 def grant_access(demo: DemoInstance, username: str = "researcher", days: int = 30) -> int:
-    """File, submit and approve a request through the use cases; returns the dataset id."""
+    """File, submit, endorse (signing official) and approve (chair) a request through the use
+    cases; returns the dataset id."""
     dataset_id, _ = controlled_files(demo)
     factory = demo.app.extensions["custodian.session_factory"]
     now = demo.clock.now()
     with demo.app.app_context(), factory.begin() as session:
         applicant = session.scalars(select(User).where(User.subject == username)).one()
         chair = session.scalars(select(User).where(User.subject == "dac-chair")).one()
+        official = session.scalars(select(User).where(User.subject == "signing-official")).one()
         filed = create_request(session, Actor(user=applicant), title="Ageing eQTLs",
                                research_use_statement=STATEMENT, dataset_ids=[dataset_id],
                                directory=CatalogueDirectory(), now=now)
         submit_request(session, Actor(user=applicant), filed.id, now)
+        endorse_request(session, Actor(user=official), filed.id, now=now)
         approve_request(session, Actor(user=chair), filed.id, reason="GRU fits.", days=days,
                         now=now)
     accept_as(demo, username, dataset_id)

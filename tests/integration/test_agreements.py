@@ -12,7 +12,12 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from access.access_requests import approve_request, create_request, submit_request
+from access.access_requests import (
+    approve_request,
+    create_request,
+    endorse_request,
+    submit_request,
+)
 from access.identity import Actor
 from access.models import Committee, User
 from audit.models import AuditEvent
@@ -246,6 +251,7 @@ def test_dataset_without_an_agreement_has_no_gate(
         committee = session.scalars(select(Committee)).one()
         first = session.scalars(select(User).where(User.subject == "researcher")).one()
         chair = session.scalars(select(User).where(User.subject == "dac-chair")).one()
+        official = session.scalars(select(User).where(User.subject == "signing-official")).one()
         dataset = ensure_dataset(
             session, Actor(user=None), session.scalars(select(Study)).first(), accession="extra.c2",
             name="No agreement", duo_codes=["DUO:0000042"], use_limitation_text="",
@@ -257,6 +263,7 @@ def test_dataset_without_an_agreement_has_no_gate(
                                research_use_statement=STATEMENT, directory=CatalogueDirectory(),
                                now=now)
         submit_request(session, Actor(user=first), filed.id, now)
+        endorse_request(session, Actor(user=official), filed.id, now=now)
         approve_request(session, Actor(user=chair), filed.id, reason="ok", days=5, now=now)
         file_id, dataset_id = data_file.id, dataset.id
     assert download(client, researcher, file_id) == source.read_bytes()

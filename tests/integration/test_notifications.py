@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from access import notify
-from access.access_requests import approve_request, create_request, reject_request, submit_request
+from access.access_requests import create_request, submit_request
 from access.identity import Actor
 from access.models import AccessRequest, User
 from access.outbox import SendReport, enqueue_email, send_due_emails
 from access.outbox_models import EmailStatus, OutboxEmail
 from app import create_app
 from datasets.catalogue import CatalogueDirectory
-from tests.conftest import DemoInstance, free_port
+from tests.conftest import DemoInstance, free_port, issue_token
 from tests.integration.audit_support import STATEMENT, controlled_files, grant_access
 from tests.smtp_server import SmtpServer
 
@@ -53,13 +53,29 @@ def submitted_request(demo: DemoInstance, session: Session) -> AccessRequest:
     return submit_request(session, applicant, filed.id, demo.clock.now())
 
 
-def act_and_notify(demo: DemoInstance, factory: sessionmaker[Session],
-                   compose: Callable[[Session, AccessRequest], Any]) -> int:
-    """Submit a request and run the composer in that same transaction; returns the id."""
-    with demo.app.app_context(), factory.begin() as session:
-        request = submitted_request(demo, session)
-        compose(session, request)
-        return request.id
+def filed_and_submitted(demo: DemoInstance) -> int:
+    """File and submit a request over the API, as the researcher would; returns its id."""
+    dataset_id, _ = controlled_files(demo)
+    client, researcher = demo.app.test_client(), issue_token(demo, "researcher")
+    filed = client.post("/api/v1/requests", headers=researcher, json={
+        "title": TITLE, "research_use_statement": STATEMENT, "dataset_ids": [dataset_id]})
+    assert filed.status_code == 201, filed.get_json()
+    request_id: int = filed.get_json()["id"]
+    act(demo, "researcher", request_id, "submit")
+    return request_id
+
+
+def act(demo: DemoInstance, username: str, request_id: int, action: str,
+        body: dict[str, Any] | None = None) -> None:
+    answer = demo.app.test_client().post(f"/api/v1/requests/{request_id}/{action}",
+                                         headers=issue_token(demo, username), json=body or {})
+    assert answer.status_code == 200, answer.get_json()
+
+
+def drop_queued(factory: sessionmaker[Session]) -> None:
+    """Forget the emails set-up actions queued, to watch only what the test does next."""
+    with factory.begin() as session:
+        session.execute(delete(OutboxEmail))
 
 
 def send(demo: DemoInstance, factory: sessionmaker[Session], server: SmtpServer,
@@ -72,39 +88,34 @@ def outbox(factory: sessionmaker[Session]) -> list[OutboxEmail]:
         return list(session.scalars(select(OutboxEmail).order_by(OutboxEmail.id)))
 
 
-def test_submitted_request_emails_the_applicants_signing_official(
+def test_submitting_emails_the_applicants_signing_official(
     demo: DemoInstance, factory: sessionmaker[Session], smtp_server: SmtpServer
 ) -> None:
-    request_id = act_and_notify(demo, factory, lambda session, request: notify.request_submitted(
-        session, request, demo.clock.now(), public_url=demo.base_url))
+    request_id = filed_and_submitted(demo)
     assert send(demo, factory, smtp_server) == SendReport(1, 0, 0)
     [mail] = smtp_server.inbox.received
     assert mail.recipients == ["so@demo.example"]
     assert mail.subject == f"Request #{request_id} needs your endorsement"
-    assert "Riley Researcher (Demo University) submitted data-access request" in mail.body
+    assert "please read it and endorse or decline it" in mail.body
     assert f"{demo.base_url}/requests/{request_id}" in mail.body
-    assert mail.message["From"] == "custodian@test.example"
-    assert [e.status for e in outbox(factory)] == [EmailStatus.SENT]
-    # Sent means sent: a second run finds nothing.
-    assert send(demo, factory, smtp_server) == SendReport(0, 0, 0)
-    assert len(smtp_server.inbox.received) == 1
+    assert send(demo, factory, smtp_server) == SendReport(0, 0, 0)  # sent once
 
 
 def test_email_exists_only_if_the_action_committed(
     demo: DemoInstance, factory: sessionmaker[Session]
 ) -> None:
     with demo.app.app_context(), pytest.raises(RuntimeError), factory.begin() as session:
-        request = submitted_request(demo, session)
-        notify.request_submitted(session, request, demo.clock.now(), public_url=demo.base_url)
+        submitted_request(demo, session)  # queues the signing official's email
         raise RuntimeError("the action failed after queueing")
     assert outbox(factory) == []
 
 
-def test_endorsed_request_emails_every_member_and_the_chair(
+def test_endorsing_emails_every_member_and_the_chair(
     demo: DemoInstance, factory: sessionmaker[Session], smtp_server: SmtpServer
 ) -> None:
-    request_id = act_and_notify(demo, factory, lambda session, request: notify.request_endorsed(
-        session, request, demo.clock.now(), public_url=demo.base_url))
+    request_id = filed_and_submitted(demo)
+    drop_queued(factory)
+    act(demo, "signing-official", request_id, "endorse")
     assert send(demo, factory, smtp_server).sent == 2
     for address in ("dac-chair@demo.example", "dac-member@demo.example"):
         [mail] = smtp_server.inbox.to(address)
@@ -114,17 +125,27 @@ def test_endorsed_request_emails_every_member_and_the_chair(
     assert smtp_server.inbox.to("researcher@demo.example") == []
 
 
-def test_returned_request_tells_the_applicant_to_revise(
-    demo: DemoInstance, factory: sessionmaker[Session], smtp_server: SmtpServer
+@pytest.mark.parametrize("who", ["chair", "signing official"])
+def test_returning_tells_the_applicant_what_to_answer(
+    demo: DemoInstance, factory: sessionmaker[Session], smtp_server: SmtpServer, who: str
 ) -> None:
-    request_id = act_and_notify(demo, factory, lambda session, request: notify.request_returned(
-        session, request, demo.clock.now(), public_url=demo.base_url,
-        note="Say which tissues you need."))
+    request_id = filed_and_submitted(demo)
+    if who == "chair":
+        act(demo, "signing-official", request_id, "endorse")
+        drop_queued(factory)
+        act(demo, "dac-chair", request_id, "return",
+            {"questions": ["Say which tissues you need.", "Name your IT director."]})
+        said = "- Say which tissues you need.\n- Name your IT director."
+    else:
+        drop_queued(factory)
+        act(demo, "signing-official", request_id, "decline",
+            {"reason": "Our IRB approval is missing."})
+        said = "- Our IRB approval is missing."
     send(demo, factory, smtp_server)
     [mail] = smtp_server.inbox.received
     assert mail.recipients == ["researcher@demo.example"]
     assert mail.subject == f"Request #{request_id} was returned for revision"
-    assert "The reviewers wrote:\nSay which tissues you need." in mail.body
+    assert f"The reviewers wrote:\n{said}" in mail.body
     assert f"revise the request and submit it again: {demo.base_url}/requests/{request_id}" \
         in mail.body
 
@@ -133,17 +154,15 @@ def test_returned_request_tells_the_applicant_to_revise(
 def test_decision_tells_the_applicant_what_to_do_next(
     demo: DemoInstance, factory: sessionmaker[Session], smtp_server: SmtpServer, decision: str
 ) -> None:
-    def decide(session: Session, request: AccessRequest) -> None:
-        chair = Actor(user=user(session, "dac-chair"))
-        if decision == "approved":
-            approve_request(session, chair, request.id, reason="Fits GRU.", days=30,
-                            now=demo.clock.now())
-        else:
-            reject_request(session, chair, request.id, reason="Out of scope.",
-                           now=demo.clock.now())
-        notify.request_decided(session, request, demo.clock.now(), public_url=demo.base_url)
-
-    request_id = act_and_notify(demo, factory, decide)
+    request_id = filed_and_submitted(demo)
+    act(demo, "signing-official", request_id, "endorse")
+    drop_queued(factory)
+    act(demo, "dac-member", request_id, "vote", {"vote": "approve", "rationale": "Fine."})
+    assert outbox(factory) == []  # a vote needs nobody's action
+    if decision == "approved":
+        act(demo, "dac-chair", request_id, "approve", {"reason": "Fits GRU.", "days": 30})
+    else:
+        act(demo, "dac-chair", request_id, "reject", {"reason": "Out of scope."})
     send(demo, factory, smtp_server)
     [mail] = smtp_server.inbox.received
     assert mail.recipients == ["researcher@demo.example"]
@@ -253,6 +272,7 @@ def test_expiry_reminders_go_once_per_grant_per_window(
 ) -> None:
     ends = (demo.clock.now() + timedelta(days=40)).strftime("%Y-%m-%d")
     grant_access(demo, days=40)
+    drop_queued(factory)
 
     def remind() -> int:
         with demo.app.app_context(), factory.begin() as session:
@@ -284,6 +304,7 @@ def test_cli_sends_the_outbox_and_queues_reminders(
     demo: DemoInstance, factory: sessionmaker[Session], smtp_server: SmtpServer
 ) -> None:
     grant_access(demo, days=5)
+    drop_queued(factory)
     settings = replace(demo.settings, smtp_host="127.0.0.1", smtp_port=smtp_server.port,
                        smtp_starttls=False, smtp_from="dac@test.example")
     app = create_app(settings, clock=demo.clock)
@@ -314,9 +335,10 @@ def test_users_without_an_address_are_skipped_and_duplicates_are_dropped(
                              now=demo.clock.now(), dedupe_key="k") is not None
         assert enqueue_email(session, to="a@test.example", subject="s", body="b",
                              now=demo.clock.now(), dedupe_key="k") is None
-    act_and_notify(demo, factory, lambda session, request: notify.request_endorsed(
-        session, request, demo.clock.now(), public_url=demo.base_url))
-    assert [e.to_address for e in outbox(factory)] == ["a@test.example", "dac-chair@demo.example"]
+    request_id = filed_and_submitted(demo)
+    act(demo, "signing-official", request_id, "endorse")
+    assert [e.to_address for e in outbox(factory)] == [
+        "a@test.example", "so@demo.example", "dac-chair@demo.example"]
 
 
 # --- several senders at once, on PostgreSQL -------------------------------------------------

@@ -68,12 +68,15 @@ def controlled_genotype(client: FlaskClient) -> tuple[int, dict[str, Any]]:
 
 
 def grant_access(client: FlaskClient, researcher: dict[str, str], chair: dict[str, str],
-                 dataset_id: int) -> None:
+                 dataset_id: int, official: dict[str, str]) -> None:
+    """File and submit; the signing official endorses; the chair approves."""
     filed = client.post("/api/v1/requests", headers=researcher, json={
         "title": "Ageing eQTLs", "research_use_statement": STATEMENT, "dataset_ids": [dataset_id]})
     assert filed.status_code == 201, filed.get_json()
     request_id = filed.get_json()["id"]
     assert client.post(f"/api/v1/requests/{request_id}/submit", headers=researcher).status_code \
+        == 200
+    assert client.post(f"/api/v1/requests/{request_id}/endorse", headers=official).status_code \
         == 200
     approved = client.post(f"/api/v1/requests/{request_id}/approve", headers=chair,
                            json={"reason": "Consistent with GRU consent.", "days": 30})
@@ -87,7 +90,8 @@ def test_researcher_with_a_grant_downloads_the_exact_bytes_from_s3(
     client = s3_demo.app.test_client()
     researcher = issue_token(s3_demo, "researcher")
     dataset_id, genotype = controlled_genotype(client)
-    grant_access(client, researcher, issue_token(s3_demo, "dac-chair"), dataset_id)
+    grant_access(client, researcher, issue_token(s3_demo, "dac-chair"), dataset_id,
+                 issue_token(s3_demo, "signing-official"))
 
     issued = client.get(f"/api/v1/files/{genotype['id']}/url", headers=researcher)
     assert issued.status_code == 200, issued.get_json()
