@@ -69,8 +69,8 @@ class RequestIn(RequestContentIn):
             raise ValidationError("List each dataset once.")
 
 
-class ReviseIn(RequestContentIn):
-    """Any content field may change while the request is a draft or returned."""
+class ChangesIn(Schema):
+    """Put first among the bases of an input schema: any of its fields, at least one."""
 
     def __init__(self) -> None:
         super().__init__(partial=True)
@@ -79,6 +79,10 @@ class ReviseIn(RequestContentIn):
     def _something(self, data: dict[str, Any], **_: Any) -> None:
         if not data:
             raise ValidationError("Send at least one field to change.")
+
+
+class ReviseIn(ChangesIn, RequestContentIn):
+    """Any content field may change while the request is a draft or returned."""
 
 
 class RequestListQuery(Schema):
@@ -351,14 +355,8 @@ class CommitteeIn(Schema):
                                            validate=validate.Range(min=1, max=3650))
 
 
-class CommitteeUpdateIn(CommitteeIn):
-    def __init__(self) -> None:
-        super().__init__(partial=True)
-
-    @validates_schema
-    def _something(self, data: dict[str, Any], **_: Any) -> None:
-        if not data:
-            raise ValidationError("Send at least one field to change.")
+class CommitteeUpdateIn(ChangesIn, CommitteeIn):
+    pass
 
 
 class MemberIn(Schema):

@@ -456,15 +456,7 @@ class _Env:
 
     def secret(self, name: str, demo_secrets: Mapping[str, str], min_length: int) -> str:
         """A secret comes from the variable, or a file named by NAME_FILE, or the demo store."""
-        value = self._raw(name)
-        file_name = self._raw(f"{name}_FILE")
-        if value is None and file_name is not None:
-            try:
-                value = Path(file_name).read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise SettingsError(
-                    f"{PREFIX}{name}_FILE: cannot read {file_name}: {exc.strerror}"
-                ) from None
+        value = self._given_secret(name)
         if value is None:
             value = demo_secrets.get(name)
         if not value:
@@ -477,6 +469,10 @@ class _Env:
 
     def optional_secret(self, name: str) -> str | None:
         """Like secret(), for one that may be absent (NAME, or a file named by NAME_FILE)."""
+        return self._given_secret(name) or None
+
+    def _given_secret(self, name: str) -> str | None:
+        """NAME as set (even empty), else the content of the file NAME_FILE names, else None."""
         value = self._raw(name)
         file_name = self._raw(f"{name}_FILE")
         if value is None and file_name is not None:
@@ -486,7 +482,7 @@ class _Env:
                 raise SettingsError(
                     f"{PREFIX}{name}_FILE: cannot read {file_name}: {exc.strerror}"
                 ) from None
-        return value or None
+        return value
 
     def previous_secrets(self, name: str, min_length: int) -> tuple[str, ...]:
         """NAME_PREVIOUS: comma-separated keys being rotated out (or NAME_PREVIOUS_FILE)."""
