@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
 import socket
 import threading
@@ -134,6 +135,10 @@ def demo(
     clock = MovableClock()
     app = create_app(settings, clock=clock)
     yield DemoInstance(app, clock, settings, settings.public_url)
+    # A session the test left unclosed gives its connection back now, while its database (and
+    # its server) still exist: collected later, its rollback fails inside some other test,
+    # and CPython 3.11.7 can then fail an ast.parse that test is running.
+    gc.collect()
     app.extensions["custodian.engine"].dispose()
     if template_db is not None:
         from tests.postgres import drop_database
