@@ -61,20 +61,49 @@ def canonical_bytes(fields: Mapping[str, Any]) -> bytes:
     return _ENCODER.encode(record).encode("utf-8")
 
 
-def chain_hash(prev_hash: str, fields: Mapping[str, Any]) -> str:
-    """SHA-256 over the previous hash (32 raw bytes) followed by the event's canonical bytes."""
-    return hashlib.sha256(bytes.fromhex(prev_hash) + canonical_bytes(fields)).hexdigest()
+# How an event's two hashes are computed: its chain format. Both are SHA-256 over the
+# previous event's hash (32 raw bytes, zeros before the first event) and the canonical
+# bytes, and they are told apart by the stored hashes themselves, since one cannot pass for
+# the other without a SHA-256 collision:
+# - SEPARATE, events recorded before 2026-11-25: hash = SHA-256(prev ‖ canonical) and
+#   leaf_hash = SHA-256(0x00 ‖ canonical), two hashes of the whole event;
+# - LINKED, every event since: hash = leaf_hash = SHA-256(0x00 ‖ prev ‖ canonical), the
+#   RFC 6962 leaf of the entry (link, event). One hash of the event serves the chain and
+#   the Merkle tree, which is most of what verifying a million events costs
+#   (benchmarks/README.md).
+SEPARATE, LINKED = 1, 2
 
 
-def event_hashes(prev_hash: str, fields: Mapping[str, Any]) -> tuple[str, str]:
-    """The chain hash and the Merkle leaf hash, from one encoding of the event.
+def chain_format(hash_hex: object, leaf_hash_hex: object) -> int:
+    return LINKED if hash_hex == leaf_hash_hex else SEPARATE
 
-    The Merkle leaf is the event's canonical bytes (without the previous hash), so an
-    inclusion proof shows one event as it is, with no need for its neighbours.
-    """
-    encoded = canonical_bytes(fields)
-    return (hashlib.sha256(bytes.fromhex(prev_hash) + encoded).hexdigest(),
-            leaf_hash(encoded).hex())
+
+def encoding_hashes(prev_hash: str, encoded: bytes, fmt: int = LINKED) -> tuple[str, str]:
+    """The chain hash and the Merkle leaf hash (hex) of an event's canonical bytes."""
+    prev = bytes.fromhex(prev_hash)
+    if fmt == LINKED:
+        digest = leaf_hash(prev + encoded).hex()
+        return digest, digest
+    return hashlib.sha256(prev + encoded).hexdigest(), leaf_hash(encoded).hex()
+
+
+def event_hashes(prev_hash: str, fields: Mapping[str, Any], fmt: int = LINKED) -> tuple[str, str]:
+    """The chain hash and the Merkle leaf hash of an event: new events are ``LINKED``; a
+    stored one is checked in the format its stored hashes show (``chain_format``)."""
+    return encoding_hashes(prev_hash, canonical_bytes(fields), fmt)
+
+
+def contradicted_hash(prev_hash: str, fields: Mapping[str, Any], stated_hash: object,
+                      stated_leaf: object) -> str | None:
+    """Which stored hash an event's content contradicts, "hash" or "leaf_hash", if any."""
+    fmt = chain_format(stated_hash, stated_leaf)
+    chain, leaf = event_hashes(prev_hash, fields, fmt)
+    if chain == stated_hash:
+        return None if leaf == stated_leaf else "leaf_hash"
+    # A LINKED event whose leaf hash alone was changed reads as SEPARATE.
+    if fmt == SEPARATE and event_hashes(prev_hash, fields)[0] == stated_hash:
+        return "leaf_hash"
+    return "hash"
 
 
 # A stored event as ``doubtful_rows`` reads it: the hashed fields, then its three hashes.
@@ -89,7 +118,8 @@ def doubtful_rows(rows: Sequence[Sequence[Any]], first_seq: int, prev_hash: str)
     the bet that the stored JSON text is already canonical, which is how the app writes it.
     A lost bet only makes a row doubtful, never passes a bad one: every value but the JSON
     text is escaped or of a fixed alphabet, so equal bytes mean equal fields. The caller
-    rechecks doubtful rows with ``event_hashes``, which decides.
+    rechecks doubtful rows with ``event_hashes``, which decides. Each row is hashed in the
+    chain format its stored hashes show.
     """
     columns = dict(zip(STORED_FIELDS, zip(*rows, strict=True), strict=True))
     prevs, hashes, leaves = columns["prev_hash"], columns["hash"], columns["leaf_hash"]
@@ -99,19 +129,18 @@ def doubtful_rows(rows: Sequence[Sequence[Any]], first_seq: int, prev_hash: str)
             parts += (repeat(before), encode(columns[name]))
         parts.append(repeat(_CLOSE))
         encoded = list(map(str.encode, map("".join, zip(*parts, strict=False))))
-        computed = [_sha256(bytes.fromhex(p) + e).hexdigest()
-                    for p, e in zip(prevs, encoded, strict=True)]
+        stated = list(zip(hashes, leaves, strict=True))
+        computed = [encoding_hashes(prev, encoding, chain_format(*pair))
+                    for prev, encoding, pair in zip(prevs, encoded, stated, strict=True)]
     except (TypeError, ValueError):  # a value of an unexpected type: let the caller judge
         return list(range(len(rows)))
-    computed_leaves = [leaf_hash(e).hex() for e in encoded]
     linked_to = [prev_hash, *hashes[:-1]]
     seqs = range(first_seq, first_seq + len(rows))
-    if (list(columns["seq"]) == list(seqs) and list(prevs) == linked_to
-            and computed == list(hashes) and computed_leaves == list(leaves)):
+    if list(columns["seq"]) == list(seqs) and list(prevs) == linked_to and computed == stated:
         return []
     return [i for i, row in enumerate(zip(columns["seq"], seqs, prevs, linked_to, computed,
-                                          hashes, computed_leaves, leaves, strict=True))
-            if row[0] != row[1] or row[2] != row[3] or row[4] != row[5] or row[6] != row[7]]
+                                          stated, strict=True))
+            if row[0] != row[1] or row[2] != row[3] or row[4] != row[5]]
 
 
 Encoder = Callable[[Sequence[Any]], list[str]]
@@ -160,5 +189,4 @@ def _build_layout() -> tuple[list[tuple[str, str, Encoder]], str]:
 
 
 _quote = json.encoder.encode_basestring  # the C escaper json.dumps uses with ensure_ascii=False
-_sha256 = hashlib.sha256
 _LAYOUT, _CLOSE = _build_layout()

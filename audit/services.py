@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from audit.actions import AuditAction, Outcome
 from audit.alarm import commit_audited, watched
 from audit.alerts import find_breaches
-from audit.chain import STORED_FIELDS, doubtful_rows, event_hashes
+from audit.chain import STORED_FIELDS, contradicted_hash, doubtful_rows, event_hashes
 from audit.models import GENESIS_HASH, AuditEvent
 from audit.search_keys import search_keys
 
@@ -188,10 +188,10 @@ def _problem(row: Row[Any], expected_seq: int, linked_to: str) -> tuple[int, str
     if row.prev_hash != linked_to:
         return row.seq, f"event {row.seq} does not link to the event before it"
     fields = {**row._mapping, "details": json.loads(row.details)}
-    chain, leaf = event_hashes(linked_to, fields)
-    if chain != row.hash:
+    wrong = contradicted_hash(linked_to, fields, row.hash, row.leaf_hash)
+    if wrong == "hash":
         return row.seq, f"event {row.seq} was altered: its content no longer matches its hash"
-    if leaf != row.leaf_hash:
+    if wrong == "leaf_hash":
         return row.seq, (f"event {row.seq} has a Merkle leaf hash that does not match its "
                          "content")
     return None

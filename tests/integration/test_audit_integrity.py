@@ -21,7 +21,7 @@ from access.identity import Actor
 from access.models import User
 from app import create_app
 from audit.actions import AuditAction
-from audit.chain import canonical_bytes, chain_hash
+from audit.chain import LINKED, SEPARATE, canonical_bytes, chain_format, event_hashes
 from audit.checkpoints import CheckpointSigner, checkpoint_now, verify_checkpoints
 from audit.merkle import leaf_hash, verify_consistency, verify_inclusion
 from audit.models import (
@@ -264,10 +264,9 @@ def test_verify_fails_when_the_rehashed_chain_no_longer_has_a_signed_root(
     statements = []
     for event in events:
         fields = hashed_fields(event) | ({"details": {"forged": True}} if event.seq == 3 else {})
-        digest = chain_hash(prev, fields)
+        digest, leaf = event_hashes(prev, fields)
         statements.append(update(AuditEvent).where(AuditEvent.seq == event.seq).values(
-            details=fields["details"], prev_hash=prev, hash=digest,
-            leaf_hash=leaf_hash(canonical_bytes(fields)).hex()))
+            details=fields["details"], prev_hash=prev, hash=digest, leaf_hash=leaf))
         prev = digest
     tamper_as_dba(demo, *statements)
     code, output = cli(demo, "audit", "verify")
@@ -292,7 +291,8 @@ def test_events_recorded_before_the_upgrade_keep_verifying_and_get_leaves(
                       "actor_subject": f"s{seq}", "actor_token_id": None, "ip": "10.0.0.1",
                       "user_agent": "ua", "request_id": "r", "target_type": "user",
                       "target_id": str(seq), "details": {"n": seq}}
-            digest = chain_hash(prev, fields)  # as revision 0001 hashed: no actor_roles
+            # As revision 0001 hashed: no actor_roles, and the SEPARATE chain format.
+            digest = event_hashes(prev, fields, SEPARATE)[0]
             rows.append({**fields, "prev_hash": prev, "hash": digest})
             prev = digest
         with engine.begin() as connection:
@@ -307,11 +307,17 @@ def test_events_recorded_before_the_upgrade_keep_verifying_and_get_leaves(
         with factory.begin() as session:
             new = record_event(session, SYSTEM, AuditAction.AUDIT_VERIFY,
                                now=moment + timedelta(seconds=1))
+            record_event(session, SYSTEM, AuditAction.AUDIT_VERIFY,
+                         now=moment + timedelta(seconds=2))
         with factory() as session:
             assert verify_chain(session).ok
             assert verify_checkpoints(session, signer).checkpoints_checked == 1
             assert session.scalar(select(AuditEvent.actor_roles).where(
                 AuditEvent.seq == 1)) is None
+            stored = session.execute(select(AuditEvent.hash, AuditEvent.leaf_hash)
+                                     .order_by(AuditEvent.seq)).all()
+        # The chain goes on from the old format to the new one, and verifies across.
+        assert [chain_format(*hashes) for hashes in stored] == [SEPARATE] * 3 + [LINKED] * 2
         assert new.seq == 4 and new.actor_roles == ""
     finally:
         engine.dispose()
@@ -400,13 +406,15 @@ def test_an_inclusion_proof_of_every_event_verifies_against_the_signed_root(
 def test_the_leaf_of_a_proof_is_the_event_itself(
     demo: DemoInstance, client: FlaskClient, auditor: dict[str, str]
 ) -> None:
-    """Without tree_size the newest checkpoint is used; the leaf is the event's encoding."""
+    """Without tree_size the newest checkpoint is used; the leaf is the event's encoding,
+    after the hash of the event before it (the LINKED chain format)."""
     checkpoint(demo)
     body = client.get("/api/v1/audit/events/2/proof", headers=auditor).get_json()
     with demo.app.extensions["custodian.session_factory"]() as session:
         event = session.get(AuditEvent, 2)
         assert event is not None
-        assert body["leaf_hash"] == leaf_hash(canonical_bytes(hashed_fields(event))).hex()
+        assert body["leaf_hash"] == leaf_hash(bytes.fromhex(event.prev_hash) + canonical_bytes(
+            hashed_fields(event))).hex()
     assert body["tree_size"] == checkpoint_sizes(demo.app)[-1]
 
 

@@ -85,3 +85,19 @@ def test_verification_is_itself_audited(demo: DemoInstance) -> None:
     with demo.app.extensions["custodian.session_factory"]() as session:
         last = session.get(AuditEvent, before + 1)
     assert last is not None and last.action == "audit:verify"
+
+
+def test_a_changed_leaf_hash_is_named_even_though_it_changes_the_chain_format(
+    demo: DemoInstance,
+) -> None:
+    """An event's hash equals its leaf hash (LINKED); a different leaf hash makes it read as
+    SEPARATE, and the check still names the leaf hash, not the content."""
+    with demo.app.extensions["custodian.session_factory"]() as session:
+        stored = session.execute(select(AuditEvent.hash, AuditEvent.leaf_hash)
+                                 .where(AuditEvent.seq == 4)).one()
+    assert stored.hash == stored.leaf_hash
+    tamper_as_dba(demo, update(AuditEvent).where(AuditEvent.seq == 4).values(leaf_hash="ab" * 32))
+    code, output = verify(demo)
+    assert code == 1
+    assert "first bad event is seq 4" in output
+    assert "Merkle leaf hash that does not match its content" in output

@@ -10,7 +10,14 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from audit.chain import HASHED_FIELDS, STORED_FIELDS, doubtful_rows, event_hashes
+from audit.chain import (
+    HASHED_FIELDS,
+    LINKED,
+    SEPARATE,
+    STORED_FIELDS,
+    doubtful_rows,
+    event_hashes,
+)
 from audit.models import GENESIS_HASH
 
 START = datetime(2025, 11, 25, 13, 2, 3, 123456)
@@ -37,13 +44,16 @@ def field_sets() -> list[dict[str, Any]]:
     return events
 
 
-def stored(events: list[dict[str, Any]], *, json_text: Any = None) -> list[tuple[Any, ...]]:
-    """Rows as verify_chain reads them: hashes as written, details as canonical JSON text."""
+def stored(events: list[dict[str, Any]], *, json_text: Any = None,
+           separate_until: int = 0) -> list[tuple[Any, ...]]:
+    """Rows as verify_chain reads them: hashes as written, details as canonical JSON text;
+    the first ``separate_until`` in the chain format of events recorded before LINKED."""
     dump = json_text or (lambda value: json.dumps(value, sort_keys=True, separators=(",", ":"),
                                                   ensure_ascii=False))
     rows, prev = [], GENESIS_HASH
     for fields in events:
-        chain, leaf = event_hashes(prev, fields)
+        fmt = SEPARATE if fields["seq"] <= separate_until else LINKED
+        chain, leaf = event_hashes(prev, fields, fmt)
         values = {**fields, "details": dump(fields["details"]), "prev_hash": prev,
                   "hash": chain, "leaf_hash": leaf}
         rows.append(tuple(values[name] for name in STORED_FIELDS))
@@ -57,6 +67,16 @@ def edited(row: tuple[Any, ...], **changes: Any) -> tuple[Any, ...]:
 
 def test_an_intact_batch_is_verified_whole() -> None:
     assert doubtful_rows(stored(field_sets()), 1, GENESIS_HASH) == []
+
+
+def test_a_batch_where_the_chain_format_changes_is_verified_whole() -> None:
+    rows = stored(field_sets(), separate_until=10)
+    assert rows[9][-2] != rows[9][-1] and rows[10][-2] == rows[10][-1]
+    assert doubtful_rows(rows, 1, GENESIS_HASH) == []
+    # A LINKED event's leaf hash changed reads as SEPARATE, and fits neither.
+    changed = edited(rows[15], leaf_hash=event_hashes(rows[14][-2], field_sets()[15],
+                                                      SEPARATE)[1])
+    assert doubtful_rows([*rows[:15], changed, *rows[16:]], 1, GENESIS_HASH) == [15]
 
 
 def test_a_whole_second_or_non_canonical_json_is_only_doubted() -> None:
