@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, Flask, Response, request
+from flask import Flask, Response, request
 from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -23,6 +23,7 @@ import core.request_id
 import core.request_scope
 import core.routing
 import core.security
+import core.site
 from access.api import api as access_api
 from access.cli import notify_cli
 from access.devidp import create_dev_idp_blueprint
@@ -118,9 +119,7 @@ def create_app(
         core.metrics_web.install(app, None if settings.metrics_public else settings.metrics_token)
     app.after_request(_commit_on_success)
 
-    app.register_blueprint(Blueprint("core", "core", static_folder="core/static",
-                                     static_url_path="/static", template_folder="core/templates",
-                                     root_path=app.root_path))
+    app.register_blueprint(core.site.blueprint(app.root_path))
     app.register_blueprint(access_pages)
     app.register_blueprint(access_api)
     app.register_blueprint(passport_api)

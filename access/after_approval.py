@@ -18,6 +18,7 @@ from access.identity import Actor
 from access.models import AccessRequest
 from access.ports import DatasetDirectory
 from access.request_moves import apply_move, check_move, collaborator_of
+from access.request_notices import tell_of_revocation
 from access.workflow import RequestAction, RequestState
 from core.errors import Conflict
 
@@ -54,8 +55,10 @@ def revoke_request(
     """A chair ends the project at once: every grant of the request, with the reason."""
     request, _ = check_move(session, actor, request_id, RequestAction.REVOKE, now)
     ended = end_request_grants(session, request.id, f"revoked: {reason}", now)
-    return apply_move(session, actor, request, RequestAction.REVOKE, now,
-                      details={"reason": reason, "ended_grant_ids": ended})
+    moved = apply_move(session, actor, request, RequestAction.REVOKE, now,
+                       details={"reason": reason, "ended_grant_ids": ended})
+    tell_of_revocation(session, moved, reason, ended, now)
+    return moved
 
 
 def close_request(

@@ -10,6 +10,8 @@ email exists only if the action committed (see access/outbox.py). Public interfa
 - ``request_returned(session, request, now, *, public_url, note=None)`` → the applicant.
 - ``request_decided(session, request, now, *, public_url)`` → the applicant; reads
   ``request.state`` ("approved" or "rejected"), ``decision_reason`` and ``approved_days``.
+- ``request_revoked(session, request, holders, reason, now, *, public_url)`` → the
+  applicant and the collaborators whose grants the revocation ended.
 - ``queue_expiry_reminders(session, now, *, public_url, directory, days_before=(30, 7))``
   → each holder of a live grant ending within a window; once per grant per window
   (``flask notify remind`` runs it daily).
@@ -99,6 +101,18 @@ def request_decided(session: Session, request: AccessRequest, now: datetime, *,
     body = (f"The committee decided on your data-access request #{request.id}, "
             f"\"{request.title}\": {request.state}.\n\n{reason}{next_step}")
     return _send(session, [request.applicant], subject, body, now)
+
+
+def request_revoked(session: Session, request: AccessRequest, holders: Iterable[User],
+                    reason: str, now: datetime, *, public_url: str) -> list[OutboxEmail]:
+    """Everyone whose access ended: the applicant and each collaborator who held a grant."""
+    subject = f"Access under request #{request.id} was revoked"
+    body = (f"The data access committee revoked data-access request #{request.id}, "
+            f"\"{request.title}\", with immediate effect: no download link is issued under it "
+            f"any more.\n\nThe committee's reason: {reason}\n\nNext: stop using the data and "
+            "delete every copy you hold, as the data-use agreement requires. If you think this "
+            f"is a mistake, reply to the committee. The request: {_link(public_url, request)}")
+    return _send(session, [request.applicant, *holders], subject, body, now)
 
 
 def queue_expiry_reminders(

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from access import notify
-from access.models import AccessRequest, RequestQuestion
+from access.models import AccessRequest, Grant, RequestQuestion, User
 from access.workflow import RequestState
 
 PUBLIC_URL = "custodian.public_url"
@@ -41,6 +41,17 @@ def tell_next_party(session: Session, request: AccessRequest, now: datetime) -> 
                                 note="\n".join(f"- {q}" for q in _open_questions(session, request)))
     elif state in (RequestState.APPROVED, RequestState.REJECTED):
         notify.request_decided(session, request, now, public_url=public_url)
+
+
+def tell_of_revocation(session: Session, request: AccessRequest, reason: str,
+                       ended_grant_ids: list[int], now: datetime) -> None:
+    """Queue the revocation notice to the applicant and every holder of an ended grant."""
+    public_url: str | None = session.info.get(PUBLIC_URL)
+    if public_url is None:
+        return
+    holders = session.scalars(select(User).join(Grant, Grant.user_id == User.id)
+                              .where(Grant.id.in_(ended_grant_ids)))
+    notify.request_revoked(session, request, holders, reason, now, public_url=public_url)
 
 
 def _open_questions(session: Session, request: AccessRequest) -> list[str]:

@@ -381,7 +381,7 @@ class CommitteeOut(Schema):
 class MemberOut(Schema):
     user_id = fields.Integer()
     name = fields.String()
-    email = fields.String()
+    email = fields.String(allow_none=True)
     chair = fields.Boolean()
 
 

@@ -7,11 +7,21 @@ This file lists every page URL of the package; the JSON API is in api.py.
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import Any
 
 import requests as http
 from authlib.common.errors import AuthlibBaseError
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+)
 from flask_login import login_user, logout_user
 from joserfc.errors import JoseError
 from marshmallow import Schema, ValidationError
@@ -354,8 +364,13 @@ def _load_or_flash(schema: Schema, data: dict[str, Any]) -> dict[str, Any] | Non
     return loaded
 
 
+# Each rendering of the create form carries an id of its own; a form sent again (a reload
+# of the answer that showed the secret) must not create a second token.
+_SENT_TOKEN_FORMS = "sent_token_forms"  # noqa: S105  (a session key, not a secret)
+
+
 @pages.route("/tokens", methods=["GET", "POST"])
-def tokens() -> tuple[str, int] | str:
+def tokens() -> Response:
     """Create (the secret is shown on this one answer only), list and revoke tokens."""
     actor = current_actor()
     actor.require_user()
@@ -364,16 +379,24 @@ def tokens() -> tuple[str, int] | str:
     form: dict[str, Any] = {"name": "", "days": str(settings.api_token_days),
                             "scopes": sorted(DEFAULT_SCOPES)}
     if request.method == "POST":
+        form_id = request.form.get("form_id", "")
+        if form_id in session.get(_SENT_TOKEN_FORMS, []):
+            flash("That form was already sent: the token it created is listed below, and its "
+                  "secret was shown once. Create another token if you need one.", "error")
+            return redirect("/tokens", 303)
         days = request.form.get("days", "").strip()
         form = {"name": request.form.get("name", ""), "days": days,
                 "scopes": request.form.getlist("scopes")}
+        if not form_id:
+            return _tokens_page(actor, form, None, {"name": [
+                "This form is out of date: reload the page and send it again."]}, 400)
         try:
             # HTML forms send text; the schema wants a strict integer (or nothing).
             data = TokenIn().load({"name": form["name"] or "API token",
                                    "days": int(days) if days.isdigit() else days or None,
                                    "scopes": form["scopes"]})
         except ValidationError as exc:
-            return _tokens_page(actor, form, None, exc.messages), 400
+            return _tokens_page(actor, form, None, exc.messages, 400)
         try:
             issued = create_api_token(
                 db_session(), actor, name=data["name"], days=data["days"],
@@ -381,21 +404,25 @@ def tokens() -> tuple[str, int] | str:
                 scopes=data["scopes"], default_days=settings.api_token_days,
             )
         except InvalidInput as exc:
-            return _tokens_page(actor, form, None, {"days": [exc.message]}), 400
+            return _tokens_page(actor, form, None, {"days": [exc.message]}, 400)
+        session[_SENT_TOKEN_FORMS] = [*session.get(_SENT_TOKEN_FORMS, []), form_id][-10:]
         form = {"name": "", "days": str(settings.api_token_days),
                 "scopes": sorted(DEFAULT_SCOPES)}
     return _tokens_page(actor, form, issued, {})
 
 
 def _tokens_page(actor: Actor, form: dict[str, Any], issued: IssuedToken | None,
-                 errors: Any) -> str:
+                 errors: Any, status: int = 200) -> Response:
     flat = {field: [_first_message({field: problems})] for field, problems in
             (errors.items() if isinstance(errors, dict) else [("name", errors)])}
-    return render_template(
+    page = make_response(render_template(
         "access/tokens.html", issued=issued, form=form, errors=flat,
         scopes=SCOPE_MEANINGS, max_days=_settings().api_token_max_days,
         tokens=list_api_tokens(db_session(), actor), now=clock().now(),
-    )
+        form_id=secrets.token_urlsafe(16),
+    ), status)
+    page.headers["Cache-Control"] = "no-store"  # a secret on it must not stay in a cache
+    return page
 
 
 @pages.post("/tokens/<int:token_id>/revoke")

@@ -95,7 +95,7 @@ def access_url(session: Session, actor: Actor, object_id: str, access_id: str,
 
 def describe_objects(session: Session, actor: Actor, object_ids: Sequence[str],
                      ctx: DrsContext) -> dict[str, Any]:
-    _check_length(len(object_ids), ctx)
+    check_bulk_length(len(object_ids), ctx.max_bulk)
     wanted = _unique(object_ids)
     resolved: list[dict[str, Any]] = []
     unresolved: dict[int, list[str]] = {}
@@ -109,7 +109,7 @@ def describe_objects(session: Session, actor: Actor, object_ids: Sequence[str],
 
 def bulk_authorizations(session: Session, object_ids: Sequence[str], ctx: DrsContext
                         ) -> dict[str, Any]:
-    _check_length(len(object_ids), ctx)
+    check_bulk_length(len(object_ids), ctx.max_bulk)
     wanted = _unique(object_ids)
     resolved: list[dict[str, Any]] = []
     unresolved: dict[int, list[str]] = {}
@@ -125,7 +125,7 @@ def access_urls(session: Session, actor: Actor, pairs: Sequence[tuple[str, str]]
                 ctx: DrsContext) -> dict[str, Any]:
     """Each pair on its own: one refusal does not fail the rest. A refusal is audited in
     this request's transaction (the granted URLs commit with it), as a denied event."""
-    _check_length(len(pairs), ctx)
+    check_bulk_length(len(pairs), ctx.max_bulk)
     wanted = list(dict.fromkeys(pairs))
     resolved: list[dict[str, Any]] = []
     unresolved: dict[int, list[str]] = {}
@@ -174,9 +174,9 @@ def _authorizations(data_file: DataFile, ctx: DrsContext) -> dict[str, Any]:
             "passport_auth_issuers": list(ctx.passport_issuers)}
 
 
-def _check_length(length: int, ctx: DrsContext) -> None:
-    if length > ctx.max_bulk:
-        raise BulkTooLarge(length, ctx.max_bulk)
+def check_bulk_length(length: int, max_bulk: int) -> None:
+    if length > max_bulk:
+        raise BulkTooLarge(length, max_bulk)
 
 
 def _unique(object_ids: Sequence[str]) -> list[str]:

@@ -54,12 +54,14 @@ def _csrf_for_sessions() -> None:
         require_csrf_token()
 
 
-def context(passports: list[str] | None = None) -> drs.DrsContext:
+def context(passports: list[str] | None = None, *, bulk_length: int = 0) -> drs.DrsContext:
     """With ``passports`` (a POST body's), the datasets their visas grant for this request:
-    verified, and audited, before any URL is issued; one bad visa refuses the request."""
+    verified, and audited, before any URL is issued; one bad visa refuses the request. A
+    bulk request over the limit is refused first, before any broker's key is fetched."""
     settings: Settings = current_app.config["CUSTODIAN_SETTINGS"]
     now = clock().now()
     granted: frozenset[int] = frozenset()
+    drs.check_bulk_length(bulk_length, settings.drs_max_bulk_request_length)
     if passports:
         actor = current_actor()
         actor.require_user()  # no broker's key is fetched for someone we do not know
@@ -144,4 +146,4 @@ def bulk_access() -> Response:
     pairs = [(item["bulk_object_id"], access_id) for item in body["bulk_object_access_ids"]
              for access_id in item["bulk_access_ids"]]
     return jsonify(drs.access_urls(db_session(), current_actor(), pairs,
-                                   context(body.get("passports"))))
+                                   context(body.get("passports"), bulk_length=len(pairs))))

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from access.models import ApiToken
 from access.tokens import hash_token
@@ -165,14 +166,22 @@ def test_routes_without_a_declaration_accept_no_token(demo: DemoInstance) -> Non
     assert assert_error_shape(refused, 403)["message"].startswith("This endpoint does not")
 
 
+def form_id(page: TestResponse) -> str:
+    found = re.search(r'name="form_id" value="([\w-]+)"', page.get_data(as_text=True))
+    assert found is not None
+    return found.group(1)
+
+
 def test_tokens_page_creates_shows_once_lists_and_revokes(demo: DemoInstance) -> None:
     client = signed_in_client(demo, "researcher")
     page = client.get("/tokens")
     assert page.status_code == 200
     assert 'value="catalogue" checked' in page.get_data(as_text=True)
     created = client.post("/tokens", data={"csrf_token": "known-token", "name": "cluster",
-                                           "days": "7", "scopes": ["download"]})
+                                           "days": "7", "scopes": ["download"],
+                                           "form_id": form_id(page)})
     assert created.status_code == 200
+    assert created.headers["Cache-Control"] == "no-store"
     html = created.get_data(as_text=True)
     secret = re.search(r'<pre id="new-token">(cus_[\w-]+)</pre>', html)
     assert secret is not None
@@ -191,8 +200,28 @@ def test_tokens_page_creates_shows_once_lists_and_revokes(demo: DemoInstance) ->
     assert_error_shape(demo.app.test_client().get("/api/v1/tokens", headers=headers), 401)
 
 
+def test_a_token_form_sent_again_creates_no_second_token(demo: DemoInstance) -> None:
+    """Reloading the answer that showed the secret sends the form again: it is refused."""
+    client = signed_in_client(demo, "researcher")
+    data = {"csrf_token": "known-token", "name": "once", "days": "7", "scopes": ["download"],
+            "form_id": form_id(client.get("/tokens"))}
+    first = client.post("/tokens", data=data)
+    assert 'id="new-token"' in first.get_data(as_text=True)
+    before = counts(demo)
+    again = client.post("/tokens", data=data)
+    assert again.status_code == 303 and again.headers["Location"] == "/tokens"
+    assert counts(demo) == before
+    listed = client.get("/tokens").get_data(as_text=True)
+    assert "already sent" in listed and 'id="new-token"' not in listed
+    fresh = client.post("/tokens", data={**data, "form_id": form_id(first)})
+    assert 'id="new-token"' in fresh.get_data(as_text=True)  # the next form is a new one
+    with demo.app.extensions["custodian.session_factory"]() as session:
+        assert len(session.scalars(select(ApiToken).where(ApiToken.name == "once")).all()) == 2
+
+
 @pytest.mark.parametrize("form", [
     {"days": "0"}, {"days": "9999"}, {"days": "soon"}, {"scopes": []}, {"scopes": ["root"]},
+    {"form_id": ""},
 ])
 def test_tokens_page_refuses_bad_input_and_creates_nothing(
     demo: DemoInstance, form: dict[str, object]
@@ -200,7 +229,7 @@ def test_tokens_page_refuses_bad_input_and_creates_nothing(
     client = signed_in_client(demo, "researcher")
     before = counts(demo)
     data: dict[str, object] = {"csrf_token": "known-token", "name": "x", "days": "7",
-                               "scopes": ["catalogue"], **form}
+                               "scopes": ["catalogue"], "form_id": "f1", **form}
     refused = client.post("/tokens", data=data)
     assert refused.status_code == 400
     assert 'id="new-token"' not in refused.get_data(as_text=True)

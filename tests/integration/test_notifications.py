@@ -179,6 +179,33 @@ def test_decision_tells_the_applicant_what_to_do_next(
         assert "you may file a new request" in mail.body and link in mail.body
 
 
+def test_revocation_tells_everyone_whose_access_ended_why_and_what_to_do(
+    demo: DemoInstance, factory: sessionmaker[Session], smtp_server: SmtpServer
+) -> None:
+    dataset_id, _ = controlled_files(demo)
+    filed = demo.app.test_client().post("/api/v1/requests", headers=issue_token(
+        demo, "researcher"), json={"title": TITLE, "research_use_statement": STATEMENT,
+                                   "dataset_ids": [dataset_id],
+                                   "collaborator_emails": ["researcher2@demo.example"]})
+    assert filed.status_code == 201, filed.get_json()
+    request_id = filed.get_json()["id"]
+    act(demo, "researcher", request_id, "submit")
+    act(demo, "researcher2", request_id, "accept")
+    act(demo, "signing-official", request_id, "endorse")
+    act(demo, "dac-chair", request_id, "approve", {"reason": "Fits GRU.", "days": 30})
+    drop_queued(factory)
+    act(demo, "dac-chair", request_id, "revoke", {"reason": "Data shared outside the project."})
+    send(demo, factory, smtp_server)
+    mails = sorted(smtp_server.inbox.received, key=lambda mail: mail.recipients)
+    assert [mail.recipients for mail in mails] == [["researcher2@demo.example"],
+                                                   ["researcher@demo.example"]]
+    for mail in mails:
+        assert mail.subject == f"Access under request #{request_id} was revoked"
+        assert "The committee's reason: Data shared outside the project." in mail.body
+        assert "delete every copy you hold" in mail.body
+        assert f"{demo.base_url}/requests/{request_id}" in mail.body
+
+
 def queue_one(demo: DemoInstance, factory: sessionmaker[Session]) -> None:
     with factory.begin() as session:
         enqueue_email(session, to="someone@test.example", subject="Hello", body="Body",

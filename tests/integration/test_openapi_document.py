@@ -9,7 +9,9 @@ import pytest
 from flask import Flask, jsonify
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
+from sqlalchemy import update
 
+from access.models import User
 from tests.conftest import DemoInstance, issue_token
 from tests.integration.audit_support import controlled_files
 from tests.integration.test_api_bad_input import GOOD_STATEMENT
@@ -192,8 +194,14 @@ def test_live_answers_match_the_document(
     call("PATCH", f"/api/v1/committees/{made['id']}", admin, {"description": "Cancer data."})
     users = {u["subject"]: u for u in call("GET", "/api/v1/users", admin)["users"]}
     member_id = users["dac-member"]["id"]
+    with demo.app.extensions["custodian.session_factory"].begin() as session:
+        # Identity providers need not release an email address.
+        session.execute(update(User).where(User.id == member_id).values(email=None))
     call("POST", f"/api/v1/committees/{made['id']}/members", admin,
          {"user_id": member_id, "chair": False})
+    assert call("GET", f"/api/v1/committees/{made['id']}", admin)["members"] == [
+        {"user_id": member_id, "name": users["dac-member"]["name"], "email": None,
+         "chair": False}]
     call("DELETE", f"/api/v1/committees/{made['id']}/members/{member_id}", admin,
          expected=204)
     call("POST", "/api/v1/committees", researcher, {"name": "Mine"}, 403)

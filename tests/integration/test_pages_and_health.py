@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 from flask.testing import FlaskClient
@@ -44,6 +45,17 @@ def test_unknown_page_is_a_friendly_html_404(demo: DemoInstance) -> None:
     assert response.status_code == 404
     assert response.mimetype == "text/html"
     assert "Not found" in response.get_data(as_text=True)
+
+
+def test_the_site_icon_is_named_by_pages_and_served_at_favicon_ico(demo: DemoInstance) -> None:
+    client = demo.app.test_client()
+    page = client.get("/").get_data(as_text=True)
+    named = re.search(r'<link rel="icon" type="image/svg\+xml" href="([^"]+)">', page)
+    assert named is not None
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+    assert icon.data.startswith(b"<svg") and icon.data == client.get(named.group(1)).data
+    assert "max-age=86400" in icon.headers["Cache-Control"]
 
 
 def test_pages_that_need_a_user_redirect_to_sign_in(demo: DemoInstance) -> None:

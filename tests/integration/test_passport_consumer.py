@@ -160,6 +160,24 @@ def test_one_bad_visa_among_good_ones_refuses_the_whole_request(trusting: Trusti
     assert "visa 2" in response.json()["error"]["message"]
 
 
+def test_a_bulk_request_over_the_limit_is_413_before_any_visa_is_checked(
+    trusting: Trusting,
+) -> None:
+    setup = trusting
+    _, data_file = setup.controlled()
+    limit = setup.demo.settings.drs_max_bulk_request_length
+    visa = setup.broker.visa("phs000424.v10.p2.c1", now=setup.now())
+    response = requests.post(
+        f"{setup.base}/ga4gh/drs/v1/objects/access", timeout=10,
+        headers=issue_token(setup.demo, "researcher2"), json={
+            "passports": [visa], "bulk_object_access_ids": [{
+                "bulk_object_id": str(data_file.id),
+                "bulk_access_ids": ["signed-url"] * (limit + 1)}]})
+    assert response.status_code == 413, response.text
+    assert setup.broker.requests == []
+    assert setup.events("passport:visa_accept") == [] and setup.events("url:issue") == []
+
+
 def test_visas_of_other_types_are_passed_over_and_fetch_nothing(trusting: Trusting) -> None:
     setup = trusting
     role = setup.stranger.visa("faculty@example.edu", now=setup.now(),
