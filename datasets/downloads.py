@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +26,16 @@ from datasets.storage import Storage
 from datasets.storage.local import URL_PREFIX, InvalidSignature, LocalStorage
 
 ANONYMOUS = "anonymous"
+# Whom a URL is for, signed into it: "<user id>", or "<user id>-t<token id>" when an API
+# token asked for it, so that the file:serve event names the token as url:issue did.
+_PRINCIPAL = re.compile(r"([0-9]+)(?:-t([0-9]+))?")
+
+
+def url_principal(actor: Actor) -> str:
+    if actor.user is None:
+        return ANONYMOUS
+    token = f"-t{actor.token_id}" if actor.token_id is not None else ""
+    return f"{actor.user.id}{token}"
 
 
 @dataclass(frozen=True)
@@ -68,10 +79,8 @@ def issue_signed_url(
     if data_file.tier != Tier.OPEN:
         basis = _require_grant(session, actor, data_file, now, passport_dataset_ids)
     expires_at = now + timedelta(seconds=seconds)
-    user = str(actor.user.id) if actor.user else ANONYMOUS
-    url = storage.signed_url(
-        data_file.storage_key, user=user, expires_at=expires_at, filename=data_file.name
-    )
+    url = storage.signed_url(data_file.storage_key, user=url_principal(actor),
+                             expires_at=expires_at, filename=data_file.name)
     details = {"dataset_id": data_file.dataset_id, "expires_at": expires_at.isoformat()}
     if basis not in ("grant", "open"):
         details["granted_by"] = basis
@@ -154,9 +163,12 @@ def open_signed_file(
     except InvalidSignature as exc:
         count_signed_url_refused("download")
         raise Forbidden(f"This download link is not valid: {exc}.", refusal=refusal) from None
-    # The signature vouches for the user id, so the event can name them as the actor.
-    if user != ANONYMOUS and user.isdigit():
-        actor = Actor(user=session.get(User, int(user)), origin=actor.origin)
+    # The signature vouches for the user (and token) ids: the event names them as the actor.
+    principal = _PRINCIPAL.fullmatch(user)
+    if principal is not None:
+        user_id, token_id = principal.groups()
+        actor = Actor(user=session.get(User, int(user_id)), origin=actor.origin,
+                      token_id=int(token_id) if token_id else None)
     path = storage.resolve(key)
     data_file = session.scalar(select(DataFile).where(DataFile.storage_key == key))
     if path is None or data_file is None:

@@ -1,7 +1,9 @@
 """The embedded backend: files on local disk, URLs signed with HMAC-SHA256, served by the app.
 
-A URL is ``/storage/<key>?expires=<unix>&user=<id>&signature=<hex>``; the signature covers
-the method, the path, the expiry and the user, so changing any of them breaks it.
+A URL is ``/storage/<key>?expires=<unix>&user=<principal>&signature=<hex>``; the signature
+covers the method, the path, the expiry and the principal (whom the URL is for: the user's
+id, with ``-t<token id>`` when an API token asked for it; see datasets/downloads.py), so
+changing any of them breaks it.
 """
 
 from __future__ import annotations

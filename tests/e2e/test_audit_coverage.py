@@ -160,7 +160,8 @@ def test_the_demo_flow_records_every_security_event_with_who_where_what(
             "url:issue"} <= {e["action"] for e in by_token}
     assert all(e["actor_subject"] == "researcher" for e in by_token)
     served = next(e for e in events if e["action"] == "file:serve")
-    assert served["actor_subject"] == "researcher" and served["actor_token_id"] is None
+    # The URL was issued to the token, and carries its id, signed: the download names it too.
+    assert served["actor_subject"] == "researcher" and str(served["actor_token_id"]) == token_id
     approve = next(e for e in events if e["action"] == "request:approve")
     assert approve["actor_subject"] == "dac-chair" and approve["details"]["to"] == "approved"
     refusals = [e["details"] for e in events if e["action"] == "url:refuse"]

@@ -71,8 +71,7 @@ def test_researcher_requests_chair_approves_researcher_downloads_exact_bytes(
     assert hashlib.sha256(download.content).hexdigest() == genotype["sha256"]
     assert len(download.content) == genotype["size"]
 
-    with live.app.app_context():
-        session = live.app.extensions["custodian.session_factory"]()
+    with live.app.extensions["custodian.session_factory"]() as session:
         actions = list(session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)))
     for expected in ("auth:login", "request:create", "request:submit", "request:approve",
                      "grant:create", "url:issue", "file:serve"):
@@ -105,8 +104,7 @@ def test_without_grant_url_is_refused_and_refusal_audited(live: DemoInstance) ->
     anonymous = requests.get(f"{base}/api/v1/files/{genotype['id']}/url", timeout=10)
     assert anonymous.status_code == 401
 
-    with live.app.app_context():
-        session = live.app.extensions["custodian.session_factory"]()
+    with live.app.extensions["custodian.session_factory"]() as session:
         refusals = session.scalars(
             select(AuditEvent).where(AuditEvent.action == "url:refuse").order_by(AuditEvent.seq)
         ).all()
@@ -225,8 +223,7 @@ def test_open_tier_file_downloads_without_sign_in(live: DemoInstance) -> None:
 
 
 def test_catalogue_records_size_and_checksums_of_stored_bytes(live: DemoInstance) -> None:
-    with live.app.app_context():
-        session = live.app.extensions["custodian.session_factory"]()
+    with live.app.extensions["custodian.session_factory"]() as session:
         files = session.scalars(select(DataFile)).all()
         assert session.scalar(select(func.count()).select_from(DataFile)) >= 8
     storage_root = live.settings.storage_root

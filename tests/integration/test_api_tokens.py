@@ -152,6 +152,8 @@ def test_download_by_token_is_attributed_to_the_token(demo: DemoInstance) -> Non
     assert fetch(client, issued.get_json()["url"]) == 200
     served = events(demo, "file:serve")[-1]
     assert served.actor_subject == "researcher" and served.target_id == str(files[0])
+    assert served.actor_token_id == body["id"]  # the URL carries it, signed
+    assert served.details["url_user"] == f"{served.actor_user_id}-t{body['id']}"
     # Without a grant the refusal names the token as well.
     other = make_token(client, issue_token(demo, "researcher2"), scopes=["download"])
     assert_error_shape(client.get(f"/api/v1/files/{files[0]}/url", headers=bearer(other)), 403)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -98,7 +99,9 @@ def test_researcher_with_a_grant_downloads_the_exact_bytes_from_s3(
     url = issued.get_json()["url"]
     assert url.startswith(f"{s3_server.endpoint_url}/{s3_server.bucket}/app-")
     me = client.get("/api/v1/users/me", headers=researcher).get_json()
-    assert dict(parse_qsl(urlsplit(url).query))[USER_QUERY_PARAMETER] == str(me["id"])
+    # Whom the URL is for, signed into it: the user, and the API token that asked for it.
+    principal = dict(parse_qsl(urlsplit(url).query))[USER_QUERY_PARAMETER]
+    assert re.fullmatch(rf"{me['id']}-t[0-9]+", principal), principal
 
     download = requests.get(url, timeout=30)
     assert download.status_code == 200, download.text

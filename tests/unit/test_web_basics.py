@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from audit.chain import canonical_bytes, format_timestamp
-from audit.models import GENESIS_HASH
 from core.security import safe_next_path
 
 
