@@ -157,7 +157,7 @@ def verify_chain(session: Session, batch_size: int = 10_000) -> ChainReport:
     """
     checked, prev_hash = 0, GENESIS_HASH
     with _cyclic_gc_paused():
-        for rows in _stored_rows(session, batch_size):
+        for rows in stored_rows(session, batch_size):
             for index in doubtful_rows(rows, checked + 1, prev_hash):
                 linked_to = rows[index - 1].hash if index else prev_hash
                 found = _problem(rows[index], checked + index + 1, linked_to)
@@ -197,7 +197,7 @@ def _problem(row: Row[Any], expected_seq: int, linked_to: str) -> tuple[int, str
     return None
 
 
-def _stored_rows(session: Session, batch_size: int) -> Iterator[Sequence[Row[Any]]]:
+def stored_rows(session: Session, batch_size: int) -> Iterator[Sequence[Row[Any]]]:
     """Keyset batches of ``STORED_FIELDS`` as stored: JSON as text, times as naive UTC."""
     stored = _EVENT_COLUMNS
     columns = [type_coerce(stored[name], DateTime()).label(name) if name == "occurred_at"
