@@ -110,29 +110,48 @@ def contradicted_hash(prev_hash: str, fields: Mapping[str, Any], stated_hash: ob
 STORED_FIELDS = (*HASHED_FIELDS, "prev_hash", "hash", "leaf_hash")
 
 
-def doubtful_rows(rows: Sequence[Sequence[Any]], first_seq: int, prev_hash: str) -> list[int]:
-    """Indexes of the rows of a batch that may be broken; every other row is verified.
+def stored_columns(rows: Sequence[Sequence[Any]]) -> dict[str, tuple[Any, ...]]:
+    """A batch of stored rows (``STORED_FIELDS``) as its columns, by field name."""
+    return dict(zip(STORED_FIELDS, zip(*rows, strict=True), strict=True))
 
-    Rows hold ``STORED_FIELDS`` as stored: ``details`` as its JSON text, ``occurred_at`` as
-    a naive UTC datetime. The encoding is built a column at a time with the C encoders, on
-    the bet that the stored JSON text is already canonical, which is how the app writes it.
-    A lost bet only makes a row doubtful, never passes a bad one: every value but the JSON
-    text is escaped or of a fixed alphabet, so equal bytes mean equal fields. The caller
-    rechecks doubtful rows with ``event_hashes``, which decides. Each row is hashed in the
-    chain format its stored hashes show.
+
+def bet_encodings(columns: Mapping[str, Sequence[Any]]) -> list[bytes] | None:
+    """The canonical bytes of each row of a batch, built a column at a time with the C
+    encoders, on the bet that the stored JSON text is already canonical, which is how the app
+    writes it; None when a value has an unexpected type.
+
+    Rows hold ``details`` as its JSON text and ``occurred_at`` as a naive UTC datetime. Every
+    value but the JSON text is escaped or of a fixed alphabet, so a lost bet gives bytes that
+    do not hash to what was stored, never the bytes of other fields: callers confirm each
+    encoding against the stored hashes, and judge the rest with ``canonical_bytes``.
     """
-    columns = dict(zip(STORED_FIELDS, zip(*rows, strict=True), strict=True))
-    prevs, hashes, leaves = columns["prev_hash"], columns["hash"], columns["leaf_hash"]
     try:
         parts: list[Iterable[str]] = []
         for before, name, encode in _LAYOUT:
             parts += (repeat(before), encode(columns[name]))
         parts.append(repeat(_CLOSE))
-        encoded = list(map(str.encode, map("".join, zip(*parts, strict=False))))
-        stated = list(zip(hashes, leaves, strict=True))
+        return list(map(str.encode, map("".join, zip(*parts, strict=False))))
+    except (TypeError, ValueError):
+        return None
+
+
+def doubtful_rows(rows: Sequence[Sequence[Any]], first_seq: int, prev_hash: str) -> list[int]:
+    """Indexes of the rows of a batch that may be broken; every other row is verified.
+
+    The rows' encodings are the batch's bet (``bet_encodings``), each hashed in the chain
+    format its stored hashes show. A lost bet only makes a row doubtful, never passes a bad
+    one; the caller rechecks doubtful rows with ``event_hashes``, which decides.
+    """
+    columns = stored_columns(rows)
+    prevs, hashes, leaves = columns["prev_hash"], columns["hash"], columns["leaf_hash"]
+    encoded = bet_encodings(columns)
+    if encoded is None:  # a value of an unexpected type: let the caller judge
+        return list(range(len(rows)))
+    stated = list(zip(hashes, leaves, strict=True))
+    try:
         computed = [encoding_hashes(prev, encoding, chain_format(*pair))
                     for prev, encoding, pair in zip(prevs, encoded, stated, strict=True)]
-    except (TypeError, ValueError):  # a value of an unexpected type: let the caller judge
+    except (TypeError, ValueError):
         return list(range(len(rows)))
     linked_to = [prev_hash, *hashes[:-1]]
     seqs = range(first_seq, first_seq + len(rows))

@@ -66,8 +66,9 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
-    # SHA-256(0x00 || canonical bytes): the event's RFC 6962 leaf, kept so that checkpoints
-    # and proofs never re-encode events.
+    # The event's RFC 6962 leaf, kept so that checkpoints and proofs never re-encode events:
+    # SHA-256(0x00 || prev_hash || canonical bytes), equal to hash (LINKED), or on events
+    # recorded before 2026-11-25 SHA-256(0x00 || canonical bytes) (SEPARATE; audit/chain.py).
     leaf_hash: Mapped[str] = mapped_column(String(64))
     # Search keys derived from target and details (see audit/search_keys.py). Not hashed:
     # they repeat hashed content, so a verifier can recompute them; they only make

@@ -15,7 +15,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DateTime, Row, Text, cast, false, func, select, type_coerce, update
+from sqlalchemy import (
+    DateTime,
+    Row,
+    Text,
+    cast,
+    false,
+    func,
+    select,
+    true,
+    type_coerce,
+    update,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit.actions import AuditAction, Outcome
@@ -197,14 +208,17 @@ def _problem(row: Row[Any], expected_seq: int, linked_to: str) -> tuple[int, str
     return None
 
 
-def stored_rows(session: Session, batch_size: int) -> Iterator[Sequence[Row[Any]]]:
-    """Keyset batches of ``STORED_FIELDS`` as stored: JSON as text, times as naive UTC."""
+def stored_rows(session: Session, batch_size: int,
+                up_to: int | None = None) -> Iterator[Sequence[Row[Any]]]:
+    """Keyset batches of ``STORED_FIELDS`` as stored: JSON as text, times as naive UTC; the
+    events up to seq ``up_to``, or all of them."""
     stored = _EVENT_COLUMNS
     columns = [type_coerce(stored[name], DateTime()).label(name) if name == "occurred_at"
                else cast(stored[name], Text).label(name) if name == "details"
                else stored[name] for name in STORED_FIELDS]
     last_seq = 0
-    while rows := session.execute(select(*columns).where(stored.seq > last_seq)
+    bound = true() if up_to is None else stored.seq <= up_to
+    while rows := session.execute(select(*columns).where(stored.seq > last_seq, bound)
                                   .order_by(stored.seq).limit(batch_size)).all():
         yield rows
         last_seq = rows[-1].seq

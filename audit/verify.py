@@ -62,7 +62,7 @@ _BODY = slice(_SEPARATOR_AT[-1].stop, -1)  # up to the newline
 _SEQ_KEY = b',"seq":'
 _BRACE = b"{"
 _LEAF_OPENING = LEAF_PREFIX + _BRACE
-_HEX_HASH = re.compile("[0-9a-f]{64}")
+HEX_HASH = re.compile("[0-9a-f]{64}")
 # Lines are read and checked some 256 KiB at a time: small enough to stay in the CPU's
 # cache, large enough that each step runs in C over a few hundred lines (4 MiB was 20 %
 # slower).
@@ -77,12 +77,18 @@ _CONCAT = bytes.__add__
 def event_line(event: Mapping[str, Any]) -> str:
     """The export line of a stored event (its hashed fields and its three hashes)."""
     hashes = [event["prev_hash"], event["hash"], event["leaf_hash"]]
-    if not all(isinstance(value, str) and _HEX_HASH.fullmatch(value) for value in hashes):
+    if not all(isinstance(value, str) and HEX_HASH.fullmatch(value) for value in hashes):
         # Not hashes: the stored row was tampered with. Still a JSON line, for the
         # verifier to read the ordinary way and report.
         record = {"type": "event", **event, "occurred_at": format_timestamp(event["occurred_at"])}
         return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
-    return _EVENT_HEAD % tuple(hashes) + canonical_bytes(event).decode("utf-8")[1:] + "\n"
+    return laid_out_line(hashes, canonical_bytes(event))
+
+
+def laid_out_line(hashes: Sequence[str], encoding: bytes) -> str:
+    """The export line of an event: its hashes (prev, hash, leaf; lowercase hex), then its
+    canonical ``encoding`` verbatim."""
+    return _EVENT_HEAD % tuple(hashes) + encoding.decode("utf-8")[1:] + "\n"
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select, text
 
 import audit
 from app import create_app
@@ -32,6 +32,7 @@ from audit.signed_note import (
 )
 from audit.verify import Report, event_line, verify_export
 from tests.conftest import DemoInstance, issue_token
+from tests.integration.tampering import tamper_as_dba
 
 VERIFIER_FILES = ("__init__.py", "chain.py", "merkle.py", "signed_note.py", "verify.py")
 APP_PACKAGES = ("flask", "sqlalchemy", "werkzeug", "marshmallow", "alembic", "psycopg", "app",
@@ -330,6 +331,34 @@ def test_checkpoints_of_a_rotated_out_key_need_that_key_too(
                    "no trusted key signed")
     assert new.verify(new.key, old_key).ok
     assert [r["current"] for r in new.records if r["type"] == "public_key"] == [False, True]
+
+
+def test_an_event_whose_json_is_stored_in_another_spelling_still_exports_and_verifies(
+    demo: DemoInstance, tmp_path: Path
+) -> None:
+    """Spaces and key order in stored JSON change no value and so no hash. The exporter's
+    batch encoding cannot reproduce such an event's hashes, so that event is encoded on its
+    own, from its parsed fields."""
+    factory = demo.app.extensions["custodian.session_factory"]
+    with factory() as session:
+        event = next(e for e in session.scalars(select(AuditEvent).order_by(AuditEvent.seq))
+                     if len(e.details) >= 2)
+        seq, details = event.seq, event.details
+    spelled = json.dumps(dict(reversed(list(details.items()))), indent=1, ensure_ascii=False)
+    statement = text("UPDATE audit_events SET details = CAST(:details AS JSON) WHERE seq = :seq"
+                     if demo.app.extensions["custodian.engine"].dialect.name == "postgresql"
+                     else "UPDATE audit_events SET details = :details WHERE seq = :seq")
+    tamper_as_dba(demo, statement.bindparams(details=spelled, seq=seq))
+    with factory() as session:
+        stored = session.scalar(select(cast(AuditEvent.details, Text))
+                                .where(AuditEvent.seq == seq))
+    assert stored == spelled and json.loads(stored) == details
+    exported = export(demo, tmp_path)
+    report = exported.verify()
+    assert report.ok, report.describe()
+    assert exported.event(seq)["details"] == details
+    verified = demo.app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert verified.exit_code == 0, verified.output
 
 
 def test_a_key_that_is_not_an_ed25519_pem_is_a_usage_error(
