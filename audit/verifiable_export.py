@@ -28,9 +28,9 @@ from audit.chain import (
 from audit.checkpoints import fetch_nodes, session_signer, signing_keys, write_checkpoint
 from audit.merkle import consistency_proof, nodes_needed
 from audit.models import AuditCheckpoint
-from audit.services import AuditActor, record_event, stored_rows
+from audit.services import AuditActor, record_event, stored_fields, stored_rows
 from audit.signed_note import public_key_pem, verifier_key
-from audit.verify import FORMAT, HEX_HASH, VERSION, event_line, laid_out_line
+from audit.verify import FORMAT, VERSION, are_hashes, event_line, laid_out_line
 
 BATCH = 5000
 
@@ -88,23 +88,12 @@ def _event_lines(session: Session, tree_size: int) -> Iterator[tuple[int, str]]:
         encodings: Sequence[bytes | None] = bet_encodings(stored_columns(rows)) or \
             [None] * len(rows)
         for row, encoding in zip(rows, encodings, strict=True):
-            yield row.seq, _confirmed_line(row, encoding) or event_line(
-                {**row._mapping, "details": _parsed(row.details)})
-
-
-def _parsed(details: str) -> Any:
-    """Stored JSON as a value; text that is not JSON (a tampered row) as the text itself,
-    for the verifier to find changed."""
-    try:
-        return json.loads(details)
-    except ValueError:
-        return details
+            yield row.seq, _confirmed_line(row, encoding) or event_line(stored_fields(row))
 
 
 def _confirmed_line(row: Row[Any], encoding: bytes | None) -> str | None:
     hashes = (row.prev_hash, row.hash, row.leaf_hash)
-    if encoding is None or not all(isinstance(value, str) and HEX_HASH.fullmatch(value)
-                                   for value in hashes):
+    if encoding is None or not are_hashes(hashes):
         return None
     fmt = chain_format(row.hash, row.leaf_hash)
     if encoding_hashes(row.prev_hash, encoding, fmt) != (row.hash, row.leaf_hash):

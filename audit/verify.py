@@ -77,12 +77,18 @@ _CONCAT = bytes.__add__
 def event_line(event: Mapping[str, Any]) -> str:
     """The export line of a stored event (its hashed fields and its three hashes)."""
     hashes = [event["prev_hash"], event["hash"], event["leaf_hash"]]
-    if not all(isinstance(value, str) and HEX_HASH.fullmatch(value) for value in hashes):
+    if not are_hashes(hashes):
         # Not hashes: the stored row was tampered with. Still a JSON line, for the
         # verifier to read the ordinary way and report.
         record = {"type": "event", **event, "occurred_at": format_timestamp(event["occurred_at"])}
         return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
     return laid_out_line(hashes, canonical_bytes(event))
+
+
+def are_hashes(values: Sequence[object]) -> bool:
+    """Whether every value is a hash as the app stores it (64 lowercase hex digits), and so
+    may stand in a laid-out line."""
+    return all(isinstance(value, str) and HEX_HASH.fullmatch(value) for value in values)
 
 
 def laid_out_line(hashes: Sequence[str], encoding: bytes) -> str:
