@@ -144,9 +144,3 @@ def find_live_token(session: Session, token: str, now: datetime) -> LiveToken | 
         )
     ).first()
     return None if row is None else LiveToken(row[0], row[1], decode_scopes(row[2]))
-
-
-def find_token_owner(session: Session, token: str, now: datetime) -> tuple[User, int] | None:
-    """The user and token id for a live token, or None."""
-    found = find_live_token(session, token, now)
-    return None if found is None else (found.user, found.token_id)
