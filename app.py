@@ -11,8 +11,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import access.oidc
 import access.web
-import audit.alarm
-import audit.alerts
+import audit.install
+import audit.log.alarm
 import core.csrf
 import core.error_handling
 import core.health
@@ -35,14 +35,9 @@ from access.passport_verify import PassportVerifier
 from access.request_notices import attach_public_url
 from access.views import pages as access_pages
 from access.visas import signer_from
-from audit.actions import AuditAction
-from audit.checkpoints import CheckpointSigner, attach_signer
-from audit.cli import audit_cli
-from audit.integrity_api import api as audit_integrity_api
-from audit.permissions import READER_PROVIDER, AuditReader, reader_for
-from audit.search_api import api as audit_search_api
-from audit.services import record_refusal
-from audit.views import pages as audit_pages
+from audit.log.actions import AuditAction
+from audit.log.append import record_refusal
+from audit.readers import AuditReader, reader_for
 from config import Settings, load_settings
 from core.api_docs_web import docs as api_docs
 from core.cli import db_cli, keys_cli
@@ -85,12 +80,7 @@ def create_app(
                          max_overflow=settings.db_max_overflow,
                          pool_timeout=settings.db_pool_timeout_seconds)
     session_factory = make_session_factory(engine)
-    attach_signer(session_factory, CheckpointSigner.from_seed(
-        settings.audit_signing_key, origin=settings.audit_origin,
-        every=settings.audit_checkpoint_every))
     attach_public_url(session_factory, settings.public_url)  # links in notification emails
-    audit.alerts.install(session_factory, audit.alerts.AlertRules(
-        settings.alert_downloads_per_hour, settings.alert_refusals_per_hour))
     clock = clock or SystemClock()
     storage = make_storage(settings)
     app.extensions["custodian.engine"] = engine
@@ -103,10 +93,10 @@ def create_app(
     app.extensions[VERIFIER] = PassportVerifier(
         settings.passport_trusted_brokers, JwksFetcher(), CatalogueDirectory(),
         settings.public_url)
-    app.extensions[READER_PROVIDER] = _audit_reader
 
     core.request_id.install(app)
     core.request_scope.install(app, session_factory, clock)
+    audit.install.install(app, settings, session_factory=session_factory, reader=_audit_reader)
     core.security.install(app)
     core.csrf.install(app)
     access.web.install(app)
@@ -129,16 +119,13 @@ def create_app(
     app.register_blueprint(agreements_api)
     app.register_blueprint(results_pages)
     app.register_blueprint(results_api)
-    app.register_blueprint(audit_pages)
-    app.register_blueprint(audit_search_api)
-    app.register_blueprint(audit_integrity_api)
     app.register_blueprint(drs_api)
     app.register_blueprint(api_docs)
     if settings.dev_idp_enabled:
         app.register_blueprint(create_dev_idp_blueprint(settings), url_prefix="/dev-idp")
     app.add_template_global(describe, "duo")
 
-    for group in (db_cli, keys_cli, audit_cli, demo_cli, datasets_cli, results_cli,
+    for group in (db_cli, keys_cli, demo_cli, datasets_cli, results_cli,
                   notify_cli):
         app.cli.add_command(group)
     return app
@@ -165,7 +152,7 @@ def _configure_flask(app: Flask, settings: Settings) -> None:
 def _commit_on_success(response: Response) -> Response:
     """One commit per request, only for success: an action and its audit event land together."""
     if response.status_code < 400:
-        core.request_scope.commit_if_open(audit.alarm.commit_audited)
+        core.request_scope.commit_if_open(audit.log.alarm.commit_audited)
     else:
         core.request_scope.rollback_if_open()
     return response
@@ -192,7 +179,7 @@ def _audit_reader() -> AuditReader:
 
 
 def _check_audit_writes() -> None:
-    if audit.alarm.writes_failing():
+    if audit.log.alarm.writes_failing():
         raise core.health.Failing("the last audit write failed")
 
 

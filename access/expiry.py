@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from access.models import AccessRequest, Grant
 from access.workflow import RequestAction, RequestState, next_state
-from audit.actions import AuditAction
-from audit.services import SYSTEM, record_event
+from audit.log.actions import AuditAction
+from audit.log.append import SYSTEM, record_event
 
 
 def expire_if_lapsed(session: Session, request: AccessRequest, now: datetime) -> bool:

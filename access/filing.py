@@ -15,8 +15,8 @@ from access.identity import Actor
 from access.models import AccessRequest, RequestCollaborator, RequestedDataset, User
 from access.ports import DatasetDirectory
 from access.workflow import RequestState
-from audit.actions import AuditAction
-from audit.services import record_event
+from audit.log.actions import AuditAction
+from audit.log.append import record_event
 from core.errors import InvalidInput
 
 # Request content besides the datasets and collaborators; revise may change any of it.

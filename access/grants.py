@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from access.models import Grant
-from audit.actions import AuditAction
-from audit.services import AuditActor, record_event
+from audit.log.actions import AuditAction
+from audit.log.append import AuditActor, record_event
 
 
 def has_live_grant(session: Session, user_id: int, dataset_id: int, now: datetime) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from access.models import Role, User
-from audit.services import AuditActor
+from audit.log.append import AuditActor
 from core.errors import NotAuthenticated
 
 

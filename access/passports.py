@@ -19,8 +19,8 @@ from access.errors import PassportRefused
 from access.identity import Actor
 from access.models import PassportGrant
 from access.passport_verify import REASONS, PassportVerifier, Refusal, VisaGrant, visa_list
-from audit.actions import AuditAction, Outcome
-from audit.services import record_event
+from audit.log.actions import AuditAction, Outcome
+from audit.log.append import record_event
 from core.errors import RefusalNote
 
 

@@ -82,7 +82,7 @@ def request_timeline(session: Session, request_id: int) -> list[Step]:
     Only the action and the states: details (vote rationales, reasons) stay with the
     parts of the page that may show them.
     """
-    from audit.models import AuditEvent
+    from audit.log.models import AuditEvent
 
     rows = session.execute(
         select(AuditEvent.occurred_at, AuditEvent.action, AuditEvent.details,

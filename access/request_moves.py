@@ -25,8 +25,8 @@ from access.models import (
     RoleAssignment,
 )
 from access.workflow import Party, RequestAction, RequestState, next_state, party_for
-from audit.actions import AuditAction
-from audit.services import record_event
+from audit.log.actions import AuditAction
+from audit.log.append import record_event
 from core.errors import Forbidden, NotFound, RefusalNote
 
 ACTION_EVENTS = {

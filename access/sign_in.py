@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from access.identity import Actor
 from access.models import User
-from audit.actions import AuditAction
-from audit.services import record_event
+from audit.log.actions import AuditAction
+from audit.log.append import record_event
 
 
 def sign_in(

@@ -54,8 +54,8 @@ from access.sign_in import sign_in, sign_out
 from access.tokens import IssuedToken, create_api_token, list_api_tokens, revoke_api_token
 from access.web import current_actor
 from access.workflow import RequestAction
-from audit.actions import AuditAction
-from audit.services import record_refusal
+from audit.log.actions import AuditAction
+from audit.log.append import record_refusal
 from config import Settings
 from config.settings import OidcProvider
 from core.error_handling import respond

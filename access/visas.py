@@ -25,8 +25,8 @@ from access.identity import Actor
 from access.models import Grant
 from access.passport_verify import GRANT_TYPE, VISA_CLAIM
 from access.ports import DatasetDirectory
-from audit.actions import AuditAction
-from audit.services import record_event
+from audit.log.actions import AuditAction
+from audit.log.append import record_event
 from config import Settings
 
 VISA_MAX_LIFETIME = timedelta(hours=1)

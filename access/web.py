@@ -8,7 +8,7 @@ from flask_login import LoginManager, current_user
 from access.identity import Actor, Origin
 from access.models import User
 from access.tokens import find_live_token
-from audit.actions import AuditAction
+from audit.log.actions import AuditAction
 from core.api_docs import operation_of
 from core.errors import Forbidden, NotAuthenticated, RefusalNote
 from core.request_id import current_request_id

@@ -34,10 +34,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import create_app
-from audit.actions import AuditAction
-from audit.chain import event_hashes
-from audit.models import GENESIS_HASH, AuditEvent
-from audit.services import AuditActor, hashed_fields, record_event
+from audit.log.actions import AuditAction
+from audit.log.append import AuditActor, hashed_fields, record_event
+from audit.log.chain import event_hashes
+from audit.log.models import GENESIS_HASH, AuditEvent
 from config import Settings, load_settings
 from core.db import make_engine, make_session_factory
 from core.migrations import upgrade

@@ -34,18 +34,13 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, text
 
-from audit.chain import HASHED_FIELDS, event_hashes
-from audit.checkpoints import (
-    CheckpointSigner,
-    attach_signer,
-    verify_checkpoints,
-    write_checkpoint,
-)
-from audit.models import GENESIS_HASH
-from audit.search_keys import search_keys
-from audit.services import stored_rows, verify_chain
-from audit.verifiable_export import export_lines
-from audit.verify import verify_export
+from audit.integrity.chain_check import stored_rows, verify_chain
+from audit.integrity.checkpoints import CheckpointSigner, verify_checkpoints, write_checkpoint
+from audit.integrity.log_export import export_lines
+from audit.integrity.offline_verifier import verify_export
+from audit.log.chain import HASHED_FIELDS, event_hashes
+from audit.log.models import GENESIS_HASH
+from audit.log.search_keys import search_keys
 from core.db import canonical_json, make_engine, make_session_factory
 from core.migrations import upgrade
 from tests.postgres import create_database, throwaway_cluster
@@ -171,11 +166,11 @@ def in_the_database(count: int, export: Path) -> bytes:
             checked = timed("verify_checkpoints (rebuild the root)", count,
                             lambda: verify_checkpoints(session, signer))
         assert checked.ok and checked.checkpoints_checked == 1, checked
-        attach_signer(factory, signer)
         with factory() as session:
             timed("export (`flask audit export`)", count,
                   lambda: export.write_text("".join(export_lines(session, count,
-                                                                 now=datetime.now(UTC))),
+                                                                 now=datetime.now(UTC),
+                                                                 signer=signer)),
                                             encoding="utf-8"))
         engine.dispose()
     return signer.public_key

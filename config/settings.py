@@ -108,7 +108,7 @@ class Settings:
     # Alerts for auditors: more URL issues, or refusals, than this per user (or IP) per hour.
     alert_downloads_per_hour: int = 50
     alert_refusals_per_hour: int = 10
-    # The Ed25519 seed that signs audit checkpoints; key rotation is in audit/models.py.
+    # The Ed25519 seed that signs audit checkpoints; key rotation is in audit/log/models.py.
     audit_signing_key: bytes = field(default=b"", repr=False)
     audit_checkpoint_every: int = 1000
     # The checkpoints' origin line and key name: this log's identity (c2sp.org/tlog-checkpoint).

@@ -22,7 +22,7 @@ NAMING_CONVENTION = {
 
 
 # JSON columns hold the canonical text (sorted keys, no spaces, UTF-8 as is), so the audit
-# verifier can hash an event's details as stored instead of parsing each (audit/chain.py).
+# verifier can hash an event's details as stored instead of parsing each (audit/log/chain.py).
 canonical_json = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
 ).encode

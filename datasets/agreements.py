@@ -35,8 +35,8 @@ from sqlalchemy.orm import Session
 
 from access.identity import Actor
 from access.models import Role
-from audit.actions import AuditAction
-from audit.services import record_event
+from audit.log.actions import AuditAction
+from audit.log.append import record_event
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, RefusalNote
 from datasets.agreement_models import AgreementAcceptance, DataUseAgreement
 from datasets.models import Dataset

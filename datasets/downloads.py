@@ -16,8 +16,8 @@ from access.grants import has_live_grant, lapsed_grant
 from access.identity import Actor
 from access.models import Grant, User
 from access.passports import has_live_passport_grant
-from audit.actions import AuditAction
-from audit.services import record_event
+from audit.log.actions import AuditAction
+from audit.log.append import record_event
 from core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, RefusalNote
 from core.metrics import count_signed_url_issued, count_signed_url_refused
 from datasets.agreements import agreement_not_accepted, pending_agreement_version

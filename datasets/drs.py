@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from access.identity import Actor
-from audit.actions import AuditAction, Outcome
-from audit.services import record_event
+from audit.log.actions import AuditAction, Outcome
+from audit.log.append import record_event
 from core.errors import DomainError, NotFound
 from core.routing import LARGEST_ID
 from datasets.catalogue import get_file

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from access.identity import Actor
-from audit.actions import AuditAction
-from audit.services import record_event
+from audit.log.actions import AuditAction
+from audit.log.append import record_event
 from datasets.checksums import digest, file_chunks
 from datasets.models import DataFile, Dataset, FileKind, Study, Tier
 from datasets.storage import Storage

@@ -19,8 +19,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from access.identity import Actor
-from audit.actions import AuditAction
-from audit.services import record_event
+from audit.log.actions import AuditAction
+from audit.log.append import record_event
 from datasets.errors import ResultsRejected
 from datasets.results_bulk import bulk_insert, refresh_statistics
 from datasets.results_formats import (

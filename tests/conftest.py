@@ -8,6 +8,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,17 +152,26 @@ def demo(
                             "`with factory() as session:`")
 
 
+@contextmanager
+def serving(instance: DemoInstance) -> Iterator[DemoInstance]:
+    """``instance`` served over real HTTP at its base URL, in a thread, until the block ends."""
+    server: BaseWSGIServer = make_server("127.0.0.1", int(instance.base_url.rsplit(":", 1)[1]),
+                                         instance.app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield instance
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
+
+
 @pytest.fixture
 def live(demo: DemoInstance) -> Iterator[DemoInstance]:
     """The demo instance served over real HTTP (the OIDC client calls the IdP over HTTP)."""
-    server: BaseWSGIServer = make_server("127.0.0.1", int(demo.base_url.rsplit(":", 1)[1]),
-                                         demo.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield demo
-    server.shutdown()
-    thread.join(timeout=5)
-    server.server_close()
+    with serving(demo) as served:
+        yield served
 
 
 def sign_in(base_url: str, username: str) -> requests.Session:

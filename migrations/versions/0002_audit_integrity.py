@@ -19,9 +19,9 @@ import sqlalchemy as sa
 from alembic import op
 
 import core.db
-from audit.chain import canonical_bytes
-from audit.merkle import leaf_hash
-from audit.search_keys import search_keys
+from audit.log.chain import canonical_bytes
+from audit.integrity.merkle import leaf_hash
+from audit.log.search_keys import search_keys
 
 revision = "0002"
 down_revision = "0001"

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
+import pytest
 import requests
 
-from audit.actions import AuditAction
-from audit.alerts import AlertRules, install
+from app import create_app
+from audit.log.actions import AuditAction
 from tests.agreements import accept_over_http
-from tests.conftest import DemoInstance, csrf_header, sign_in
+from tests.conftest import DemoInstance, csrf_header, serving, sign_in
 from tests.e2e.test_whole_flow import STATEMENT, controlled_dataset_and_file, tamper
 
 EXPECTED = {
@@ -38,6 +41,16 @@ NOT_FROM_A_CLIENT = {"audit:verify", "audit:alert"}
 WITHOUT_TARGET = {"auth:login_failed", "token:refused", "audit:refused", "audit:export",
                   "audit:verify"}
 
+
+
+@pytest.fixture
+def live(demo: DemoInstance) -> Iterator[DemoInstance]:
+    """The demo served over HTTP, alerting from a user's second URL in an hour."""
+    settings = replace(demo.settings, alert_downloads_per_hour=1, alert_refusals_per_hour=100)
+    app = create_app(settings, clock=demo.clock)
+    with serving(replace(demo, app=app, settings=settings)) as served:
+        yield served
+    app.extensions["custodian.engine"].dispose()
 
 def file_request(browser: requests.Session, base: str, dataset_id: int,
                  headers: dict[str, str]) -> int:
@@ -104,7 +117,6 @@ def drive_the_demo(live: DemoInstance) -> str:
                         timeout=10).status_code == 403
     assert outsider.get(f"{base}/api/v1/audit/events", timeout=10).status_code == 403
 
-    install(live.app.extensions["custodian.session_factory"], AlertRules(1, 100))
     scripted.get(f"{base}/api/v1/files/{genotype['id']}/url", headers=bearer, timeout=10)
 
     token_id = created.json()["id"]

@@ -23,7 +23,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from audit.models import AuditEvent
+from audit.log.models import AuditEvent
 from datasets.client import main as client_main
 from datasets.client import service, transfer
 from datasets.demo_study import CONSENT_GROUP_ACCESSION

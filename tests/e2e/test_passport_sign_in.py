@@ -17,7 +17,7 @@ import requests
 from sqlalchemy import select
 
 from access.models import PassportGrant
-from audit.models import AuditEvent
+from audit.log.models import AuditEvent
 from datasets.demo import set_up_demo
 from datasets.demo_study import CONSENT_GROUP_ACCESSION
 from datasets.models import Dataset

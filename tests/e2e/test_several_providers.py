@@ -19,7 +19,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from access.models import User
-from audit.models import AuditEvent
+from audit.log.models import AuditEvent
 from tests.conftest import free_port
 from tests.live_server import running_service
 from tests.oidc_provider import NodeProvider, authorize

@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from app import create_app
-from audit.services import verify_chain
+from audit.integrity.chain_check import verify_chain
 from core.migrations import upgrade
 from datasets.demo import set_up_demo
 from tests.agreements import accept_over_http

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import requests
 from sqlalchemy import func, select
 
-from audit.models import AuditEvent
+from audit.log.models import AuditEvent
 from datasets.models import DataFile
 from tests.agreements import accept_over_http
 from tests.conftest import DemoInstance, csrf_header, sign_in

@@ -16,7 +16,7 @@ from access.access_requests import (
 )
 from access.identity import Actor
 from access.models import User
-from audit.models import AuditEvent
+from audit.log.models import AuditEvent
 from datasets.catalogue import CatalogueDirectory
 from datasets.models import DataFile, Dataset
 from tests.agreements import accept_as

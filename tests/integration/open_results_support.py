@@ -11,7 +11,7 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from audit.models import AuditEvent
+from audit.log.models import AuditEvent
 from datasets import demo_study
 from datasets.results_models import EqtlResult, GeneMedianTpm, ResultImport, TranscriptMedianTpm
 from tests.conftest import DemoInstance

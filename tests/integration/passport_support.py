@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from access.models import AccessRequest, Grant, User
 from app import create_app
-from audit.models import AuditEvent
+from audit.log.models import AuditEvent
 from config.settings import TrustedBroker
 from datasets.demo_study import CONSENT_GROUP_ACCESSION
 from datasets.models import DataFile, Dataset

@@ -20,7 +20,7 @@ from access.access_requests import (
 )
 from access.identity import Actor
 from access.models import Committee, User
-from audit.models import AuditEvent
+from audit.log.models import AuditEvent
 from datasets.agreement_models import AgreementAcceptance, DataUseAgreement
 from datasets.catalogue import CatalogueDirectory
 from datasets.models import DataFile, FileKind, Study, Tier

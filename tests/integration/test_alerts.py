@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from audit.alerts import AlertRules, install
-from audit.models import AuditEvent
+from app import create_app
+from audit.log.models import AuditEvent
 from tests.conftest import DemoInstance, issue_token
 from tests.integration.audit_support import controlled_files, grant_access, issue_url, user_id
 
 
 @pytest.fixture
-def client(demo: DemoInstance) -> FlaskClient:
-    """The demo app with small thresholds: 3 downloads, or 2 refusals, an hour."""
-    install(demo.app.extensions["custodian.session_factory"], AlertRules(3, 2))
-    return demo.app.test_client()
+def client(demo: DemoInstance) -> Iterator[FlaskClient]:
+    """The demo instance with small thresholds: 3 downloads, or 2 refusals, an hour."""
+    app = create_app(replace(demo.settings, alert_downloads_per_hour=3,
+                             alert_refusals_per_hour=2), clock=demo.clock)
+    yield app.test_client()
+    app.extensions["custodian.engine"].dispose()
 
 
 def alerts(demo: DemoInstance) -> list[AuditEvent]:

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from access.models import AccessRequest, ApiToken, Grant
-from audit.models import AuditEvent
+from audit.log.models import AuditEvent
 from tests.conftest import DemoInstance, issue_token
 
 GOOD_STATEMENT = "A research-use statement that is long enough to pass validation."

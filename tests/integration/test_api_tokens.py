@@ -12,7 +12,7 @@ from werkzeug.test import TestResponse
 
 from access.models import ApiToken
 from access.tokens import hash_token
-from audit.models import AuditEvent
+from audit.log.models import AuditEvent
 from tests.conftest import DemoInstance, issue_token
 from tests.integration.audit_support import controlled_files, fetch, grant_access
 from tests.integration.test_api_bad_input import assert_error_shape, counts

@@ -7,7 +7,7 @@ import requests
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from audit.models import AuditEvent
+from audit.log.models import AuditEvent
 from tests.conftest import DemoInstance, issue_token, sign_in
 from tests.integration.audit_support import event_count
 from tests.integration.test_api_bad_input import assert_error_shape

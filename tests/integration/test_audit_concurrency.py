@@ -17,9 +17,10 @@ from multiprocessing.synchronize import Barrier
 import pytest
 from sqlalchemy import Engine, select
 
-from audit.actions import AuditAction
-from audit.models import GENESIS_HASH, AuditEvent
-from audit.services import AuditActor, record_event, verify_chain
+from audit.integrity.chain_check import verify_chain
+from audit.log.actions import AuditAction
+from audit.log.append import AuditActor, record_event
+from audit.log.models import GENESIS_HASH, AuditEvent
 from core.db import make_engine, make_session_factory
 from core.migrations import upgrade
 

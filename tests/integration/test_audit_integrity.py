@@ -20,24 +20,22 @@ from sqlalchemy.exc import DBAPIError
 from access.identity import Actor
 from access.models import User
 from app import create_app
-from audit.actions import AuditAction
-from audit.chain import LINKED, SEPARATE, canonical_bytes, chain_format, event_hashes
-from audit.checkpoints import CheckpointSigner, checkpoint_now, verify_checkpoints
-from audit.merkle import leaf_hash, verify_consistency, verify_inclusion
-from audit.models import (
-    GENESIS_HASH,
-    AuditCheckpoint,
-    AuditEvent,
-    AuditMerkleNode,
-    AuditSigningKey,
-)
-from audit.services import SYSTEM, hashed_fields, record_event, verify_chain
-from audit.signed_note import (
+from audit.integrity.chain_check import verify_chain
+from audit.integrity.checkpoints import CheckpointSigner, checkpoint_now, verify_checkpoints
+from audit.integrity.merkle import leaf_hash, verify_consistency, verify_inclusion
+from audit.integrity.models import AuditCheckpoint, AuditMerkleNode, AuditSigningKey
+from audit.integrity.signed_note import (
     load_public_key_pem,
     open_checkpoint,
     raw_public_key,
     sign_note,
 )
+from audit.log.actions import AuditAction
+from audit.log.append import SYSTEM, hashed_fields, record_event
+from audit.log.chain import LINKED, SEPARATE, canonical_bytes, chain_format, event_hashes
+from audit.log.models import GENESIS_HASH, AuditEvent
+from audit.on_commit import CommitHooks, install_commit_hooks
+from audit.review.alerts import AlertRules
 from core.db import make_engine, make_session_factory
 from core.migrations import upgrade
 from tests.conftest import DemoInstance, issue_token
@@ -57,7 +55,13 @@ def cli(demo: DemoInstance, *args: str) -> tuple[int, str]:
 
 def checkpoint(demo: DemoInstance) -> int:
     with demo.app.extensions["custodian.session_factory"].begin() as session:
-        return checkpoint_now(session, SYSTEM, demo.clock.now()).tree_size
+        return checkpoint_now(session, SYSTEM, demo.clock.now(), demo_signer(demo)).tree_size
+
+
+def demo_signer(demo: DemoInstance) -> CheckpointSigner:
+    return CheckpointSigner.from_seed(demo.settings.audit_signing_key,
+                                      origin=demo.settings.audit_origin,
+                                      every=demo.settings.audit_checkpoint_every)
 
 
 def checkpoint_sizes(app: Flask) -> list[int]:
@@ -229,7 +233,7 @@ def test_verify_checks_every_checkpoint(
     demo: DemoInstance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Later checkpoints grow the tree from the nodes earlier ones stored (in batches)."""
-    monkeypatch.setattr("audit.checkpoints.NODE_BATCH", 3)
+    monkeypatch.setattr("audit.integrity.checkpoints.NODE_BATCH", 3)
     for _ in range(3):
         checkpoint(demo)
     code, output = cli(demo, "audit", "verify")
@@ -303,7 +307,7 @@ def test_events_recorded_before_the_upgrade_keep_verifying_and_get_leaves(
         upgrade(engine)
         factory = make_session_factory(engine)
         signer = CheckpointSigner.from_seed(bytes(32), origin="example.org/audit", every=2)
-        factory.configure(info={"custodian.audit_checkpoint_signer": signer})
+        install_commit_hooks(factory, CommitHooks(signer, AlertRules(1000, 1000)))
         with factory.begin() as session:
             new = record_event(session, SYSTEM, AuditAction.AUDIT_VERIFY,
                                now=moment + timedelta(seconds=1))

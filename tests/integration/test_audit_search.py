@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from audit.chain import format_timestamp
-from audit.models import AuditEvent
+from audit.log.chain import format_timestamp
+from audit.log.models import AuditEvent
 from tests.conftest import DemoInstance, issue_token
 from tests.integration.audit_support import (
     all_events,

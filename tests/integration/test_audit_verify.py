@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select, update
 
-from audit.models import AuditEvent
+from audit.log.models import AuditEvent
 from tests.conftest import DemoInstance
 from tests.integration.tampering import tamper_as_dba
 
@@ -64,8 +64,8 @@ def test_removed_tail_fails_verification(demo: DemoInstance) -> None:
 
 def test_rehashed_edit_is_still_caught_by_the_next_link(demo: DemoInstance) -> None:
     """Rehashing the edited event is not enough: the next event still links to the old hash."""
-    from audit.chain import event_hashes
-    from audit.services import hashed_fields
+    from audit.log.append import hashed_fields
+    from audit.log.chain import event_hashes
 
     with demo.app.extensions["custodian.session_factory"]() as session:
         event = session.get(AuditEvent, 6)

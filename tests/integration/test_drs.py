@@ -8,7 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from audit.models import AuditEvent
+from audit.log.models import AuditEvent
 from datasets.models import DataFile, Tier
 from tests.conftest import DemoInstance, issue_token
 from tests.integration.audit_support import controlled_files, fetch, grant_access

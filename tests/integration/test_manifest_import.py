@@ -10,7 +10,7 @@ import pytest
 from click.testing import Result
 from sqlalchemy import func, select
 
-from audit.models import AuditEvent
+from audit.log.models import AuditEvent
 from datasets import demo_study
 from datasets.models import DataFile
 from datasets.storage import Storage

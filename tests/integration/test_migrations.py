@@ -13,8 +13,8 @@ from sqlalchemy import Engine, inspect, text
 
 # Importing the models registers every table on Base.metadata.
 import access.devidp.models
-from audit.actions import AuditAction
-from audit.services import SYSTEM, record_event
+from audit.log.actions import AuditAction
+from audit.log.append import SYSTEM, record_event
 from core.db import Base, make_engine, make_session_factory
 from core.migrations import downgrade, upgrade
 

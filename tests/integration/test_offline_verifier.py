@@ -21,20 +21,23 @@ from sqlalchemy import Text, cast, select, text
 
 import audit
 from app import create_app
-from audit.chain import event_hashes
-from audit.models import AuditEvent
-from audit.signed_note import (
+from audit.integrity.export_format import event_line
+from audit.integrity.offline_verifier import Report, verify_export
+from audit.integrity.signed_note import (
     checkpoint_text,
     load_public_key_pem,
     public_key_pem,
     raw_public_key,
     sign_note,
 )
-from audit.verify import Report, event_line, verify_export
+from audit.log.chain import event_hashes
+from audit.log.models import AuditEvent
 from tests.conftest import DemoInstance, issue_token
 from tests.integration.tampering import tamper_as_dba
 
-VERIFIER_FILES = ("__init__.py", "chain.py", "merkle.py", "signed_note.py", "verify.py")
+VERIFIER_FILES = ("__init__.py", "verify.py", "log/__init__.py", "log/chain.py",
+                  "integrity/__init__.py", "integrity/merkle.py", "integrity/signed_note.py",
+                  "integrity/export_format.py", "integrity/offline_verifier.py")
 APP_PACKAGES = ("flask", "sqlalchemy", "werkzeug", "marshmallow", "alembic", "psycopg", "app",
                 "config", "core", "access", "datasets")
 
@@ -125,6 +128,7 @@ def test_an_untouched_export_verifies_without_anything_of_the_app(
     package = tmp_path / "verifier" / "audit"
     package.mkdir(parents=True)
     for name in VERIFIER_FILES:
+        (package / name).parent.mkdir(exist_ok=True)
         shutil.copy(Path(audit.__file__).parent / name, package / name)
     script = f"""
 import importlib.abc, runpy, sys
@@ -181,7 +185,7 @@ def test_auditors_download_the_same_verifiable_export_from_the_api(
 
 
 def test_the_verifier_exits_0_only_when_everything_verifies(exported: Export) -> None:
-    from audit.verify import main
+    from audit.integrity.offline_verifier import main
 
     assert main([str(exported.path), "--public-key", str(exported.key)]) == 0
     exported.event(3)["details"] = {"forged": True}
@@ -364,7 +368,7 @@ def test_an_event_whose_json_is_stored_in_another_spelling_still_exports_and_ver
 def test_a_key_that_is_not_an_ed25519_pem_is_a_usage_error(
     exported: Export, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from audit.verify import main
+    from audit.integrity.offline_verifier import main
 
     (tmp_path / "bad.pem").write_text("not a key")
     with pytest.raises(SystemExit) as stopped:

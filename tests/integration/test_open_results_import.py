@@ -11,7 +11,7 @@ import pytest
 from click.testing import Result
 from sqlalchemy import select
 
-from audit.models import AuditEvent
+from audit.log.models import AuditEvent
 from datasets.demo import set_up_demo
 from datasets.results_models import ResultImport
 from tests.conftest import DemoInstance

@@ -130,7 +130,7 @@ def test_forwarded_client_address_is_believed_only_behind_a_trusted_proxy(
     from dataclasses import replace
 
     from app import create_app
-    from audit.models import AuditEvent
+    from audit.log.models import AuditEvent
 
     def refused_ip(trusted_proxies: int) -> str | None:
         app = create_app(replace(demo.settings, trusted_proxies=trusted_proxies),

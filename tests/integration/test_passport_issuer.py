@@ -16,7 +16,7 @@ from access.models import PassportGrant, User
 from access.passport_api import VERIFIER
 from access.passports import record_sign_in_visas
 from app import create_app
-from audit.models import AuditEvent
+from audit.log.models import AuditEvent
 from tests.conftest import DemoInstance, issue_token
 from tests.integration.passport_support import Trusting, trusting
 from tests.passport_broker import claims_of

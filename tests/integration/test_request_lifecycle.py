@@ -12,7 +12,7 @@ from sqlalchemy import select
 from access.admin import ensure_committee, ensure_committee_member, ensure_role, ensure_user
 from access.identity import Actor
 from access.models import Committee, Grant, Role, User
-from audit.models import AuditEvent
+from audit.log.models import AuditEvent
 from datasets.models import DataFile, Dataset, FileKind, Study, Tier
 from tests.conftest import DemoInstance, issue_token
 from tests.integration.workflow_support import Api, events_of

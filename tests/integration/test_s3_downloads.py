@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from access.identity import Actor
 from app import create_app
-from audit.models import AuditEvent
+from audit.log.models import AuditEvent
 from config import load_settings
 from core.clock import MovableClock
 from core.migrations import upgrade

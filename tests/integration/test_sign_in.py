@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 from sqlalchemy import select
 
-from audit.models import AuditEvent
+from audit.log.models import AuditEvent
 from tests.conftest import DemoInstance, sign_in
 from tests.html_forms import form_with_field
 

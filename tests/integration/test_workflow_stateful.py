@@ -40,7 +40,7 @@ from access.workflow import (
     allowed_actions,
     party_for,
 )
-from audit.models import AuditEvent
+from audit.log.models import AuditEvent
 from core.db import make_engine
 from core.errors import DomainError
 from core.migrations import upgrade

@@ -8,7 +8,7 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from audit.models import AuditEvent
+from audit.log.models import AuditEvent
 from tests.agreements import accept_with_client
 from tests.conftest import DemoInstance, issue_token
 from tests.integration.audit_support import controlled_files

@@ -10,10 +10,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, event
 from sqlalchemy.orm import Session
 
-from audit.actions import AuditAction
-from audit.alarm import commit_audited, writes_failing
-from audit.models import AuditEvent
-from audit.services import SYSTEM, record_event
+from audit.log.actions import AuditAction
+from audit.log.alarm import commit_audited, writes_failing
+from audit.log.append import SYSTEM, record_event
+from audit.log.models import AuditEvent
 from core.metrics import exposition
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)

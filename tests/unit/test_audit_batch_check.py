@@ -10,7 +10,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from audit.chain import (
+from audit.log.chain import (
     HASHED_FIELDS,
     LINKED,
     SEPARATE,
@@ -18,7 +18,7 @@ from audit.chain import (
     doubtful_rows,
     event_hashes,
 )
-from audit.models import GENESIS_HASH
+from audit.log.models import GENESIS_HASH
 
 START = datetime(2025, 11, 25, 13, 2, 3, 123456)
 AWKWARD = ['quote " and backslash \\', "tab\tnewline\ncontrol\x01\x1f", "é ü 漢字 🧬",

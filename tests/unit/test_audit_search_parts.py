@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from marshmallow import ValidationError
 
-from audit.chain import HASHED_FIELDS
-from audit.chart import HEIGHT, TOP, downloads_chart, nice_ceiling
-from audit.reports import DayCount, Period
-from audit.schemas import EventOut, EventSearchIn
-from audit.search_keys import search_keys
+from audit.log.chain import HASHED_FIELDS
+from audit.log.search_keys import search_keys
+from audit.review.downloads_chart import HEIGHT, TOP, downloads_chart, nice_ceiling
+from audit.review.reports import DayCount, Period
+from audit.review.schemas import EventOut, EventSearchIn
 
 
 @pytest.mark.parametrize("target_type, target_id, details, keys", [

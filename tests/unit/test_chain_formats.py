@@ -1,4 +1,4 @@
-"""The two chain formats (audit/chain.py): what each hashes, and logs that hold both.
+"""The two chain formats (audit/log/chain.py): what each hashes, and logs that hold both.
 
 A log recorded before LINKED events existed goes on with them after an upgrade, so every
 verifier must take SEPARATE and LINKED events in one chain, and its batch check must
@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from audit import verify
-from audit.chain import LINKED, SEPARATE, canonical_bytes, chain_format, event_hashes
-from audit.merkle import root_of
-from audit.signed_note import checkpoint_text, raw_public_key, sign_note
+from audit.integrity import export_format
+from audit.integrity import offline_verifier as verify
+from audit.integrity.merkle import root_of
+from audit.integrity.signed_note import checkpoint_text, raw_public_key, sign_note
+from audit.log.chain import LINKED, SEPARATE, canonical_bytes, chain_format, event_hashes
 
 ORIGIN = "example.org/audit"
 PREV = "ab" * 32
@@ -72,14 +73,14 @@ def write_export(path: Path, formats: list[int], *, laid_out: bool = True) -> li
         prev = chain
     root = root_of([bytes.fromhex(record["leaf_hash"]) for record in records])
     note = sign_note(checkpoint_text(ORIGIN, len(records), root), ORIGIN, SIGNING_KEY)
-    header = {"type": "header", "format": verify.FORMAT, "version": verify.VERSION,
+    header = {"type": "header", "format": export_format.FORMAT, "version": export_format.VERSION,
               "origin": ORIGIN, "tree_size": len(records)}
     checkpoint = {"type": "checkpoint", "tree_size": len(records), "note": note,
                   "consistency": None}
     lines = [json.dumps(header) + "\n"]
     for record in records:
         stored = {name: value for name, value in record.items() if name != "type"}
-        lines.append(verify.event_line(stored) if laid_out else json.dumps(
+        lines.append(export_format.event_line(stored) if laid_out else json.dumps(
             {**record, "occurred_at": record["occurred_at"].strftime(
                 "%Y-%m-%dT%H:%M:%S.%fZ")}) + "\n")
     lines.append(json.dumps(checkpoint) + "\n")
@@ -164,7 +165,7 @@ def test_an_edited_event_is_caught_in_either_format(tmp_path: Path) -> None:
 def test_exports_of_version_1_are_still_read(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     lines = write_export(path, [SEPARATE] * 5)
-    lines[0] = lines[0].replace(f'"version": {verify.VERSION}', '"version": 1')
+    lines[0] = lines[0].replace(f'"version": {export_format.VERSION}', '"version": 1')
     path.write_text("".join(lines), encoding="utf-8")
     assert verify.verify_export(path, [raw_public_key(SIGNING_KEY.public_key())]).ok
     lines[0] = lines[0].replace('"version": 1', '"version": 3')

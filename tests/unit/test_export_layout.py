@@ -6,8 +6,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from audit.chain import canonical_bytes, event_hashes
-from audit.verify import event_line
+from audit.integrity.export_format import event_line
+from audit.log.chain import canonical_bytes, event_hashes
 
 
 def stored_event(**changes: Any) -> dict[str, Any]:

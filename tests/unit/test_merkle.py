@@ -1,7 +1,7 @@
 """The Merkle tree agrees with RFC 6962 read literally, and its proofs check as RFC 9162 says.
 
 The reference below is the RFC's recursive definitions transcribed as they are written,
-independent of audit/merkle.py's level-by-level and stored-node code.
+independent of audit/integrity/merkle.py's level-by-level and stored-node code.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from audit import merkle
+from audit.integrity import merkle
 
 
 def _sha(data: bytes) -> bytes:

@@ -8,7 +8,7 @@ import hashlib
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from audit import signed_note as notes
+from audit.integrity import signed_note as notes
 
 ORIGIN = "data.example.org/audit"
 ROOT = hashlib.sha256(b"root").digest()

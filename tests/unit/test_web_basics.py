@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from audit.chain import canonical_bytes, format_timestamp
+from audit.log.chain import canonical_bytes, format_timestamp
 from core.security import safe_next_path
 
 

@@ -13,9 +13,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
-from audit.actions import AuditAction, Outcome
-from audit.models import AuditEvent
-from audit.permissions import AuditReader
+from audit.log.actions import AuditAction, Outcome
+from audit.log.models import AuditEvent
+from audit.readers import AuditReader
 from core.errors import InvalidInput
 
 DEFAULT_DAYS = 30

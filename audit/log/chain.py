@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from itertools import repeat
 from typing import Any
 
-from audit.merkle import leaf_hash
+from audit.integrity.merkle import leaf_hash
 
 # The fields that are hashed, in the order documented for verifiers.
 HASHED_FIELDS = (

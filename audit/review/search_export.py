@@ -17,12 +17,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from audit.actions import AuditAction
-from audit.models import AuditEvent
-from audit.permissions import AuditReader
-from audit.schemas import EventOut
-from audit.search import EventFilter, iter_events
-from audit.services import record_event
+from audit.log.actions import AuditAction
+from audit.log.append import record_event
+from audit.log.models import AuditEvent
+from audit.readers import AuditReader
+from audit.review.schemas import EventOut
+from audit.review.search import EventFilter, iter_events
 
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 COLUMNS = list(EventOut().fields)

@@ -2,15 +2,18 @@
 Merkle proofs.
 
 With these an auditor checks, from outside, that an event is in the signed log and that
-the log only ever grew. Readers as for the rest of the audit API (audit/permissions.py).
+the log only ever grew. Readers as for the rest of the audit API (audit/readers.py).
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from audit.checkpoints import checkpoints_page, published_keys, session_signer
-from audit.integrity_schemas import (
+from audit.extensions import checkpoint_signer, current_reader
+from audit.integrity.checkpoints import checkpoints_page, published_keys
+from audit.integrity.log_export import start_log_export, stream_log_export
+from audit.integrity.proofs import prove_consistency, prove_inclusion
+from audit.integrity.schemas import (
     CheckpointOut,
     CheckpointPageIn,
     CheckpointPageOut,
@@ -22,9 +25,6 @@ from audit.integrity_schemas import (
     PublicKeysOut,
     SigningKeyOut,
 )
-from audit.permissions import current_reader
-from audit.proofs import prove_consistency, prove_inclusion
-from audit.verifiable_export import start_log_export, stream_log_export
 from core.api import parse_query
 from core.api_docs import documented
 from core.request_scope import clock, db_session, session_factory
@@ -43,9 +43,10 @@ def export() -> Response:
     reader = current_reader()
     parse_query(NoQueryIn())
     now = clock().now()
+    signer = checkpoint_signer()
     tree_size = start_log_export(db_session(), reader.actor, destination="download",
-                                 now=now).tree_size
-    return Response(stream_log_export(session_factory(), tree_size, now=now),
+                                 now=now, signer=signer).tree_size
+    return Response(stream_log_export(session_factory(), tree_size, now=now, signer=signer),
                     content_type="application/x-ndjson",
                     headers={"Content-Disposition":
                              f'attachment; filename="audit-log-{tree_size}.jsonl"',
@@ -69,7 +70,7 @@ def checkpoints() -> Response:
 def public_key() -> Response:
     current_reader()
     session = db_session()
-    current, previous = published_keys(session, session_signer(session))
+    current, previous = published_keys(session, checkpoint_signer())
     return jsonify({"current": key_out.dump(current), "previous": key_out.dump(previous,
                                                                                many=True)})
 

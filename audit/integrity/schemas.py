@@ -10,7 +10,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from audit.signed_note import public_key_pem, verifier_key
+from audit.integrity.signed_note import public_key_pem, verifier_key
 
 MAX_SIZE = 2**63 - 1
 _SIZE = validate.Range(min=1, max=MAX_SIZE)

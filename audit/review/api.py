@@ -10,10 +10,9 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from audit import reports
-from audit.exports import MEDIA_TYPES, start_export, stream_export
-from audit.permissions import current_reader
-from audit.schemas import (
+from audit.extensions import current_reader
+from audit.review import reports
+from audit.review.schemas import (
     AccessReportOut,
     AlertOut,
     AlertPageOut,
@@ -29,7 +28,8 @@ from audit.schemas import (
     PeriodIn,
     UserReportOut,
 )
-from audit.search import EventFilter, get_event, search_alerts, search_events
+from audit.review.search import EventFilter, get_event, search_alerts, search_events
+from audit.review.search_export import MEDIA_TYPES, start_export, stream_export
 from core.api import parse_query
 from core.api_docs import documented
 from core.request_scope import clock, db_session, session_factory

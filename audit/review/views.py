@@ -13,11 +13,11 @@ from flask import Blueprint, redirect, render_template, request
 from marshmallow import Schema, ValidationError
 from werkzeug.wrappers import Response
 
-from audit import reports
-from audit.actions import AuditAction, Outcome
-from audit.chart import SERIES, downloads_chart
-from audit.permissions import current_reader, may_read_audit
-from audit.schemas import (
+from audit.extensions import current_reader
+from audit.log.actions import AuditAction, Outcome
+from audit.review import reports
+from audit.review.downloads_chart import SERIES, downloads_chart
+from audit.review.schemas import (
     AlertOut,
     AlertSearchIn,
     DownloadsIn,
@@ -26,11 +26,10 @@ from audit.schemas import (
     PeriodIn,
     ReportChoiceIn,
 )
-from audit.search import EventFilter, get_event, search_alerts, search_events
+from audit.review.search import EventFilter, get_event, search_alerts, search_events
 from core.request_scope import clock, db_session
 
 pages = Blueprint("audit", __name__, template_folder="templates")
-pages.add_app_template_global(may_read_audit, "may_read_audit")
 event_out = EventOut()
 Page = str | tuple[str, int]
 

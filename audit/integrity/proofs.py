@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from audit.checkpoints import checkpoint_at, fetch_nodes
-from audit.merkle import NodeSource, consistency_proof, inclusion_proof, nodes_needed
-from audit.models import AuditCheckpoint, AuditEvent
+from audit.integrity.checkpoints import checkpoint_at, fetch_nodes
+from audit.integrity.merkle import NodeSource, consistency_proof, inclusion_proof, nodes_needed
+from audit.integrity.models import AuditCheckpoint
+from audit.log.models import AuditEvent
 from core.errors import InvalidInput, NotFound
 
 ProofBuilder = Callable[[NodeSource], list[bytes]]

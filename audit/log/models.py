@@ -1,4 +1,4 @@
-"""The audit tables: events form a hash chain, appended under a lock (audit/services.py)."""
+"""The audit events: each links to the one before it, appended under a lock (log/append.py)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,9 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
-    ForeignKey,
     Index,
     Integer,
-    SmallInteger,
     String,
-    Text,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -68,56 +65,10 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     # The event's RFC 6962 leaf, kept so that checkpoints and proofs never re-encode events:
     # SHA-256(0x00 || prev_hash || canonical bytes), equal to hash (LINKED), or on events
-    # recorded before 2026-11-25 SHA-256(0x00 || canonical bytes) (SEPARATE; audit/chain.py).
+    # recorded before 2026-11-25 SHA-256(0x00 || canonical bytes) (SEPARATE; audit/log/chain.py).
     leaf_hash: Mapped[str] = mapped_column(String(64))
-    # Search keys derived from target and details (see audit/search_keys.py). Not hashed:
+    # Search keys derived from target and details (see audit/log/search_keys.py). Not hashed:
     # they repeat hashed content, so a verifier can recompute them; they only make
     # "by dataset" and "by file" an index lookup instead of a scan of JSON.
     dataset_id: Mapped[int | None] = mapped_column(Integer)
     file_id: Mapped[int | None] = mapped_column(Integer)
-
-
-class AuditSigningKey(Base):
-    """Every key that ever signed a checkpoint, registered on its first signature.
-
-    Rotating the key is replacing the setting: the old public key stays here, so its
-    checkpoints keep verifying and the API keeps serving it.
-    """
-
-    __tablename__ = "audit_signing_keys"
-
-    # The 4-byte signed-note key id, in hex; it already commits to the name and the key.
-    key_id: Mapped[str] = mapped_column(String(8), primary_key=True)
-    name: Mapped[str] = mapped_column(String(255))
-    public_key: Mapped[str] = mapped_column(String(64))  # 32 raw Ed25519 bytes, hex
-    first_used_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
-class AuditCheckpoint(Base):
-    """A signed tree head: the C2SP checkpoint note for the first ``tree_size`` events."""
-
-    __tablename__ = "audit_checkpoints"
-
-    tree_size: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
-    )
-    root_hash: Mapped[str] = mapped_column(String(64))
-    key_id: Mapped[str] = mapped_column(ForeignKey("audit_signing_keys.key_id"), index=True)
-    note: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
-class AuditMerkleNode(Base):
-    """A complete interior node of the Merkle tree (level >= 1; leaves are on the events).
-
-    Written when a checkpoint covers it, so proofs against any checkpoint read O(log n)
-    rows (see audit/merkle.py for the addressing).
-    """
-
-    __tablename__ = "audit_merkle_nodes"
-
-    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
-    position: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
-    )
-    hash: Mapped[str] = mapped_column(String(64))

@@ -17,45 +17,52 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from audit.actions import AuditAction
-from audit.chain import (
+from audit.integrity.chain_check import stored_fields, stored_rows
+from audit.integrity.checkpoints import (
+    CheckpointSigner,
+    fetch_nodes,
+    signing_keys,
+    write_checkpoint,
+)
+from audit.integrity.export_format import FORMAT, VERSION, are_hashes, event_line, laid_out_line
+from audit.integrity.merkle import consistency_proof, nodes_needed
+from audit.integrity.models import AuditCheckpoint
+from audit.integrity.signed_note import public_key_pem, verifier_key
+from audit.log.actions import AuditAction
+from audit.log.append import AuditActor, record_event
+from audit.log.chain import (
     bet_encodings,
     chain_format,
     encoding_hashes,
     format_timestamp,
     stored_columns,
 )
-from audit.checkpoints import fetch_nodes, session_signer, signing_keys, write_checkpoint
-from audit.merkle import consistency_proof, nodes_needed
-from audit.models import AuditCheckpoint
-from audit.services import AuditActor, record_event, stored_fields, stored_rows
-from audit.signed_note import public_key_pem, verifier_key
-from audit.verify import FORMAT, VERSION, are_hashes, event_line, laid_out_line
 
 BATCH = 5000
 
 
 def start_log_export(
-    session: Session, actor: AuditActor, *, destination: str, now: datetime
+    session: Session, actor: AuditActor, *, destination: str, now: datetime,
+    signer: CheckpointSigner,
 ) -> AuditCheckpoint:
     """Record the export and checkpoint the log at it: the export ends at that checkpoint."""
     event = record_event(session, actor, AuditAction.AUDIT_EXPORT, now=now,
                          details={"format": "verifiable-jsonl", "scope": "whole log",
                                   "destination": destination[:200]})
-    return write_checkpoint(session, session_signer(session), event.seq, now)
+    return write_checkpoint(session, signer, event.seq, now)
 
 
 def stream_log_export(
-    factory: sessionmaker[Session], tree_size: int, *, now: datetime
+    factory: sessionmaker[Session], tree_size: int, *, now: datetime, signer: CheckpointSigner
 ) -> Iterator[str]:
     """The export's lines, read in a session of their own: the caller's has committed the
     export's event and checkpoint before the first line."""
     with factory() as session:
-        yield from export_lines(session, tree_size, now=now)
+        yield from export_lines(session, tree_size, now=now, signer=signer)
 
 
-def export_lines(session: Session, tree_size: int, *, now: datetime) -> Iterator[str]:
-    signer = session_signer(session)
+def export_lines(session: Session, tree_size: int, *, now: datetime,
+                 signer: CheckpointSigner) -> Iterator[str]:
     yield _line({"type": "header", "format": FORMAT, "version": VERSION,
                  "origin": signer.origin, "tree_size": tree_size,
                  "exported_at": format_timestamp(now)})

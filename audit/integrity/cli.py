@@ -8,11 +8,13 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from audit.actions import AuditAction, Outcome
-from audit.checkpoints import checkpoint_now, session_signer, verify_checkpoints
-from audit.services import SYSTEM, record_event, verify_chain
-from audit.signed_note import public_key_pem
-from audit.verifiable_export import start_log_export, stream_log_export
+from audit.extensions import checkpoint_signer
+from audit.integrity.chain_check import verify_chain
+from audit.integrity.checkpoints import checkpoint_now, verify_checkpoints
+from audit.integrity.log_export import start_log_export, stream_log_export
+from audit.integrity.signed_note import public_key_pem
+from audit.log.actions import AuditAction, Outcome
+from audit.log.append import SYSTEM, record_event
 from core.request_scope import clock, session_factory
 
 audit_cli = AppGroup("audit", help="Verify and inspect the audit log.")
@@ -23,7 +25,7 @@ def verify_command() -> None:
     """Recompute the hash chain and every checkpoint; exit 0 only if all are intact."""
     with session_factory()() as session:
         report = verify_chain(session)
-        checkpoints = verify_checkpoints(session, session_signer(session))
+        checkpoints = verify_checkpoints(session, checkpoint_signer())
     with session_factory().begin() as session:
         record_event(
             session, SYSTEM, AuditAction.AUDIT_VERIFY, now=clock().now(),
@@ -55,7 +57,7 @@ def verify_command() -> None:
 def checkpoint_command() -> None:
     """Sign a checkpoint of the log as it is now (one is also signed every N events)."""
     with session_factory().begin() as session:
-        checkpoint = checkpoint_now(session, SYSTEM, clock().now())
+        checkpoint = checkpoint_now(session, SYSTEM, clock().now(), checkpoint_signer())
     click.echo(checkpoint.note, nl=False)
 
 
@@ -68,14 +70,15 @@ def export_command(path: Path) -> None:
     """
     now = clock().now()
     with session_factory().begin() as session:
-        tree_size = start_log_export(session, SYSTEM, destination=str(path), now=now).tree_size
+        tree_size = start_log_export(session, SYSTEM, destination=str(path), now=now,
+                                     signer=checkpoint_signer()).tree_size
     with path.open("w", encoding="utf-8") as out:
-        out.writelines(stream_log_export(session_factory(), tree_size, now=now))
+        out.writelines(stream_log_export(session_factory(), tree_size, now=now,
+                                         signer=checkpoint_signer()))
     click.echo(f"Exported {tree_size} audit events to {path}.")
 
 
 @audit_cli.command("public-key")
 def public_key_command() -> None:
     """Print the public key that signs checkpoints (PEM), for python -m audit.verify."""
-    with session_factory()() as session:
-        click.echo(public_key_pem(session_signer(session).public_key), nl=False)
+    click.echo(public_key_pem(checkpoint_signer().public_key), nl=False)

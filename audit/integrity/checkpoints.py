@@ -5,9 +5,9 @@ while that append holds the chain lock, so checkpoints are ordered like the even
 never race each other. Each one extends the stored Merkle nodes from the previous
 checkpoint, so its cost is that of the events since then, however long the log is.
 
-The app attaches its ``CheckpointSigner`` to every session it makes (``session.info``);
-``record_event`` finds it there. Sessions without one (migrations, bare test sessions)
-append without checkpointing.
+The app's commit hooks call ``checkpoint_if_due`` for every event a transaction appended
+(audit/on_commit.py); sessions without them (migrations, bare test sessions) append
+without checkpointing.
 """
 
 from __future__ import annotations
@@ -19,13 +19,11 @@ from itertools import islice
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import insert, select, tuple_
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from audit.actions import AuditAction
-from audit.merkle import Frontier, NodeKey, decompose
-from audit.models import AuditCheckpoint, AuditEvent, AuditMerkleNode, AuditSigningKey
-from audit.services import CHECKPOINT_SIGNER, AuditActor, record_event
-from audit.signed_note import (
+from audit.integrity.merkle import Frontier, NodeKey, decompose
+from audit.integrity.models import AuditCheckpoint, AuditMerkleNode, AuditSigningKey
+from audit.integrity.signed_note import (
     NoteError,
     checkpoint_text,
     key_id,
@@ -33,6 +31,9 @@ from audit.signed_note import (
     raw_public_key,
     sign_note,
 )
+from audit.log.actions import AuditAction
+from audit.log.append import AuditActor, record_event
+from audit.log.models import AuditEvent
 
 NODE_BATCH = 10_000
 
@@ -58,25 +59,16 @@ class CheckpointSigner:
         return cls(origin, private_key, every, public_key, key_id(origin, public_key))
 
     def checkpoint_if_due(self, session: Session, seq: int, now: datetime) -> None:
-        """Called by ``record_event`` after appending ``seq``, with the chain lock held."""
+        """Called for each event a transaction appended, before it commits (on_commit.py)."""
         if seq % self.every == 0:
             write_checkpoint(session, self, seq, now)
 
 
-def attach_signer(factory: sessionmaker[Session], signer: CheckpointSigner) -> None:
-    """Every session of the app carries the signer, so the Nth append can checkpoint."""
-    factory.configure(info={**factory.kw.get("info", {}), CHECKPOINT_SIGNER: signer})
-
-
-def session_signer(session: Session) -> CheckpointSigner:
-    signer: CheckpointSigner = session.info[CHECKPOINT_SIGNER]
-    return signer
-
-
-def checkpoint_now(session: Session, actor: AuditActor, now: datetime) -> AuditCheckpoint:
+def checkpoint_now(session: Session, actor: AuditActor, now: datetime,
+                   signer: CheckpointSigner) -> AuditCheckpoint:
     """An on-demand checkpoint, covering the event that records it."""
     event = record_event(session, actor, AuditAction.AUDIT_CHECKPOINT, now=now)
-    return write_checkpoint(session, session_signer(session), event.seq, now)
+    return write_checkpoint(session, signer, event.seq, now)
 
 
 def write_checkpoint(

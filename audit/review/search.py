@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from audit.actions import AuditAction
-from audit.models import AuditEvent
-from audit.permissions import AuditReader
+from audit.log.actions import AuditAction
+from audit.log.models import AuditEvent
+from audit.readers import AuditReader
 from core.errors import NotFound
 
 EXPORT_BATCH = 1000
@@ -92,7 +92,7 @@ def search_events(session: Session, reader: AuditReader, where: EventFilter, *, 
 def search_alerts(session: Session, reader: AuditReader, *, since: datetime | None = None,
                   until: datetime | None = None, before: int | None = None, limit: int
                   ) -> EventPage:
-    """Alerts are ``audit:alert`` events (see audit/alerts.py), newest first."""
+    """Alerts are ``audit:alert`` events (see audit/review/alerts.py), newest first."""
     where = EventFilter(action=AuditAction.AUDIT_ALERT.value, since=since, until=until,
                         before=before)
     return search_events(session, reader, where, limit=limit)

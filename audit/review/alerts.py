@@ -1,10 +1,11 @@
 """Unusual activity, noticed as it is recorded: too many downloads, or refusals, in an hour.
 
-Detection runs inside ``record_event``, in the transaction of the event that may cross a
-threshold, so there is no scheduler to run and no window in which an alert is lost. It
-costs one indexed count (capped at the threshold) for downloads and refusals only, and it
-runs after the append took the chain lock, so concurrent appenders see each other's
-events and alerts: an alert is raised once per subject per rolling hour, never twice.
+Detection runs in the transaction of the event that may cross a threshold, just before it
+commits (audit/on_commit.py), so there is no scheduler to run and no window in which an
+alert is lost. It costs one indexed count (capped at the threshold) for downloads and
+refusals only, and it runs while the transaction holds the chain lock, so concurrent
+appenders see each other's events and alerts: an alert is raised once per subject per
+rolling hour, never twice.
 
 Alerts are ``audit:alert`` events in the chain itself, so they are as tamper-evident as
 what they report, and the alerts page is a search for that action.
@@ -19,13 +20,12 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from audit.actions import AuditAction, Outcome
-from audit.models import AuditEvent
+from audit.log.actions import AuditAction, Outcome
+from audit.log.models import AuditEvent
 
 WINDOW = timedelta(hours=1)
-_RULES = "custodian.alert_rules"
 
 
 class AlertKind(StrEnum):
@@ -52,16 +52,8 @@ class Breach:
                 "window_seconds": int(WINDOW.total_seconds()), "trigger_seq": trigger_seq}
 
 
-def install(factory: sessionmaker[Session], rules: AlertRules) -> None:
-    """Every session of the app carries the rules, so each audit write can apply them."""
-    factory.configure(info={**factory.kw.get("info", {}), _RULES: rules})
-
-
-def find_breaches(session: Session, event: AuditEvent) -> list[Breach]:
+def find_breaches(session: Session, event: AuditEvent, rules: AlertRules) -> list[Breach]:
     """Thresholds this (already flushed) event takes a subject over, not yet alerted."""
-    rules: AlertRules | None = session.info.get(_RULES)
-    if rules is None:
-        return []
     since = event.occurred_at - WINDOW
     found: list[Breach] = []
     user = event.actor_user_id

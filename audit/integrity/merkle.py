@@ -1,6 +1,6 @@
 """RFC 6962 Merkle trees over the audit events: roots, audit paths, consistency proofs.
 
-Standard library only, like audit/chain.py: the offline verifier runs this very module.
+Standard library only, like audit/log/chain.py: the offline verifier runs this very module.
 
 A node is addressed as (level, index): level 0 holds the leaf hashes, and node (level, index)
 covers leaves [index * 2**level, (index + 1) * 2**level). Only complete nodes are ever

@@ -8,9 +8,9 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from audit.actions import Outcome
-from audit.chain import format_timestamp
-from audit.search_keys import MAX_ID
+from audit.log.actions import Outcome
+from audit.log.chain import format_timestamp
+from audit.log.search_keys import MAX_ID
 
 MAX_SEQ = 2**63 - 1
 ACTION_PATTERN = re.compile(r"[a-z][a-z_]*:[a-z_]*")

@@ -1,0 +1,40 @@
+"""What the audit package's routes and commands take from the app: its checkpoint signer
+and who is reading. Set once by audit.install; the only place that reads them back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Flask, current_app
+
+from audit.integrity.checkpoints import CheckpointSigner
+from audit.readers import AuditReader
+from core.errors import DomainError
+
+_SIGNER = "custodian.audit_checkpoint_signer"
+_READER = "custodian.audit_reader"
+
+
+def keep(app: Flask, *, signer: CheckpointSigner, reader: Callable[[], AuditReader]) -> None:
+    app.extensions[_SIGNER] = signer
+    app.extensions[_READER] = reader
+
+
+def checkpoint_signer() -> CheckpointSigner:
+    signer: CheckpointSigner = current_app.extensions[_SIGNER]
+    return signer
+
+
+def current_reader() -> AuditReader:
+    """The reader of this request, or NotAuthenticated / a recorded Forbidden."""
+    reader: Callable[[], AuditReader] = current_app.extensions[_READER]
+    return reader()
+
+
+def may_read_audit() -> bool:
+    """For the navigation: whether to show the Audit link (nothing is recorded)."""
+    try:
+        current_reader()
+    except DomainError:
+        return False
+    return True
