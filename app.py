@@ -1,18 +1,17 @@
-"""The application factory: settings, extensions, blueprints, error handlers, CLI groups."""
+"""The application factory: the app assembled in named steps, each domain installing its
+own pages, APIs, commands and extensions. Nothing imports this module."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, request
-from sqlalchemy import text
+from flask import Flask, Response
+from sqlalchemy import Engine, text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-import access.oidc
-import access.web
+import access.install
 import audit.install
-import audit.log.alarm
 import core.csrf
 import core.error_handling
 import core.health
@@ -24,26 +23,13 @@ import core.request_scope
 import core.routing
 import core.security
 import core.site
-from access.api import api as access_api
-from access.cli import notify_cli
-from access.devidp import create_dev_idp_blueprint
-from access.duo import describe
-from access.jwks_fetch import JwksFetcher
-from access.passport_api import SIGNER, VERIFIER
-from access.passport_api import api as passport_api
-from access.passport_verify import PassportVerifier
-from access.request_notices import attach_public_url
-from access.views import pages as access_pages
-from access.visas import signer_from
-from audit.log.actions import AuditAction
-from audit.log.append import record_refusal
-from audit.readers import AuditReader, reader_for
+from access.identity.current_actor import audit_reader, record_refused
+from audit.log.alarm import commit_audited
 from config import Settings, load_settings
 from core.api_docs_web import docs as api_docs
 from core.cli import db_cli, keys_cli
 from core.clock import Clock, SystemClock
 from core.db import make_engine, make_session_factory
-from core.errors import RefusalNote
 from datasets.agreement_views import pages as agreement_pages
 from datasets.agreements_api import api as agreements_api
 from datasets.api import api as datasets_api
@@ -67,6 +53,21 @@ def create_app(
     overrides: Mapping[str, Any] | None = None,
 ) -> Flask:
     settings = settings or load_settings(overrides=overrides)
+    app = _flask_app(settings)
+    _install_logging(settings)
+    engine = _install_database(app, settings, clock or SystemClock())
+    _install_web_basics(app)
+    audit.install.install(app, settings, session_factory=core.request_scope.factory_of(app),
+                          reader=audit_reader)
+    access.install.install(app, settings, directory=CatalogueDirectory())
+    _install_datasets(app, settings)
+    core.error_handling.install(app, record_refused)
+    _install_operations(app, settings, engine)
+    app.after_request(_commit_on_success)
+    return app
+
+
+def _flask_app(settings: Settings) -> Flask:
     app = Flask(__name__, static_folder=None)
     core.routing.install(app)
     if settings.trusted_proxies:
@@ -74,64 +75,6 @@ def create_app(
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies
         )
-    _configure_flask(app, settings)
-
-    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
-                         max_overflow=settings.db_max_overflow,
-                         pool_timeout=settings.db_pool_timeout_seconds)
-    session_factory = make_session_factory(engine)
-    attach_public_url(session_factory, settings.public_url)  # links in notification emails
-    clock = clock or SystemClock()
-    storage = make_storage(settings)
-    app.extensions["custodian.engine"] = engine
-    app.extensions["custodian.storage"] = storage
-    app.extensions["custodian.url_lifetime"] = UrlLifetime(
-        settings.signed_url_default_seconds, settings.signed_url_max_seconds
-    )
-    app.extensions["custodian.dataset_directory"] = CatalogueDirectory()
-    app.extensions[SIGNER] = signer_from(settings)
-    app.extensions[VERIFIER] = PassportVerifier(
-        settings.passport_trusted_brokers, JwksFetcher(), CatalogueDirectory(),
-        settings.public_url)
-
-    core.request_id.install(app)
-    core.request_scope.install(app, session_factory, clock)
-    audit.install.install(app, settings, session_factory=session_factory, reader=_audit_reader)
-    core.security.install(app)
-    core.csrf.install(app)
-    access.web.install(app)
-    access.oidc.install(app, settings)
-    core.error_handling.install(app, _refusal_recorder(app))
-    core.error_handling.register_error_shape(app, DRS_PREFIX + "/", drs_error_shape)
-    core.health.install(app, {"database": lambda: _ping(app), "storage": storage.check,
-                              "audit": _check_audit_writes})
-    if settings.metrics_enabled:
-        core.metrics_web.install(app, None if settings.metrics_public else settings.metrics_token)
-    app.after_request(_commit_on_success)
-
-    app.register_blueprint(core.site.blueprint(app.root_path))
-    app.register_blueprint(access_pages)
-    app.register_blueprint(access_api)
-    app.register_blueprint(passport_api)
-    app.register_blueprint(datasets_pages)
-    app.register_blueprint(datasets_api)
-    app.register_blueprint(agreement_pages)
-    app.register_blueprint(agreements_api)
-    app.register_blueprint(results_pages)
-    app.register_blueprint(results_api)
-    app.register_blueprint(drs_api)
-    app.register_blueprint(api_docs)
-    if settings.dev_idp_enabled:
-        app.register_blueprint(create_dev_idp_blueprint(settings), url_prefix="/dev-idp")
-    app.add_template_global(describe, "duo")
-
-    for group in (db_cli, keys_cli, demo_cli, datasets_cli, results_cli,
-                  notify_cli):
-        app.cli.add_command(group)
-    return app
-
-
-def _configure_flask(app: Flask, settings: Settings) -> None:
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SECRET_KEY_FALLBACKS=list(settings.secret_key_previous),
@@ -145,44 +88,69 @@ def _configure_flask(app: Flask, settings: Settings) -> None:
         PERMANENT_SESSION_LIFETIME=8 * 3600,
         MAX_CONTENT_LENGTH=1024 * 1024,
     )
+    return app
+
+
+def _install_logging(settings: Settings) -> None:
     core.logging_setup.install(settings.log_format)
     core.log_redaction.install()
 
 
+def _install_database(app: Flask, settings: Settings, clock: Clock) -> Engine:
+    """One engine per process; one session per request (core/request_scope.py)."""
+    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
+                         max_overflow=settings.db_max_overflow,
+                         pool_timeout=settings.db_pool_timeout_seconds)
+    app.extensions["custodian.engine"] = engine
+    core.request_scope.install(app, make_session_factory(engine), clock)
+    return engine
+
+
+def _install_web_basics(app: Flask) -> None:
+    """Request ids, security headers and CSRF, for every page and API; and the site's
+    shared templates and static files."""
+    core.request_id.install(app)
+    core.security.install(app)
+    core.csrf.install(app)
+    app.register_blueprint(core.site.blueprint(app.root_path))
+
+
+def _install_datasets(app: Flask, settings: Settings) -> None:
+    storage = make_storage(settings)
+    app.extensions["custodian.storage"] = storage
+    app.extensions["custodian.url_lifetime"] = UrlLifetime(
+        settings.signed_url_default_seconds, settings.signed_url_max_seconds
+    )
+    core.error_handling.register_error_shape(app, DRS_PREFIX + "/", drs_error_shape)
+    core.health.add_check(app, "storage", storage.check)
+    for blueprint in (datasets_pages, datasets_api, agreement_pages, agreements_api,
+                      results_pages, results_api, drs_api):
+        app.register_blueprint(blueprint)
+    for group in (demo_cli, datasets_cli, results_cli):
+        app.cli.add_command(group)
+
+
+def _install_operations(app: Flask, settings: Settings, engine: Engine) -> None:
+    """What operators use: readiness, metrics, the API document, ``flask db`` and ``keys``."""
+    core.health.add_check(app, "database", lambda: _ping(engine))
+    core.health.install(app)
+    if settings.metrics_enabled:
+        core.metrics_web.install(app, None if settings.metrics_public else settings.metrics_token)
+    app.register_blueprint(api_docs)
+    for group in (db_cli, keys_cli):
+        app.cli.add_command(group)
+
+
 def _commit_on_success(response: Response) -> Response:
-    """One commit per request, only for success: an action and its audit event land together."""
+    """One commit per request, only for success: an action and its audit event land together.
+    Registered last, so it runs before every other after-request step."""
     if response.status_code < 400:
-        core.request_scope.commit_if_open(audit.log.alarm.commit_audited)
+        core.request_scope.commit_if_open(commit_audited)
     else:
         core.request_scope.rollback_if_open()
     return response
 
 
-def _refusal_recorder(app: Flask) -> core.error_handling.RefusalRecorder:
-    def record(note: RefusalNote) -> None:
-        actor = access.web.current_actor()
-        record_refusal(
-            core.request_scope.session_factory(), actor.audit(), AuditAction(note.action),
-            now=core.request_scope.clock().now(), target_type=note.target_type,
-            target_id=note.target_id, details=note.details,
-        )
-
-    return record
-
-
-def _audit_reader() -> AuditReader:
-    """audit cannot see users: it is told who reads, by their global roles (see permissions)."""
-    actor = access.web.current_actor()
-    user = actor.require_user()
-    roles = frozenset(a.role for a in user.roles if not a.scope)
-    return reader_for(user.id, roles, actor.audit(), path=request.path)
-
-
-def _check_audit_writes() -> None:
-    if audit.log.alarm.writes_failing():
-        raise core.health.Failing("the last audit write failed")
-
-
-def _ping(app: Flask) -> None:
-    with app.extensions["custodian.engine"].connect() as connection:
+def _ping(engine: Engine) -> None:
+    with engine.connect() as connection:
         connection.execute(text("SELECT 1"))

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from access.duo_match import DatasetTerms
+from access.duo.match import DatasetTerms
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from access.identity import Actor
-from access.models import ApiToken, User
+from access.identity.actor import Actor
+from access.identity.models import User
+from access.models import ApiToken
 from audit.log.actions import AuditAction
 from audit.log.append import record_event
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound

@@ -12,12 +12,14 @@ from audit import extensions
 from audit.integrity.api import api as integrity_api
 from audit.integrity.checkpoints import CheckpointSigner
 from audit.integrity.cli import audit_cli
+from audit.log.alarm import writes_failing
 from audit.on_commit import CommitHooks, install_commit_hooks
 from audit.readers import AuditReader
 from audit.review.alerts import AlertRules
 from audit.review.api import api as review_api
 from audit.review.views import pages as review_pages
 from config import Settings
+from core.health import Failing, add_check
 
 
 def install(app: Flask, settings: Settings, *, session_factory: sessionmaker[Session],
@@ -33,3 +35,9 @@ def install(app: Flask, settings: Settings, *, session_factory: sessionmaker[Ses
         app.register_blueprint(blueprint)
     app.add_template_global(extensions.may_read_audit, "may_read_audit")
     app.cli.add_command(audit_cli)
+    add_check(app, "audit", _check_audit_writes)
+
+
+def _check_audit_writes() -> None:
+    if writes_failing():
+        raise Failing("the last audit write failed")

@@ -25,7 +25,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import TextClause, text
 
-from access.identity import Actor
+from access.identity.actor import Actor
 from app import create_app
 from config import load_settings
 from core.migrations import upgrade

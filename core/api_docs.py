@@ -3,8 +3,8 @@
 A route says what it takes and returns with ``@documented(...)`` under its ``@api.get``;
 the document is then generated from the app's URL map and the marshmallow schemas
 (apispec), so it cannot drift from the routes. The same declaration names the scope a
-personal API token needs (access/web.py enforces it), so documenting a route and securing
-it are one act, and a route without a declaration accepts no token at all.
+personal API token needs (access/identity/current_actor.py enforces it), so documenting a
+route and securing it are one act, and a route without a declaration accepts no token.
 """
 
 from __future__ import annotations

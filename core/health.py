@@ -9,14 +9,21 @@ from flask import Blueprint, Flask, Response, jsonify
 
 log = logging.getLogger(__name__)
 Check = Callable[[], None]
+_CHECKS = "custodian.readiness_checks"
 
 
 class Failing(Exception):
     """Raised by a check whose dependency answers but whose recent writes failed."""
 
 
-def install(app: Flask, checks: Mapping[str, Check]) -> None:
+def add_check(app: Flask, name: str, check: Check) -> None:
+    """One dependency /readyz reports on: ``check`` raises when it is not ready."""
+    app.extensions.setdefault(_CHECKS, {})[name] = check
+
+
+def install(app: Flask) -> None:
     health = Blueprint("health", __name__)
+    checks: Mapping[str, Check] = app.extensions.setdefault(_CHECKS, {})
 
     @health.get("/healthz")
     def healthz() -> Response:

@@ -1,7 +1,7 @@
 """One database session per request, opened on first use and closed at teardown.
 
 Views never commit: the app commits once when the response is a success and rolls back
-otherwise (see app.py), so an action and its audit event land together or not at all.
+otherwise (app.py's last step), so an action and its audit event land together or not at all.
 """
 
 from __future__ import annotations
@@ -27,6 +27,12 @@ def install(app: Flask, session_factory: sessionmaker[Session], clock: Clock) ->
         session: Session | None = g.pop("db_session", None)
         if session is not None:
             session.close()
+
+
+def factory_of(app: Flask) -> sessionmaker[Session]:
+    """The app's session factory, for the install steps that hook into its sessions."""
+    factory: sessionmaker[Session] = app.extensions[_SESSION_FACTORY]
+    return factory
 
 
 def db_session() -> Session:

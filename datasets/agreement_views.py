@@ -6,8 +6,8 @@ from flask import Blueprint, flash, redirect, render_template, request
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
-from access.models import Role
-from access.web import current_actor
+from access.identity.current_actor import current_actor
+from access.identity.models import Role
 from core.errors import Forbidden, NotFound
 from core.request_scope import clock, db_session
 from core.security import safe_next_path

@@ -33,8 +33,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from access.identity import Actor
-from access.models import Role
+from access.identity.actor import Actor
+from access.identity.models import Role
 from audit.log.actions import AuditAction
 from audit.log.append import record_event
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, RefusalNote

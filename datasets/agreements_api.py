@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from access.web import current_actor
+from access.identity.current_actor import current_actor
 from core.api import parse_body
 from core.api_docs import documented
 from core.errors import NotFound

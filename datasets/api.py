@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from access.passport_api import passport_verifier
-from access.passports import passport_grants
-from access.web import current_actor
+from access.extensions import passport_verifier
+from access.identity.current_actor import current_actor
+from access.passports.passport_grants import passport_grants
 from core.api import parse_body, parse_query
 from core.api_docs import documented
 from core.request_scope import clock, db_session

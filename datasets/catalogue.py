@@ -7,7 +7,7 @@ from collections.abc import Collection
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from access.duo_match import DatasetTerms
+from access.duo.match import DatasetTerms
 from access.ports import DatasetRef
 from core.errors import NotFound
 from datasets.models import DataFile, Dataset, Study

@@ -8,8 +8,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from access.identity import Actor
-from access.personas import DEMO_PERSONAS
+from access.identity.actor import Actor
+from access.identity.personas import DEMO_PERSONAS
 from config import Settings
 from core.request_scope import clock, session_factory
 from datasets.demo import ensure_demo_committee, register_demo_study, set_up_demo

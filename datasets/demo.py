@@ -11,11 +11,14 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from access.admin import ensure_committee, ensure_committee_member, ensure_role, ensure_user
-from access.duo import code_for_shorthand
-from access.identity import Actor
-from access.models import Committee, Role, User
-from access.personas import DEMO_PERSONAS
+from access.committees import ensure_committee, ensure_committee_member
+from access.duo.codes import code_for_shorthand
+from access.identity.actor import Actor
+from access.identity.models import Role, User
+from access.identity.personas import DEMO_PERSONAS
+from access.identity.users import ensure_user
+from access.models import Committee
+from access.roles import ensure_role
 from datasets import demo_study
 from datasets.agreements import ensure_agreement
 from datasets.models import FileKind, Tier

@@ -13,9 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from access.grants import has_live_grant, lapsed_grant
-from access.identity import Actor
-from access.models import Grant, User
-from access.passports import has_live_passport_grant
+from access.identity.actor import Actor
+from access.identity.models import User
+from access.models import Grant
+from access.passports.passport_grants import has_live_passport_grant
 from audit.log.actions import AuditAction
 from audit.log.append import record_event
 from core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, RefusalNote

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from access.identity import Actor
+from access.identity.actor import Actor
 from audit.log.actions import AuditAction, Outcome
 from audit.log.append import record_event
 from core.errors import DomainError, NotFound

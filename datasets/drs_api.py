@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask_login import current_user
 
-from access.passport_api import passport_verifier
-from access.passports import passport_grants
-from access.web import current_actor
+from access.extensions import passport_verifier
+from access.identity.current_actor import current_actor
+from access.passports.passport_grants import passport_grants
 from config import Settings
 from core.api import parse_body, parse_query
 from core.api_docs import documented

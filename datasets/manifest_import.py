@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from access.identity import Actor
+from access.identity.actor import Actor
 from datasets.checksums import digest
 from datasets.errors import ManifestRejected
 from datasets.manifest import ManifestProblem, ManifestRow, parse_manifest

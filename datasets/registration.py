@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from access.identity import Actor
+from access.identity.actor import Actor
 from audit.log.actions import AuditAction
 from audit.log.append import record_event
 from datasets.checksums import digest, file_chunks

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from access.identity import Actor
+from access.identity.actor import Actor
 from datasets.checksums import digest, file_chunks
 from datasets.results_import import already_imported, import_eqtls, import_expression
 

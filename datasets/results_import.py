@@ -18,7 +18,7 @@ from typing import TypeVar
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from access.identity import Actor
+from access.identity.actor import Actor
 from audit.log.actions import AuditAction
 from audit.log.append import record_event
 from datasets.errors import ResultsRejected

@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from access.duo import describe
+from access.duo.codes import describe
 
 
 class FileOut(Schema):

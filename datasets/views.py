@@ -9,7 +9,7 @@ from flask import Blueprint, abort, redirect, render_template, request, send_fil
 from werkzeug.wrappers import Response
 
 from access.grants import live_grants_of
-from access.web import current_actor
+from access.identity.current_actor import current_actor
 from core.request_scope import clock, db_session
 from datasets.agreements import agreement_status
 from datasets.api import storage, url_lifetime

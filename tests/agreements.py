@@ -6,8 +6,8 @@ import requests
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from access.identity import Actor
-from access.models import User
+from access.identity.actor import Actor
+from access.identity.models import User
 from datasets.agreements import accept_agreement, current_agreement
 from tests.conftest import DemoInstance
 

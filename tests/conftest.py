@@ -197,8 +197,8 @@ def issue_token(demo: DemoInstance, username: str) -> dict[str, str]:
     """A Bearer header for a persona, made through the real use case (no HTTP sign-in)."""
     from sqlalchemy import select
 
-    from access.identity import Actor
-    from access.models import User
+    from access.identity.actor import Actor
+    from access.identity.models import User
     from access.tokens import create_api_token
 
     factory = demo.app.extensions["custodian.session_factory"]

@@ -11,7 +11,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from access.outbox import SmtpMailer, SmtpSettings
+from access.notifications.sender import SmtpMailer, SmtpSettings
 
 
 @dataclass

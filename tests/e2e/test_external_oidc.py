@@ -21,7 +21,7 @@ from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import select
 
-from access.models import User
+from access.identity.models import User
 from audit.log.models import AuditEvent
 from tests.conftest import free_port
 from tests.live_server import running_service, serving

@@ -16,7 +16,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from access.models import PassportGrant
+from access.passports.models import PassportGrant
 from audit.log.models import AuditEvent
 from datasets.demo import set_up_demo
 from datasets.demo_study import CONSENT_GROUP_ACCESSION

@@ -18,7 +18,7 @@ import requests
 from flask import Flask
 from sqlalchemy import select
 
-from access.models import User
+from access.identity.models import User
 from audit.log.models import AuditEvent
 from tests.conftest import free_port
 from tests.live_server import running_service

@@ -8,14 +8,12 @@ from urllib.parse import urlsplit
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from access.access_requests import (
-    approve_request,
-    create_request,
-    endorse_request,
-    submit_request,
-)
-from access.identity import Actor
-from access.models import User
+from access.identity.actor import Actor
+from access.identity.models import User
+from access.requests.applicant import submit_request
+from access.requests.endorsement import endorse_request
+from access.requests.filing import create_request
+from access.requests.review import approve_request
 from audit.log.models import AuditEvent
 from datasets.catalogue import CatalogueDirectory
 from datasets.models import DataFile, Dataset

@@ -11,7 +11,9 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from access.models import AccessRequest, Grant, User
+from access.identity.models import User
+from access.models import Grant
+from access.requests.models import AccessRequest
 from app import create_app
 from audit.log.models import AuditEvent
 from config.settings import TrustedBroker

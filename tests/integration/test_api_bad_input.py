@@ -8,7 +8,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from access.models import AccessRequest, ApiToken, Grant
+from access.models import ApiToken, Grant
+from access.requests.models import AccessRequest
 from audit.log.models import AuditEvent
 from tests.conftest import DemoInstance, issue_token
 

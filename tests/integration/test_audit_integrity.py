@@ -17,8 +17,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from access.identity import Actor
-from access.models import User
+from access.identity.actor import Actor
+from access.identity.models import User
 from app import create_app
 from audit.integrity.chain_check import verify_chain
 from audit.integrity.checkpoints import CheckpointSigner, checkpoint_now, verify_checkpoints

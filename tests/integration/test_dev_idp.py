@@ -24,7 +24,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from access.devidp import DevIdpAuthorizationCode, create_dev_idp_blueprint
+from access.identity.devidp import DevIdpAuthorizationCode, create_dev_idp_blueprint
 from config import Settings, load_settings
 from core import csrf, request_scope
 from core.clock import MovableClock

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from access.duo import code_for_shorthand
-from access.duo_match import DatasetTerms, ResearchPurpose, Verdict, match_request
-from access.identity import Actor
+from access.duo.codes import code_for_shorthand
+from access.duo.match import DatasetTerms, ResearchPurpose, Verdict, match_request
+from access.identity.actor import Actor
 from access.models import Committee
 from datasets.models import Dataset, Study
 from datasets.registration import ensure_dataset

@@ -12,13 +12,17 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
 # Importing the models registers every table on Base.metadata.
-import access.devidp.models
+import access.identity.devidp.models
+import access.identity.models
+import access.models
+import access.notifications.models
+import access.passports.models
 from audit.log.actions import AuditAction
 from audit.log.append import SYSTEM, record_event
 from core.db import Base, make_engine, make_session_factory
 from core.migrations import downgrade, upgrade
 
-import access.models  # noqa: F401  isort: skip
+import access.requests.models  # noqa: F401  isort: skip
 import datasets.models  # noqa: F401  isort: skip
 
 

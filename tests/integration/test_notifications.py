@@ -11,12 +11,15 @@ import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from access import notify
-from access.access_requests import create_request, submit_request
-from access.identity import Actor
-from access.models import AccessRequest, User
-from access.outbox import SendReport, enqueue_email, send_due_emails
-from access.outbox_models import EmailStatus, OutboxEmail
+from access.identity.actor import Actor
+from access.identity.models import User
+from access.notifications import composers as notify
+from access.notifications.models import EmailStatus, OutboxEmail
+from access.notifications.outbox import SendReport, enqueue_email, send_due_emails
+from access.requests.applicant import submit_request
+from access.requests.filing import create_request
+from access.requests.models import AccessRequest
+from access.requests.notices import Notices
 from app import create_app
 from datasets.catalogue import CatalogueDirectory
 from tests.conftest import DemoInstance, free_port, issue_token
@@ -50,7 +53,8 @@ def submitted_request(demo: DemoInstance, session: Session) -> AccessRequest:
     filed = create_request(session, applicant, title=TITLE, research_use_statement=STATEMENT,
                            dataset_ids=[dataset_id], directory=CatalogueDirectory(),
                            now=demo.clock.now())
-    return submit_request(session, applicant, filed.id, demo.clock.now())
+    return submit_request(session, applicant, filed.id, demo.clock.now(),
+                          notices=Notices(demo.base_url))
 
 
 def filed_and_submitted(demo: DemoInstance) -> int:

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 from sqlalchemy import update
 
-from access.models import User
+from access.identity.models import User
 from tests.conftest import DemoInstance, issue_token
 from tests.integration.audit_support import controlled_files
 from tests.integration.test_api_bad_input import GOOD_STATEMENT
@@ -60,7 +60,7 @@ def test_document_is_valid_openapi_3(document: dict[str, Any]) -> None:
 def test_every_api_rule_is_documented(demo: DemoInstance, document: dict[str, Any]) -> None:
     assert undocumented_rules(demo.app, document) == []
     # Each request action is its own path with its own body.
-    from access.api import ACTIONS
+    from access.requests.actions import ACTIONS
 
     for action in ACTIONS:
         assert "post" in document["paths"][f"/api/v1/requests/{{request_id}}/{action}"]

@@ -8,7 +8,7 @@ import shutil
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from access.models import AccessRequest
+from access.requests.models import AccessRequest
 from tests.conftest import DemoInstance
 
 
@@ -77,7 +77,7 @@ def test_catalogue_and_dataset_pages_show_data_use_and_checksums(demo: DemoInsta
 
 def signed_in_client(demo: DemoInstance, username: str) -> FlaskClient:
     """A test client whose session holds the persona (flask-login's session key)."""
-    from access.models import User
+    from access.identity.models import User
 
     client = demo.app.test_client()
     with demo.app.extensions["custodian.session_factory"]() as session:

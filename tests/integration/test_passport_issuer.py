@@ -11,10 +11,11 @@ from joserfc import jws, jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import select
 
-from access.identity import Actor
-from access.models import PassportGrant, User
-from access.passport_api import VERIFIER
-from access.passports import record_sign_in_visas
+from access.extensions import passport_verifier
+from access.identity.actor import Actor
+from access.identity.models import User
+from access.passports.models import PassportGrant
+from access.passports.passport_grants import record_sign_in_visas
 from app import create_app
 from audit.log.models import AuditEvent
 from tests.conftest import DemoInstance, issue_token
@@ -102,15 +103,17 @@ def test_visas_at_sign_in_are_stored_as_hashes_and_open_downloads_until_they_exp
     good = setup.broker.visa("phs000424.v10.p2.c1", now=now, lifetime=timedelta(minutes=30))
     bad = setup.broker.visa("phs000424.v10.p2.c1", now=now, by="self")
     factory = setup.app.extensions["custodian.session_factory"]
+    with setup.app.app_context():
+        verifier = passport_verifier()
     with factory.begin() as session:
         user = session.scalars(select(User).where(User.subject == "researcher2")).one()
         stored = record_sign_in_visas(session, Actor(user=user), [good, bad, 7], now=now,
-                                      verifier=setup.app.extensions[VERIFIER])
+                                      verifier=verifier)
         assert len(stored) == 1
     with factory.begin() as session:  # signing in again with the same visa adds nothing
         user = session.scalars(select(User).where(User.subject == "researcher2")).one()
         record_sign_in_visas(session, Actor(user=user), [good], now=now,
-                             verifier=setup.app.extensions[VERIFIER])
+                             verifier=verifier)
 
     with setup.session() as session:
         [row] = session.scalars(select(PassportGrant)).all()

@@ -9,9 +9,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from access.admin import ensure_committee, ensure_committee_member, ensure_role, ensure_user
-from access.identity import Actor
-from access.models import Committee, Grant, Role, User
+from access.committees import ensure_committee, ensure_committee_member
+from access.identity.actor import Actor
+from access.identity.models import Role, User
+from access.identity.users import ensure_user
+from access.models import Committee, Grant
+from access.roles import ensure_role
 from audit.log.models import AuditEvent
 from datasets.models import DataFile, Dataset, FileKind, Study, Tier
 from tests.conftest import DemoInstance, issue_token

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import pytest
 from flask.testing import FlaskClient
 
-from access.request_moves import ACTION_EVENTS
-from access.workflow import TRANSITIONS, Party, RequestAction, RequestState, party_for
+from access.requests.moves import ACTION_EVENTS
+from access.requests.workflow import TRANSITIONS, Party, RequestAction, RequestState, party_for
 from tests.conftest import DemoInstance
 from tests.integration.workflow_support import PERSONAS, Api, events_of
 
@@ -149,9 +149,9 @@ def test_signing_official_of_another_institution_cannot_endorse(
     del client
     from sqlalchemy import select
 
-    from access.admin import ensure_role
-    from access.identity import Actor
-    from access.models import Role, User
+    from access.identity.actor import Actor
+    from access.identity.models import Role, User
+    from access.roles import ensure_role
 
     factory = api.demo.app.extensions["custodian.session_factory"]
     with factory.begin() as session:

@@ -15,7 +15,7 @@ import requests
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from access.identity import Actor
+from access.identity.actor import Actor
 from app import create_app
 from audit.log.models import AuditEvent
 from config import load_settings

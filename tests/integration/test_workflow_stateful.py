@@ -8,7 +8,7 @@ current state, with one event per successful action. Grants follow the state.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,13 +26,18 @@ from hypothesis.stateful import (
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session
 
-from access import access_requests as uc
-from access.admin import ensure_committee, ensure_committee_member, ensure_role, ensure_user
-from access.expiry import expire_lapsed
-from access.identity import Actor
-from access.models import AccessRequest, Committee, Grant, Role, User
-from access.request_moves import ACTION_EVENTS
-from access.workflow import (
+from access.committees import ensure_committee, ensure_committee_member
+from access.identity.actor import Actor
+from access.identity.models import Role, User
+from access.identity.users import ensure_user
+from access.models import Committee, Grant
+from access.requests.actions import Collaborators, take_action
+from access.requests.applicant import current_questions
+from access.requests.expiry import expire_lapsed
+from access.requests.filing import create_request
+from access.requests.models import AccessRequest
+from access.requests.moves import ACTION_EVENTS
+from access.requests.workflow import (
     TRANSITIONS,
     Party,
     RequestAction,
@@ -40,6 +45,7 @@ from access.workflow import (
     allowed_actions,
     party_for,
 )
+from access.roles import ensure_role
 from audit.log.models import AuditEvent
 from core.db import make_engine
 from core.errors import DomainError
@@ -95,45 +101,35 @@ def seeded_engine(fresh_database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+def body_for(action: RequestAction, questions: list[int], committee: int | None
+             ) -> dict[str, Any]:
+    """A body each action accepts, as its schema loads it."""
+    chosen: dict[str, Any] = {"committee_id": committee}
+    bodies: dict[RequestAction, dict[str, Any]] = {
+        RequestAction.REVISE: {"cloud_use_statement": "None."},
+        RequestAction.ANSWER: {"answers": {q: "An answer." for q in questions or [10**6]}},
+        RequestAction.DECLINE: {"reason": "No."},
+        RequestAction.VOTE: {"vote": "approve", "rationale": "Fine.", **chosen},
+        RequestAction.DECLARE_CONFLICT: {"reason": "Co-author."},
+        RequestAction.APPROVE: {"reason": "Fits.", "days": 10, **chosen},
+        RequestAction.REJECT: {"reason": "No.", **chosen},
+        RequestAction.RETURN: {"questions": ["Why?"], **chosen},
+        RequestAction.REVOKE: {"reason": "Misuse."},
+        RequestAction.CLOSE: {"statement": "Gone.", "copies_destroyed": True},
+        RequestAction.RENEW: {"progress_report": "Half of the work is done."},
+    }
+    return bodies.get(action, {})
+
+
 def call(action: RequestAction, session: Session, actor: Actor, rid: int, now: datetime,
          questions: list[int], committee: int | None) -> Any:
-    """The use case of one action, with a body it accepts."""
-    cases: dict[RequestAction, Callable[[], Any]] = {
-        RequestAction.SUBMIT: lambda: uc.submit_request(session, actor, rid, now),
-        RequestAction.REVISE: lambda: uc.revise_request(
-            session, actor, rid, changes={"cloud_use_statement": "None."}, now=now),
-        RequestAction.ANSWER: lambda: uc.answer_questions(
-            session, actor, rid, answers={q: "An answer." for q in questions or [10**6]},
-            now=now),
-        RequestAction.WITHDRAW: lambda: uc.withdraw_request(session, actor, rid, now),
-        RequestAction.ENDORSE: lambda: uc.endorse_request(session, actor, rid, now=now),
-        RequestAction.DECLINE: lambda: uc.decline_request(session, actor, rid, reason="No.",
-                                                          now=now),
-        RequestAction.VOTE: lambda: uc.vote_on_request(
-            session, actor, rid, vote="approve", rationale="Fine.", committee_id=committee,
-            now=now),
-        RequestAction.DECLARE_CONFLICT: lambda: uc.declare_conflict(
-            session, actor, rid, reason="Co-author.", now=now),
-        RequestAction.APPROVE: lambda: uc.approve_request(
-            session, actor, rid, reason="Fits.", days=10, committee_id=committee, now=now),
-        RequestAction.REJECT: lambda: uc.reject_request(
-            session, actor, rid, reason="No.", committee_id=committee, now=now),
-        RequestAction.RETURN: lambda: uc.return_request(
-            session, actor, rid, questions=["Why?"], committee_id=committee, now=now),
-        RequestAction.REVOKE: lambda: uc.revoke_request(session, actor, rid, reason="Misuse.",
-                                                        now=now),
-        RequestAction.CLOSE: lambda: uc.close_request(session, actor, rid, statement="Gone.",
-                                                      now=now),
-        RequestAction.RENEW: lambda: uc.renew_request(
-            session, actor, rid, progress_report="Half of the work is done.",
-            directory=CatalogueDirectory(), now=now),
-        RequestAction.ACCEPT: lambda: uc.accept_collaboration(session, actor, rid, now=now),
-    }
-    return cases[action]()
+    """The action through the table the API and the pages use."""
+    return take_action(session, actor, rid, action, body_for(action, questions, committee),
+                       now=now, collaborators=Collaborators(CatalogueDirectory(), None))
 
 
 def parties_of(person: str, request: AccessRequest, committees: dict[str, int]) -> set[Party]:
-    """Worked out independently of access/request_moves.py, from the rules as written."""
+    """Worked out independently of access/requests/moves.py, from the rules as written."""
     mine = {committees[c] for c in ("a", "b") if person in (f"chair_{c}", f"member_{c}")}
     in_request = mine & {rd.committee_id for rd in request.datasets}
     parties = {
@@ -178,7 +174,7 @@ class WorkflowMachine(RuleBasedStateMachine):
     @rule(both=st.booleans(), collaborator=st.booleans())
     def file_request(self, both: bool, collaborator: bool) -> None:
         with self.session.begin_nested():
-            filed = uc.create_request(
+            filed = create_request(
                 self.session, Actor(user=self.users["applicant"]), title="Project",
                 research_use_statement=STATEMENT,
                 dataset_ids=self.dataset_ids if both else self.dataset_ids[:1],
@@ -223,7 +219,7 @@ class WorkflowMachine(RuleBasedStateMachine):
             expire_lapsed(self.session, [request], self.now)
         before = RequestState(request.state)
         parties = parties_of(person, request, self.committees)
-        questions = [q.id for q in uc.current_questions(self.session, request)]
+        questions = [q.id for q in current_questions(self.session, request)]
         events_before = self.events(rid, ACTION_EVENTS[action])
         nested = self.session.begin_nested()
         try:

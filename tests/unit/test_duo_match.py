@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import pytest
 from flask import Flask, render_template
 
-from access.duo import code_for_shorthand
-from access.duo_match import (
+from access.duo.codes import code_for_shorthand
+from access.duo.match import (
     DatasetMatch,
     DatasetTerms,
     ResearchPurpose,
@@ -219,11 +219,11 @@ def test_purpose_is_read_from_the_request_columns() -> None:
 
 
 def test_partial_renders_each_verdict_and_reason() -> None:
-    app = Flask(__name__, template_folder="../../access/templates")
+    app = Flask(__name__, template_folder="../../access/requests/templates")
     matches = [DatasetMatch(1, "GRU consent group", Verdict.APPROVE, ("GRU allows <all>.",)),
                DatasetMatch(2, "DS consent group", Verdict.ABSTAIN, ("Needs a person.",))]
     with app.app_context():
-        html = render_template("_duo_match.html", matches=matches)
+        html = render_template("requests/_duo_match.html", matches=matches)
     assert "GRU consent group" in html and "APPROVE" in html and "ABSTAIN" in html
     assert "GRU allows &lt;all&gt;." in html  # escaped: reasons carry user-entered terms
     assert "not a decision" in html

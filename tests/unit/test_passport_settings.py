@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from access.jwks_fetch import JwksFetcher, KeysUnavailable
-from access.visas import public_jwks, signer_from
+from access.passports.broker_keys import JwksFetcher, KeysUnavailable
+from access.passports.visas import public_jwks, signer_from
 from config.settings import SettingsError, TrustedBroker, load_settings
 from tests.passport_broker import Broker
 from tests.unit.test_settings import PRODUCTION

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from access.errors import IllegalTransition
-from access.workflow import (
+from access.requests.workflow import (
     FINAL_STATES,
     TRANSITIONS,
     PartDecision,

@@ -1,0 +1,114 @@
+"""Who is asking: the Flask side of identity (session via flask-login, or a Bearer token)."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g, request
+from flask_login import LoginManager, current_user
+
+from access.identity.actor import Actor, Origin
+from access.identity.models import User
+from access.tokens import find_live_token
+from audit.log.actions import AuditAction
+from audit.log.append import record_refusal
+from audit.readers import AuditReader, reader_for
+from core.api_docs import operation_of
+from core.errors import Forbidden, NotAuthenticated, RefusalNote
+from core.request_id import current_request_id
+from core.request_scope import clock, db_session, session_factory
+
+API_PREFIX = "/api/"
+# Where a personal API token may stand in for the session: our JSON API and GA4GH DRS.
+TOKEN_PREFIXES = (API_PREFIX, "/ga4gh/")
+
+
+def install(app: Flask) -> None:
+    manager = LoginManager()
+    manager.init_app(app)
+    manager.session_protection = "basic"
+
+    manager.user_loader(_load_user)
+
+    app.before_request(_authenticate_bearer)
+    app.before_request(_check_token_scope)
+
+    @app.context_processor
+    def _template_identity() -> dict[str, object]:
+        return {"actor": current_actor()}
+
+
+def _load_user(user_id: str) -> User | None:
+    return db_session().get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def _authenticate_bearer() -> None:
+    """On the JSON API a Bearer token replaces the session; a bad one is refused outright.
+
+    Elsewhere the header is not ours to read (the embedded IdP's userinfo takes its own).
+    """
+    header = request.headers.get("Authorization", "")
+    if not request.path.startswith(TOKEN_PREFIXES) or not header.startswith("Bearer "):
+        return
+    found = find_live_token(db_session(), header.removeprefix("Bearer ").strip(), clock().now())
+    if found is None:
+        raise NotAuthenticated(
+            "The API token is invalid, expired or revoked.",
+            refusal=RefusalNote(AuditAction.TOKEN_REFUSED, details={"path": request.path[:200]}),
+        )
+    g.bearer_user, g.bearer_token_id, g.bearer_scopes = found.user, found.token_id, found.scopes
+
+
+def _check_token_scope() -> None:
+    """A token reaches only routes that declare the scope it holds (core/api_docs.py).
+
+    A route with no declaration accepts no token: new routes are closed to tokens until
+    someone decides which scope they need.
+    """
+    if "bearer_user" not in g or request.routing_exception is not None:
+        return
+    operation = operation_of(current_app.view_functions.get(request.endpoint or ""))
+    if operation is None:
+        raise Forbidden(
+            "This endpoint does not accept API tokens; sign in instead.",
+            details={"path": request.path[:200]},
+            refusal=RefusalNote(AuditAction.TOKEN_REFUSED, details={
+                "path": request.path[:200], "reason": "endpoint_takes_no_token"}),
+        )
+    if operation.scope is not None and operation.scope not in g.bearer_scopes:
+        raise Forbidden(
+            f"This API token lacks the scope {operation.scope!r} that this endpoint needs. "
+            f"Create a token with the scope {operation.scope!r}.",
+            details={"missing_scope": operation.scope, "token_scopes": sorted(g.bearer_scopes)},
+            refusal=RefusalNote(AuditAction.TOKEN_REFUSED, details={
+                "path": request.path[:200], "reason": "missing_scope",
+                "missing_scope": operation.scope}),
+        )
+
+
+def current_actor() -> Actor:
+    origin = Origin(
+        ip=request.remote_addr,
+        user_agent=request.user_agent.string or None,
+        request_id=current_request_id(),
+    )
+    if "bearer_user" in g:
+        return Actor(user=g.bearer_user, origin=origin, token_id=g.bearer_token_id,
+                     scopes=g.bearer_scopes)
+    user = current_user if current_user.is_authenticated else None
+    return Actor(user=user, origin=origin)
+
+
+def record_refused(note: RefusalNote) -> None:
+    """Record a refused attempt by whoever is asking, in a transaction of its own (the
+    refusing one is rolled back); core's error handler calls it for every domain error
+    that carries a RefusalNote."""
+    record_refusal(session_factory(), current_actor().audit(), AuditAction(note.action),
+                   now=clock().now(), target_type=note.target_type, target_id=note.target_id,
+                   details=note.details)
+
+
+def audit_reader() -> AuditReader:
+    """The audit package cannot see users: it is told who reads, by their global roles."""
+    actor = current_actor()
+    user = actor.require_user()
+    roles = frozenset(a.role for a in user.roles if not a.scope)
+    return reader_for(user.id, roles, actor.audit(), path=request.path)

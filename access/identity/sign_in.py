@@ -1,0 +1,44 @@
+"""Turning verified OIDC claims into a local user, and recording sign-in attempts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from access.identity.actor import Actor
+from access.identity.models import User
+from audit.log.actions import AuditAction
+from audit.log.append import record_event
+
+
+def sign_in(
+    session: Session, actor: Actor, *, issuer: str, claims: Mapping[str, Any], now: datetime
+) -> User:
+    """Find or create the user keyed by (issuer, subject); refresh profile claims; audit."""
+    subject = str(claims["sub"])
+    user = session.scalar(select(User).where(User.issuer == issuer, User.subject == subject))
+    if user is None:
+        user = User(issuer=issuer, subject=subject, created_at=now)
+        session.add(user)
+    for field in ("email", "name", "institution"):
+        value = claims.get(field)
+        if isinstance(value, str) and value:
+            setattr(user, field, value[:255])
+    user.last_login_at = now
+    session.flush()
+    signed_in = Actor(user=user, origin=actor.origin)
+    record_event(
+        session, signed_in.audit(), AuditAction.LOGIN, now=now,
+        target_type="user", target_id=user.id, details={"issuer": issuer},
+    )
+    return user
+
+
+def sign_out(session: Session, actor: Actor, now: datetime) -> None:
+    user = actor.require_user()
+    record_event(session, actor.audit(), AuditAction.LOGOUT, now=now,
+                 target_type="user", target_id=user.id)
