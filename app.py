@@ -12,38 +12,27 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import access.install
 import audit.install
-import core.csrf
-import core.error_handling
-import core.health
-import core.log_redaction
-import core.logging_setup
-import core.metrics_web
-import core.request_id
-import core.request_scope
-import core.routing
-import core.security
-import core.site
+import datasets.install
 from access.identity.current_actor import audit_reader, record_refused
 from audit.log.alarm import commit_audited
 from config import Settings, load_settings
-from core.api_docs_web import docs as api_docs
+from core import log_redaction, logging_setup
 from core.cli import db_cli, keys_cli
 from core.clock import Clock, SystemClock
 from core.db import make_engine, make_session_factory
-from datasets.agreement_views import pages as agreement_pages
-from datasets.agreements_api import api as agreements_api
-from datasets.api import api as datasets_api
-from datasets.catalogue import CatalogueDirectory
-from datasets.cli import datasets_cli, demo_cli
-from datasets.downloads import UrlLifetime
-from datasets.drs_api import PREFIX as DRS_PREFIX
-from datasets.drs_api import api as drs_api
-from datasets.drs_api import error_shape as drs_error_shape
-from datasets.results_api import api as results_api
-from datasets.results_cli import results_cli
-from datasets.results_views import pages as results_pages
-from datasets.storage import make_storage
-from datasets.views import pages as datasets_pages
+from core.web import (
+    csrf,
+    error_handling,
+    health,
+    metrics_endpoint,
+    request_id,
+    request_scope,
+    routing,
+    security,
+    site,
+)
+from core.web.api_docs_page import docs as api_docs
+from datasets.catalogue.queries import CatalogueDirectory
 
 
 def create_app(
@@ -57,11 +46,11 @@ def create_app(
     _install_logging(settings)
     engine = _install_database(app, settings, clock or SystemClock())
     _install_web_basics(app)
-    audit.install.install(app, settings, session_factory=core.request_scope.factory_of(app),
+    audit.install.install(app, settings, session_factory=request_scope.factory_of(app),
                           reader=audit_reader)
     access.install.install(app, settings, directory=CatalogueDirectory())
-    _install_datasets(app, settings)
-    core.error_handling.install(app, record_refused)
+    datasets.install.install(app, settings)
+    error_handling.install(app, record_refused)
     _install_operations(app, settings, engine)
     app.after_request(_commit_on_success)
     return app
@@ -69,7 +58,7 @@ def create_app(
 
 def _flask_app(settings: Settings) -> Flask:
     app = Flask(__name__, static_folder=None)
-    core.routing.install(app)
+    routing.install(app)
     if settings.trusted_proxies:
         # Only behind that many proxies may X-Forwarded-For/-Proto be believed (audit IPs).
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
@@ -92,8 +81,8 @@ def _flask_app(settings: Settings) -> Flask:
 
 
 def _install_logging(settings: Settings) -> None:
-    core.logging_setup.install(settings.log_format)
-    core.log_redaction.install()
+    logging_setup.install(settings.log_format)
+    log_redaction.install()
 
 
 def _install_database(app: Flask, settings: Settings, clock: Clock) -> Engine:
@@ -102,40 +91,25 @@ def _install_database(app: Flask, settings: Settings, clock: Clock) -> Engine:
                          max_overflow=settings.db_max_overflow,
                          pool_timeout=settings.db_pool_timeout_seconds)
     app.extensions["custodian.engine"] = engine
-    core.request_scope.install(app, make_session_factory(engine), clock)
+    request_scope.install(app, make_session_factory(engine), clock)
     return engine
 
 
 def _install_web_basics(app: Flask) -> None:
     """Request ids, security headers and CSRF, for every page and API; and the site's
     shared templates and static files."""
-    core.request_id.install(app)
-    core.security.install(app)
-    core.csrf.install(app)
-    app.register_blueprint(core.site.blueprint(app.root_path))
-
-
-def _install_datasets(app: Flask, settings: Settings) -> None:
-    storage = make_storage(settings)
-    app.extensions["custodian.storage"] = storage
-    app.extensions["custodian.url_lifetime"] = UrlLifetime(
-        settings.signed_url_default_seconds, settings.signed_url_max_seconds
-    )
-    core.error_handling.register_error_shape(app, DRS_PREFIX + "/", drs_error_shape)
-    core.health.add_check(app, "storage", storage.check)
-    for blueprint in (datasets_pages, datasets_api, agreement_pages, agreements_api,
-                      results_pages, results_api, drs_api):
-        app.register_blueprint(blueprint)
-    for group in (demo_cli, datasets_cli, results_cli):
-        app.cli.add_command(group)
+    request_id.install(app)
+    security.install(app)
+    csrf.install(app)
+    app.register_blueprint(site.blueprint())
 
 
 def _install_operations(app: Flask, settings: Settings, engine: Engine) -> None:
     """What operators use: readiness, metrics, the API document, ``flask db`` and ``keys``."""
-    core.health.add_check(app, "database", lambda: _ping(engine))
-    core.health.install(app)
+    health.add_check(app, "database", lambda: _ping(engine))
+    health.install(app)
     if settings.metrics_enabled:
-        core.metrics_web.install(app, None if settings.metrics_public else settings.metrics_token)
+        metrics_endpoint.install(app, None if settings.metrics_public else settings.metrics_token)
     app.register_blueprint(api_docs)
     for group in (db_cli, keys_cli):
         app.cli.add_command(group)
@@ -145,9 +119,9 @@ def _commit_on_success(response: Response) -> Response:
     """One commit per request, only for success: an action and its audit event land together.
     Registered last, so it runs before every other after-request step."""
     if response.status_code < 400:
-        core.request_scope.commit_if_open(commit_audited)
+        request_scope.commit_if_open(commit_audited)
     else:
-        core.request_scope.rollback_if_open()
+        request_scope.rollback_if_open()
     return response
 
 

@@ -29,10 +29,10 @@ from access.schemas import (
 )
 from access.tokens import create_api_token, list_api_tokens, revoke_api_token
 from config import Settings
-from core.api import parse_body
-from core.api_docs import documented
-from core.request_scope import clock, db_session
 from core.scopes import Scope
+from core.web.api import parse_body
+from core.web.api_docs import documented
+from core.web.request_scope import clock, db_session
 
 api = Blueprint("access_api", __name__, url_prefix="/api/v1")
 

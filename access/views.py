@@ -31,9 +31,9 @@ from access.schemas import CommitteeIn, CommitteeUpdateIn, MemberIn, RoleIn, Tok
 from access.tokens import IssuedToken, create_api_token, list_api_tokens, revoke_api_token
 from config import Settings
 from core.errors import InvalidInput
-from core.request_scope import clock, db_session
 from core.schemas import first_problem
 from core.scopes import DEFAULT_SCOPES, SCOPE_MEANINGS
+from core.web.request_scope import clock, db_session
 
 pages = Blueprint("access", __name__, template_folder="templates")
 

@@ -19,7 +19,7 @@ from audit.review.alerts import AlertRules
 from audit.review.api import api as review_api
 from audit.review.views import pages as review_pages
 from config import Settings
-from core.health import Failing, add_check
+from core.web.health import Failing, add_check
 
 
 def install(app: Flask, settings: Settings, *, session_factory: sessionmaker[Session],

@@ -29,7 +29,7 @@ from access.identity.actor import Actor
 from app import create_app
 from config import load_settings
 from core.migrations import upgrade
-from datasets.results_import import import_eqtls
+from datasets.results.loading import import_eqtls
 from tests.postgres import create_database, throwaway_cluster
 
 TARGET_MS = 50.0

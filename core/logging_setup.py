@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from flask import has_request_context
 
 from config.settings import LogFormat
-from core.request_id import current_request_id
+from core.web.request_id import current_request_id
 
 _HANDLER_NAME = "custodian"
 # HTTP plumbing: their DEBUG and INFO lines say nothing about the service, and urllib3's

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from core.errors import DomainError, InvalidInput
-from datasets.manifest import ManifestProblem
-from datasets.results_formats import RowProblem
+from datasets.catalogue.manifest import ManifestProblem
+from datasets.results.formats import RowProblem
 
 
 class ManifestRejected(InvalidInput):

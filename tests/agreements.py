@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from access.identity.actor import Actor
 from access.identity.models import User
-from datasets.agreements import accept_agreement, current_agreement
+from datasets.agreements.versions import accept_agreement, current_agreement
 from tests.conftest import DemoInstance
 
 

@@ -21,7 +21,7 @@ from app import create_app
 from config import Settings, load_settings
 from core.clock import MovableClock
 from core.migrations import upgrade
-from datasets.demo import set_up_demo
+from datasets.demo.set_up import set_up_demo
 from tests.html_forms import form_with_field
 
 DATABASE_BACKENDS = ["sqlite", "postgresql"]

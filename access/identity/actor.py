@@ -44,3 +44,8 @@ class Actor:
             user_agent=self.origin.user_agent,
             request_id=self.origin.request_id,
         )
+
+
+# Operators' commands act as the system: whoever can run them already controls the host and
+# its secrets.
+OPERATOR = Actor(user=None)

@@ -6,8 +6,8 @@ from flask import Blueprint, Response, jsonify
 
 from access.identity.current_actor import current_actor
 from access.identity.schemas import UserOut, WhoAmIOut
-from core.api_docs import documented
-from core.csrf import csrf_token
+from core.web.api_docs import documented
+from core.web.csrf import csrf_token
 
 api = Blueprint("identity_api", __name__, url_prefix="/api/v1")
 

@@ -11,10 +11,10 @@ from access.tokens import find_live_token
 from audit.log.actions import AuditAction
 from audit.log.append import record_refusal
 from audit.readers import AuditReader, reader_for
-from core.api_docs import operation_of
 from core.errors import Forbidden, NotAuthenticated, RefusalNote
-from core.request_id import current_request_id
-from core.request_scope import clock, db_session, session_factory
+from core.web.api_docs import operation_of
+from core.web.request_id import current_request_id
+from core.web.request_scope import clock, db_session, session_factory
 
 API_PREFIX = "/api/"
 # Where a personal API token may stand in for the session: our JSON API and GA4GH DRS.

@@ -17,7 +17,7 @@ from flask import Flask, current_app, request, session
 from werkzeug.wrappers import Response
 
 from config import Settings
-from config.settings import OidcProvider
+from config.identity import OidcProvider
 
 CLOCK_SKEW_SECONDS = 60
 SCOPE = "openid email profile"

@@ -24,11 +24,11 @@ from access.passports.verify import PASSPORT_CLAIM
 from audit.log.actions import AuditAction
 from audit.log.append import record_refusal
 from config import Settings
-from config.settings import OidcProvider
-from core.error_handling import respond
+from config.identity import OidcProvider
 from core.errors import NotFound
-from core.request_scope import clock, db_session, session_factory
-from core.security import safe_next_path
+from core.web.error_handling import respond
+from core.web.request_scope import clock, db_session, session_factory
+from core.web.security import safe_next_path
 
 log = logging.getLogger(__name__)
 pages = Blueprint("identity", __name__, template_folder="templates")

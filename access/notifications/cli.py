@@ -15,7 +15,7 @@ from access.notifications.composers import queue_expiry_reminders
 from access.notifications.outbox import BATCH, send_due_emails
 from access.notifications.sender import SmtpMailer, SmtpSettings
 from config import Settings
-from core.request_scope import clock, session_factory
+from core.web.request_scope import clock, session_factory
 
 notify_cli = AppGroup("notify", help="Email notifications: send the outbox, queue reminders.")
 

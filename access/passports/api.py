@@ -8,9 +8,9 @@ from access.extensions import dataset_directory, visa_signer
 from access.identity.current_actor import current_actor
 from access.passports.schemas import VisasOut
 from access.passports.visas import JWKS_PATH, issue_visas, public_jwks
-from core.api_docs import documented
-from core.request_scope import clock, db_session
 from core.scopes import Scope
+from core.web.api_docs import documented
+from core.web.request_scope import clock, db_session
 
 api = Blueprint("passport_api", __name__)
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from access.passports.broker_keys import JwksFetcher, KeysUnavailable
 from access.ports import DatasetDirectory
-from config.settings import TrustedBroker
+from config.identity import TrustedBroker
 
 ALGORITHMS = ("RS256", "ES256")
 GRANT_TYPE = "ControlledAccessGrants"

@@ -27,10 +27,10 @@ from access.requests.schemas import (
     RequestListQuery,
     RequestOut,
 )
-from core.api import parse_body, parse_query
-from core.api_docs import Operation, documented
-from core.request_scope import clock, db_session
 from core.scopes import Scope
+from core.web.api import parse_body, parse_query
+from core.web.api_docs import Operation, documented
+from core.web.request_scope import clock, db_session
 
 api = Blueprint("requests_api", __name__, url_prefix="/api/v1")
 request_out = RequestOut()

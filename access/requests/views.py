@@ -31,8 +31,8 @@ from access.requests.review import review_queue
 from access.requests.schemas import QUEUE_STATES, CommitteeQueueQuery, RequestIn
 from access.requests.workflow import RequestAction
 from core.errors import InvalidInput
-from core.request_scope import clock, db_session
 from core.schemas import first_problem
+from core.web.request_scope import clock, db_session
 
 pages = Blueprint("requests", __name__, template_folder="templates")
 

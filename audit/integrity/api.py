@@ -25,10 +25,10 @@ from audit.integrity.schemas import (
     PublicKeysOut,
     SigningKeyOut,
 )
-from core.api import parse_query
-from core.api_docs import documented
-from core.request_scope import clock, db_session, session_factory
 from core.scopes import Scope
+from core.web.api import parse_query
+from core.web.api_docs import documented
+from core.web.request_scope import clock, db_session, session_factory
 
 api = Blueprint("audit_integrity_api", __name__, url_prefix="/api/v1/audit")
 key_out = SigningKeyOut()

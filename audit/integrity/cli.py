@@ -15,7 +15,7 @@ from audit.integrity.log_export import start_log_export, stream_log_export
 from audit.integrity.signed_note import public_key_pem
 from audit.log.actions import AuditAction, Outcome
 from audit.log.append import SYSTEM, record_event
-from core.request_scope import clock, session_factory
+from core.web.request_scope import clock, session_factory
 
 audit_cli = AppGroup("audit", help="Verify and inspect the audit log.")
 

@@ -30,10 +30,10 @@ from audit.review.schemas import (
 )
 from audit.review.search import EventFilter, get_event, search_alerts, search_events
 from audit.review.search_export import MEDIA_TYPES, start_export, stream_export
-from core.api import parse_query
-from core.api_docs import documented
-from core.request_scope import clock, db_session, session_factory
 from core.scopes import Scope
+from core.web.api import parse_query
+from core.web.api_docs import documented
+from core.web.request_scope import clock, db_session, session_factory
 
 api = Blueprint("audit_search_api", __name__, url_prefix="/api/v1/audit")
 event_out = EventOut()

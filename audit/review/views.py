@@ -27,7 +27,7 @@ from audit.review.schemas import (
     ReportChoiceIn,
 )
 from audit.review.search import EventFilter, get_event, search_alerts, search_events
-from core.request_scope import clock, db_session
+from core.web.request_scope import clock, db_session
 
 pages = Blueprint("audit", __name__, template_folder="templates")
 event_out = EventOut()

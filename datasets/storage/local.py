@@ -19,7 +19,7 @@ from urllib.parse import quote, urlencode
 
 from werkzeug.security import safe_join
 
-from datasets.checksums import file_chunks
+from datasets.catalogue.checksums import file_chunks
 from datasets.storage.base import ObjectNotFound, StorageUnavailable
 
 URL_PREFIX = "/storage/"

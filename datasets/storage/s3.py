@@ -26,7 +26,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from datasets.checksums import CHUNK, digest, file_chunks
+from datasets.catalogue.checksums import CHUNK, digest, file_chunks
 from datasets.storage.base import ObjectNotFound, StorageUnavailable
 
 USER_QUERY_PARAMETER = "x-custodian-user"

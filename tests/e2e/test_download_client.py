@@ -24,10 +24,10 @@ import requests
 from sqlalchemy import select
 
 from audit.log.models import AuditEvent
+from datasets.catalogue.models import DataFile
 from datasets.client import main as client_main
 from datasets.client import service, transfer
-from datasets.demo_study import CONSENT_GROUP_ACCESSION
-from datasets.models import DataFile
+from datasets.demo.synthetic_study import CONSENT_GROUP_ACCESSION
 from tests.agreements import accept_as
 from tests.conftest import DemoInstance, issue_token
 from tests.integration.passport_support import give_grant

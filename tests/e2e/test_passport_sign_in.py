@@ -18,9 +18,9 @@ from sqlalchemy import select
 
 from access.passports.models import PassportGrant
 from audit.log.models import AuditEvent
-from datasets.demo import set_up_demo
-from datasets.demo_study import CONSENT_GROUP_ACCESSION
-from datasets.models import Dataset
+from datasets.catalogue.models import Dataset
+from datasets.demo.set_up import set_up_demo
+from datasets.demo.synthetic_study import CONSENT_GROUP_ACCESSION
 from tests.conftest import free_port
 from tests.live_server import running_service
 from tests.oidc_provider import NodeProvider, authorize

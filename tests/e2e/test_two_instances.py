@@ -21,7 +21,7 @@ import requests
 from app import create_app
 from audit.integrity.chain_check import verify_chain
 from core.migrations import upgrade
-from datasets.demo import set_up_demo
+from datasets.demo.set_up import set_up_demo
 from tests.agreements import accept_over_http
 from tests.conftest import csrf_header, demo_settings, free_port, sign_in
 from tests.postgres import create_database

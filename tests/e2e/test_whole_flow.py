@@ -10,7 +10,7 @@ import requests
 from sqlalchemy import func, select
 
 from audit.log.models import AuditEvent
-from datasets.models import DataFile
+from datasets.catalogue.models import DataFile
 from tests.agreements import accept_over_http
 from tests.conftest import DemoInstance, csrf_header, sign_in
 

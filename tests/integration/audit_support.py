@@ -15,8 +15,8 @@ from access.requests.endorsement import endorse_request
 from access.requests.filing import create_request
 from access.requests.review import approve_request
 from audit.log.models import AuditEvent
-from datasets.catalogue import CatalogueDirectory
-from datasets.models import DataFile, Dataset
+from datasets.catalogue.models import DataFile, Dataset
+from datasets.catalogue.queries import CatalogueDirectory
 from tests.agreements import accept_as
 from tests.conftest import DemoInstance
 

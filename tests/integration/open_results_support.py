@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from audit.log.models import AuditEvent
-from datasets import demo_study
-from datasets.results_models import EqtlResult, GeneMedianTpm, ResultImport, TranscriptMedianTpm
+from datasets.demo import synthetic_study as demo_study
+from datasets.results.models import EqtlResult, GeneMedianTpm, ResultImport, TranscriptMedianTpm
 from tests.conftest import DemoInstance
 
 EQTL_FILE = "open/GTEx_demo.eqtl_signif_pairs.txt.gz"

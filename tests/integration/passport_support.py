@@ -16,9 +16,9 @@ from access.models import Grant
 from access.requests.models import AccessRequest
 from app import create_app
 from audit.log.models import AuditEvent
-from config.settings import TrustedBroker
-from datasets.demo_study import CONSENT_GROUP_ACCESSION
-from datasets.models import DataFile, Dataset
+from config.identity import TrustedBroker
+from datasets.catalogue.models import DataFile, Dataset
+from datasets.demo.synthetic_study import CONSENT_GROUP_ACCESSION
 from tests.conftest import DemoInstance
 from tests.live_server import serving
 from tests.passport_broker import Broker

@@ -20,10 +20,10 @@ from access.requests.endorsement import endorse_request
 from access.requests.filing import create_request
 from access.requests.review import approve_request
 from audit.log.models import AuditEvent
-from datasets.agreement_models import AgreementAcceptance, DataUseAgreement
-from datasets.catalogue import CatalogueDirectory
-from datasets.models import DataFile, FileKind, Study, Tier
-from datasets.registration import ensure_dataset, register_file
+from datasets.agreements.models import AgreementAcceptance, DataUseAgreement
+from datasets.catalogue.models import DataFile, FileKind, Study, Tier
+from datasets.catalogue.queries import CatalogueDirectory
+from datasets.catalogue.registration import ensure_dataset, register_file
 from tests.conftest import DemoInstance, issue_token
 from tests.integration.audit_support import STATEMENT, controlled_files, grant_access
 from tests.integration.test_pages_and_health import signed_in_client

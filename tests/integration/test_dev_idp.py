@@ -26,9 +26,9 @@ from werkzeug.test import TestResponse
 
 from access.identity.devidp import DevIdpAuthorizationCode, create_dev_idp_blueprint
 from config import Settings, load_settings
-from core import csrf, request_scope
 from core.clock import MovableClock
 from core.db import Base, make_engine, make_session_factory
+from core.web import csrf, request_scope
 
 REPO = Path(__file__).resolve().parents[2]
 PUBLIC_URL = "http://127.0.0.1:5999"
@@ -66,8 +66,8 @@ def harness(tmp_path: Path, fresh_database_url: str) -> Iterator[Harness]:
         Blueprint(
             "core",
             "core",
-            template_folder=str(REPO / "core" / "templates"),
-            static_folder=str(REPO / "core" / "static"),
+            template_folder=str(REPO / "core" / "web" / "templates"),
+            static_folder=str(REPO / "core" / "web" / "static"),
         )
     )
     app.register_blueprint(create_dev_idp_blueprint(settings), url_prefix="/dev-idp")

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from audit.log.models import AuditEvent
-from datasets.models import DataFile, Tier
+from datasets.catalogue.models import DataFile, Tier
 from tests.conftest import DemoInstance, issue_token
 from tests.integration.audit_support import controlled_files, fetch, grant_access
 from tests.openapi_support import assert_is_drs, assert_matches_drs_spec

@@ -8,8 +8,8 @@ from access.duo.codes import code_for_shorthand
 from access.duo.match import DatasetTerms, ResearchPurpose, Verdict, match_request
 from access.identity.actor import Actor
 from access.models import Committee
-from datasets.models import Dataset, Study
-from datasets.registration import ensure_dataset
+from datasets.catalogue.models import Dataset, Study
+from datasets.catalogue.registration import ensure_dataset
 from tests.conftest import DemoInstance
 
 T2D = "MONDO:0005148"

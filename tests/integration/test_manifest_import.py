@@ -11,8 +11,8 @@ from click.testing import Result
 from sqlalchemy import func, select
 
 from audit.log.models import AuditEvent
-from datasets import demo_study
-from datasets.models import DataFile
+from datasets.catalogue.models import DataFile
+from datasets.demo import synthetic_study as demo_study
 from datasets.storage import Storage
 from tests.conftest import DemoInstance
 

@@ -17,13 +17,16 @@ import access.identity.models
 import access.models
 import access.notifications.models
 import access.passports.models
+import access.requests.models  # noqa: F401
+import audit.integrity.models
+import audit.log.models  # noqa: F401
+import datasets.agreements.models
+import datasets.catalogue.models
+import datasets.results.models  # noqa: F401
 from audit.log.actions import AuditAction
 from audit.log.append import SYSTEM, record_event
 from core.db import Base, make_engine, make_session_factory
 from core.migrations import downgrade, upgrade
-
-import access.requests.models  # noqa: F401  isort: skip
-import datasets.models  # noqa: F401  isort: skip
 
 
 @pytest.fixture

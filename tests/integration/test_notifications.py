@@ -21,7 +21,7 @@ from access.requests.filing import create_request
 from access.requests.models import AccessRequest
 from access.requests.notices import Notices
 from app import create_app
-from datasets.catalogue import CatalogueDirectory
+from datasets.catalogue.queries import CatalogueDirectory
 from tests.conftest import DemoInstance, free_port, issue_token
 from tests.integration.audit_support import STATEMENT, controlled_files, grant_access
 from tests.smtp_server import SmtpServer

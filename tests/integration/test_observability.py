@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import event, select
 
 from app import create_app
-from datasets.models import DataFile, Tier
+from datasets.catalogue.models import DataFile, Tier
 from tests.conftest import DemoInstance, issue_token
 
 METRICS_TOKEN = "m" * 40
@@ -154,7 +154,7 @@ def test_failed_audit_write_fails_the_action_counts_and_shows_on_readyz(
     assert ready.status_code == 503
     assert ready.get_json()["checks"]["audit"] == "failing"
     logged = [line for line in json_lines(capsys.readouterr().err)
-              if line["logger"] == "core.error_handling"]
+              if line["logger"] == "core.web.error_handling"]
     assert logged[-1]["request_id"] == failed.headers["X-Request-ID"]
     assert "audit_events refuses writes" in logged[-1]["exception"]
 
@@ -201,4 +201,4 @@ def test_access_log_line_is_json_without_the_signature(
 def test_http_client_libraries_stay_quiet_at_the_default_level(metered: Flask) -> None:
     for name in ("authlib.integrations.base_client.sync_app", "urllib3.connectionpool"):
         assert not logging.getLogger(name).isEnabledFor(logging.DEBUG)
-    assert logging.getLogger("core.error_handling").isEnabledFor(logging.INFO)
+    assert logging.getLogger("core.web.error_handling").isEnabledFor(logging.INFO)

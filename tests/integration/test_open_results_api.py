@@ -117,7 +117,7 @@ def test_a_download_has_the_same_rows_as_every_page(
 def test_a_download_of_many_pages_is_complete(
     client: FlaskClient, files: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("datasets.results_queries.DOWNLOAD_BATCH", 13)
+    monkeypatch.setattr("datasets.results.queries.DOWNLOAD_BATCH", 13)
     text = client.get("/api/v1/eqtls?tissue=Lung&format=tsv").get_data(as_text=True)
     assert as_set(parse_delimited(text, "\t")) == Counter(eqtl_rows_from_file(files, tissue="Lung"))
 

@@ -12,8 +12,8 @@ from click.testing import Result
 from sqlalchemy import select
 
 from audit.log.models import AuditEvent
-from datasets.demo import set_up_demo
-from datasets.results_models import ResultImport
+from datasets.demo.set_up import set_up_demo
+from datasets.results.models import ResultImport
 from tests.conftest import DemoInstance
 from tests.integration.open_results_support import (
     all_pages,
@@ -207,7 +207,7 @@ def test_a_malformed_matrix_loads_nothing_and_names_the_line(
 def test_a_bad_line_after_batches_were_written_leaves_nothing_behind(
     demo: DemoInstance, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("datasets.results_import.PROGRESS_EVERY", 10_000)
+    monkeypatch.setattr("datasets.results.loading.PROGRESS_EVERY", 10_000)
     good = [changed(2, f"chr2_{1000 + n}_A_C_b38") for n in range(25_000)]
     before = result_counts(demo)
     result = run(demo, "import-eqtls", str(write(tmp_path / "big.txt", [

@@ -71,7 +71,7 @@ def test_every_api_rule_is_documented(demo: DemoInstance, document: dict[str, An
 
 
 def test_a_new_route_without_a_declaration_is_caught(demo: DemoInstance) -> None:
-    from core.api_docs import build_document
+    from core.web.api_docs import build_document
 
     app = demo.app
     app.add_url_rule("/api/v1/undocumented/<int:thing_id>", "undocumented",

@@ -16,7 +16,7 @@ from access.identity.users import ensure_user
 from access.models import Committee, Grant
 from access.roles import ensure_role
 from audit.log.models import AuditEvent
-from datasets.models import DataFile, Dataset, FileKind, Study, Tier
+from datasets.catalogue.models import DataFile, Dataset, FileKind, Study, Tier
 from tests.conftest import DemoInstance, issue_token
 from tests.integration.workflow_support import Api, events_of
 

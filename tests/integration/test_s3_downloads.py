@@ -21,10 +21,10 @@ from audit.log.models import AuditEvent
 from config import load_settings
 from core.clock import MovableClock
 from core.migrations import upgrade
-from datasets import demo_study
-from datasets.demo import set_up_demo
-from datasets.manifest_import import import_manifest
-from datasets.models import DataFile
+from datasets.catalogue.manifest_import import import_manifest
+from datasets.catalogue.models import DataFile
+from datasets.demo import synthetic_study as demo_study
+from datasets.demo.set_up import set_up_demo
 from datasets.storage import S3Storage, StorageUnavailable
 from datasets.storage.s3 import USER_QUERY_PARAMETER
 from tests.agreements import accept_with_client

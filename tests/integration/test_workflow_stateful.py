@@ -50,8 +50,8 @@ from audit.log.models import AuditEvent
 from core.db import make_engine
 from core.errors import DomainError
 from core.migrations import upgrade
-from datasets.catalogue import CatalogueDirectory
-from datasets.registration import ensure_dataset, ensure_study
+from datasets.catalogue.queries import CatalogueDirectory
+from datasets.catalogue.registration import ensure_dataset, ensure_study
 
 SYSTEM = Actor(user=None)
 START = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
@@ -65,6 +65,7 @@ LIKELY: dict[Party, list[str]] = {  # empty: a chair of one of the request's com
     Party.SYSTEM: ["outsider"],
 }
 SIDEWAYS = {RequestAction.DECLINE, RequestAction.REJECT, RequestAction.RETURN}
+AFTER_APPROVAL = [RequestAction.REVOKE, RequestAction.CLOSE, RequestAction.RENEW]
 # Left to act_at_random: they end a run's interesting part early.
 RARELY = {RequestAction.WITHDRAW, RequestAction.DECLARE_CONFLICT, RequestAction.EXPIRE}
 STATEMENT = "We study tissue-specific regulation of gene expression in ageing adults."
@@ -212,6 +213,27 @@ class WorkflowMachine(RuleBasedStateMachine):
                            label="person")
         self.act(rid, action, person, None)
 
+    def approved_ids(self) -> list[int]:
+        approved = RequestState.APPROVED.value
+        return list(self.session.scalars(select(AccessRequest.id).where(
+            AccessRequest.id.in_(self.request_ids), AccessRequest.state == approved)
+            .order_by(AccessRequest.id)))
+
+    @precondition(lambda self: self.approved_ids())
+    @rule(data=st.data())
+    def end_or_renew(self, data: st.DataObject) -> None:
+        """Life after approval, by its parties: a chair revokes, the applicant closes out or
+        renews. Without this rule a run reaches it only when the draws happen to."""
+        rid = data.draw(st.sampled_from(self.approved_ids()), label="request")
+        action = data.draw(st.sampled_from(AFTER_APPROVAL), label="action")
+        found = self.session.get(AccessRequest, rid)
+        assert found is not None
+        chairs = sorted(f"chair_{letter}" for letter, cid in self.committees.items()
+                        if cid in {rd.committee_id for rd in found.datasets})
+        person = data.draw(st.sampled_from(
+            chairs if action is RequestAction.REVOKE else ["applicant"]), label="person")
+        self.act(rid, action, person, None)
+
     def act(self, rid: int, action: RequestAction, person: str, committee: str | None) -> None:
         with self.session.begin_nested():
             request = self.session.get(AccessRequest, rid)
@@ -290,4 +312,4 @@ def test_random_actions_never_reach_an_illegal_state_or_go_unaudited(
     done = {action for _, action in REACHED}
     assert {RequestAction.ENDORSE, RequestAction.VOTE, RequestAction.APPROVE,
             RequestAction.REJECT, RequestAction.RETURN, RequestAction.ANSWER} <= done, done
-    assert len({RequestAction.REVOKE, RequestAction.CLOSE, RequestAction.RENEW} & done) >= 2
+    assert set(AFTER_APPROVAL) <= done, done

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from datasets.demo_study import (
+from datasets.demo.simulation import GENES, TISSUES
+from datasets.demo.synthetic_study import (
     CONSENT_GROUP_ACCESSION,
-    GENES,
     STUDY_ACCESSION,
-    TISSUES,
     DemoFile,
     write_demo_study,
 )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from datasets.manifest import ManifestProblem, parse_manifest
-from datasets.models import FileKind, Tier
+from datasets.catalogue.manifest import ManifestProblem, parse_manifest
+from datasets.catalogue.models import FileKind, Tier
 
 HEADER = "location\tkind\ttier\tdataset\tsize\tsha256\tmd5"
 SHA = "ab" * 32

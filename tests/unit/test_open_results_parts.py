@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from marshmallow import ValidationError
 
-from datasets.results_charts import SHADES, heatmap
-from datasets.results_ids import Locus, is_ensembl_gene_id, stable_gene_id, variant_locus
-from datasets.results_queries import IsoformValue
-from datasets.results_schemas import CursorField, encode_cursor
+from datasets.results.charts import SHADES, heatmap
+from datasets.results.ids import Locus, is_ensembl_gene_id, stable_gene_id, variant_locus
+from datasets.results.queries import IsoformValue
+from datasets.results.schemas import CursorField, encode_cursor
 
 
 @pytest.mark.parametrize("text, locus", [

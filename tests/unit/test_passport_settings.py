@@ -14,7 +14,9 @@ from joserfc.jwk import KeySet
 
 from access.passports.broker_keys import JwksFetcher, KeysUnavailable
 from access.passports.visas import public_jwks, signer_from
-from config.settings import SettingsError, TrustedBroker, load_settings
+from config.env import SettingsError
+from config.identity import TrustedBroker
+from config.settings import load_settings
 from tests.passport_broker import Broker
 from tests.unit.test_settings import PRODUCTION
 

@@ -10,7 +10,7 @@ import pytest
 
 from app import create_app
 from config import SettingsError, load_settings
-from config.settings import OidcProvider
+from config.identity import OidcProvider
 
 PRODUCTION = {
     "CUSTODIAN_DATABASE_URL": "sqlite:///:memory:",

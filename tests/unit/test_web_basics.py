@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from audit.log.chain import canonical_bytes, format_timestamp
-from core.security import safe_next_path
+from core.web.security import safe_next_path
 
 
 @pytest.mark.parametrize("candidate", [

@@ -24,8 +24,8 @@ from access.identity.devidp.keys import ALGORITHM, TokenSigner, identity_claims,
 from access.identity.devidp.models import DevIdpAuthorizationCode
 from access.identity.personas import PERSONAS_BY_USERNAME, Persona
 from config import Settings
-from config.settings import DEV_IDP_CLIENT_ID
-from core.request_scope import clock, db_session
+from config.identity import DEV_IDP_CLIENT_ID
+from core.web.request_scope import clock, db_session
 
 SCOPES_SUPPORTED = ("openid", "profile", "email")
 TOKEN_AUTH_METHODS = ("client_secret_basic", "client_secret_post")

@@ -14,7 +14,7 @@ from flask.typing import ResponseReturnValue
 
 from access.identity.devidp.provider import DevIdentityProvider
 from access.identity.personas import DEMO_PERSONAS, PERSONAS_BY_USERNAME
-from core.csrf import csrf_exempt
+from core.web.csrf import csrf_exempt
 
 LOGIN_TEMPLATE = "devidp/login.html"
 INVALID_BEARER_CHALLENGE = 'Bearer error="invalid_token"'

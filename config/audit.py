@@ -1,0 +1,69 @@
+"""Audit settings: the Ed25519 key that signs checkpoints, and the log's name."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    load_pem_private_key,
+)
+
+from config.env import PREFIX, EnvReader, SettingsError
+
+# signed-note key names: printable, no spaces, no "+".
+ORIGIN = re.compile(r"[!-*,-~]{1,255}")
+
+
+def _audit_signing_key(env: EnvReader, demo_secrets: Mapping[str, str]) -> bytes:
+    """An Ed25519 private key as PEM (``openssl genpkey -algorithm ed25519``) or its raw
+    32-byte seed in base64; returned as the seed."""
+    value = env.secret("AUDIT_SIGNING_KEY", demo_secrets, min_length=1)
+    problem = f"{PREFIX}AUDIT_SIGNING_KEY must be an Ed25519 private key in PEM or a base64 " \
+        "32-byte seed"
+    if value.startswith("-----BEGIN"):
+        try:
+            key = load_pem_private_key(value.encode(), password=None)
+        except (ValueError, TypeError):
+            raise SettingsError(problem) from None
+        if not isinstance(key, Ed25519PrivateKey):
+            raise SettingsError(problem)
+        return key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    try:
+        seed = base64.b64decode(value, validate=True)
+    except binascii.Error:
+        raise SettingsError(problem) from None
+    if len(seed) != 32:
+        raise SettingsError(problem)
+    return seed
+
+
+def _default_origin(public_url: str) -> str:
+    """``<host>[/path]/audit``: the public URL without its scheme, as tlog origins are."""
+    parts = urlsplit(public_url)
+    return f"{parts.netloc}{parts.path.rstrip('/')}/audit"
+
+
+def audit_settings(env: EnvReader, *, public_url: str, demo_secrets: Mapping[str, str]
+                   ) -> dict[str, Any]:
+    """The checkpoint key and the log's name, how often checkpoints are signed, and the
+    thresholds of the auditors' alerts."""
+    return {
+        "audit_signing_key": _audit_signing_key(env, demo_secrets),
+        "audit_checkpoint_every": env.integer("AUDIT_CHECKPOINT_EVERY", default=1000,
+                                              minimum=1, maximum=1_000_000),
+        "audit_origin": env.matching("AUDIT_ORIGIN", ORIGIN, "a key name without spaces or '+'",
+                                     default=_default_origin(public_url)),
+        "alert_downloads_per_hour": env.integer("ALERT_DOWNLOADS_PER_HOUR", default=50,
+                                                minimum=1, maximum=1_000_000),
+        "alert_refusals_per_hour": env.integer("ALERT_REFUSALS_PER_HOUR", default=10,
+                                               minimum=1, maximum=1_000_000),
+    }

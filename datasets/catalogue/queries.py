@@ -1,0 +1,70 @@
+"""Reading the catalogue: studies, datasets and files, for pages, the API and access."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from access.duo.match import DatasetTerms
+from access.ports import DatasetRef
+from core.errors import NotFound
+from datasets.catalogue.models import DataFile, Dataset, Study
+
+
+def list_studies(session: Session) -> list[Study]:
+    return list(session.scalars(select(Study).order_by(Study.accession)))
+
+
+def list_datasets(session: Session) -> list[Dataset]:
+    return list(session.scalars(select(Dataset).order_by(Dataset.id)))
+
+
+def get_dataset(session: Session, dataset_id: int) -> Dataset:
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None:
+        raise NotFound(f"No dataset {dataset_id}.")
+    return dataset
+
+
+def get_file(session: Session, file_id: int) -> DataFile:
+    data_file = session.get(DataFile, file_id)
+    if data_file is None:
+        raise NotFound(f"No file {file_id}.")
+    return data_file
+
+
+class CatalogueDirectory:
+    """The catalogue's answer to access.ports.DatasetDirectory."""
+
+    def lookup(self, session: Session, dataset_ids: Collection[int]) -> dict[int, DatasetRef]:
+        if not dataset_ids:
+            return {}
+        rows = session.execute(_REF_COLUMNS.where(Dataset.id.in_(list(dataset_ids))))
+        return {row.id: DatasetRef(*row) for row in rows}
+
+    def requestable(self, session: Session) -> list[DatasetRef]:
+        rows = session.execute(
+            _REF_COLUMNS.where(Dataset.committee_id.is_not(None)).order_by(Dataset.id)
+        )
+        return [DatasetRef(*row) for row in rows]
+
+    def by_accession(self, session: Session, accessions: Collection[str]
+                     ) -> dict[str, DatasetRef]:
+        if not accessions:
+            return {}
+        rows = session.execute(_REF_COLUMNS.where(Dataset.accession.in_(list(accessions))))
+        return {row.accession: DatasetRef(*row) for row in rows}
+
+
+# Column order matches DatasetRef's fields.
+    def data_use(self, session: Session, dataset_ids: Collection[int]) -> list[DatasetTerms]:
+        if not dataset_ids:
+            return []
+        return [DatasetTerms.of(dataset) for dataset in session.scalars(
+            select(Dataset).where(Dataset.id.in_(list(dataset_ids))).order_by(Dataset.id))]
+
+
+_REF_COLUMNS = select(Dataset.id, Dataset.accession, Dataset.name, Dataset.committee_id)
+

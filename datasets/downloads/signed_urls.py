@@ -1,0 +1,184 @@
+"""Issuing signed URLs and serving files from the local backend: the audited access path."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from access.grants import has_live_grant, lapsed_grant
+from access.identity.actor import Actor
+from access.identity.models import User
+from access.models import Grant
+from access.passports.passport_grants import has_live_passport_grant
+from audit.log.actions import AuditAction
+from audit.log.append import record_event
+from core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, RefusalNote
+from core.metrics import count_signed_url_issued, count_signed_url_refused
+from datasets.agreements.versions import agreement_not_accepted, pending_agreement_version
+from datasets.catalogue.models import DataFile, Tier
+from datasets.storage import Storage
+from datasets.storage.local import URL_PREFIX, InvalidSignature, LocalStorage
+
+ANONYMOUS = "anonymous"
+# Whom a URL is for, signed into it: "<user id>", or "<user id>-t<token id>" when an API
+# token asked for it, so that the file:serve event names the token as url:issue did.
+_PRINCIPAL = re.compile(r"([0-9]+)(?:-t([0-9]+))?")
+
+
+def url_principal(actor: Actor) -> str:
+    if actor.user is None:
+        return ANONYMOUS
+    token = f"-t{actor.token_id}" if actor.token_id is not None else ""
+    return f"{actor.user.id}{token}"
+
+
+@dataclass(frozen=True)
+class SignedUrl:
+    url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class UrlLifetime:
+    default_seconds: int
+    max_seconds: int
+
+
+def issue_signed_url(
+    session: Session,
+    actor: Actor,
+    file_id: int,
+    *,
+    storage: Storage,
+    lifetime: UrlLifetime,
+    now: datetime,
+    expires_in: int | None = None,
+    passport_dataset_ids: Collection[int] = (),
+) -> SignedUrl:
+    """A short-lived URL for one file, only with a live grant on its dataset (or open tier).
+
+    A live grant is one of ours, a visa stored at sign-in, or a visa presented with this
+    request (``passport_dataset_ids``, already verified by access.passports).
+    """
+    seconds = lifetime.default_seconds if expires_in is None else expires_in
+    if not 1 <= seconds <= lifetime.max_seconds:
+        raise InvalidInput(
+            f"expires_in must be between 1 and {lifetime.max_seconds} seconds.",
+            details={"expires_in": seconds},
+        )
+    data_file = session.get(DataFile, file_id)
+    if data_file is None:
+        raise NotFound(f"No file {file_id}.")
+    basis = "open"
+    if data_file.tier != Tier.OPEN:
+        basis = _require_grant(session, actor, data_file, now, passport_dataset_ids)
+    expires_at = now + timedelta(seconds=seconds)
+    url = storage.signed_url(data_file.storage_key, user=url_principal(actor),
+                             expires_at=expires_at, filename=data_file.name)
+    details = {"dataset_id": data_file.dataset_id, "expires_at": expires_at.isoformat()}
+    if basis not in ("grant", "open"):
+        details["granted_by"] = basis
+    record_event(
+        session, actor.audit(), AuditAction.URL_ISSUE, now=now,
+        target_type="file", target_id=data_file.id, details=details,
+    )
+    count_signed_url_issued()
+    return SignedUrl(url, expires_at)
+
+
+def _require_grant(session: Session, actor: Actor, data_file: DataFile, now: datetime,
+                   passport_dataset_ids: Collection[int]) -> str:
+    """What grants the access: ``grant``, ``passport`` (presented) or ``sign_in_visa``."""
+    refusal = RefusalNote(AuditAction.URL_REFUSE, "file", str(data_file.id),
+                          {"dataset_id": data_file.dataset_id})
+    if actor.user is None:
+        count_signed_url_refused("issue")
+        raise NotAuthenticated("Sign in to download controlled-access files.", refusal=refusal)
+    if has_live_grant(session, actor.user.id, data_file.dataset_id, now):
+        _require_current_agreement(session, actor.user.id, data_file)
+        return "grant"
+    # A visa is a DAC's decision elsewhere, taken under that DAC's own agreement.
+    if data_file.dataset_id in passport_dataset_ids:
+        return "passport"
+    if has_live_passport_grant(session, actor.user.id, data_file.dataset_id, now):
+        return "sign_in_visa"
+    count_signed_url_refused("issue")
+    lapsed = lapsed_grant(session, actor.user.id, data_file.dataset_id, now)
+    raise Forbidden(
+        "You hold no live grant for this file's dataset. File a data-access request.",
+        details={"dataset_id": data_file.dataset_id},
+        refusal=RefusalNote(AuditAction.URL_REFUSE, "file", str(data_file.id), {
+            "dataset_id": data_file.dataset_id,
+            "reason": _lapse_reason(lapsed),
+            "grant_id": lapsed.id if lapsed else None,
+        }),
+    )
+
+
+def _require_current_agreement(session: Session, user_id: int, data_file: DataFile) -> None:
+    """A grant made here downloads only under the dataset's current data-use agreement."""
+    version = pending_agreement_version(session, user_id, data_file.dataset_id)
+    if version is not None:
+        count_signed_url_refused("issue")
+        raise agreement_not_accepted(data_file.dataset_id, version, RefusalNote(
+            AuditAction.URL_REFUSE, "file", str(data_file.id),
+            {"dataset_id": data_file.dataset_id, "reason": "agreement_not_accepted",
+             "version": version}))
+
+
+def _lapse_reason(lapsed: Grant | None) -> str:
+    if lapsed is None:
+        return "no_grant"
+    return "grant_revoked" if lapsed.revoked_at is not None else "grant_expired"
+
+
+@dataclass(frozen=True)
+class ServedFile:
+    path: Path
+    record: DataFile
+
+
+def open_signed_file(
+    session: Session,
+    actor: Actor,
+    storage: LocalStorage,
+    *,
+    key: str,
+    expires: str,
+    user: str,
+    signature: str,
+    byte_range: str | None,
+    now: datetime,
+) -> ServedFile:
+    """Check a local-backend URL and find its file; the audit names the user the URL was for."""
+    refusal = RefusalNote(AuditAction.FILE_REFUSE, "storage_key", key[:128])
+    try:
+        storage.verify("GET", URL_PREFIX + quote(key), expires, user, signature, now)
+    except InvalidSignature as exc:
+        count_signed_url_refused("download")
+        raise Forbidden(f"This download link is not valid: {exc}.", refusal=refusal) from None
+    # The signature vouches for the user (and token) ids: the event names them as the actor.
+    principal = _PRINCIPAL.fullmatch(user)
+    if principal is not None:
+        user_id, token_id = principal.groups()
+        actor = Actor(user=session.get(User, int(user_id)), origin=actor.origin,
+                      token_id=int(token_id) if token_id else None)
+    path = storage.resolve(key)
+    data_file = session.scalar(select(DataFile).where(DataFile.storage_key == key))
+    if path is None or data_file is None:
+        count_signed_url_refused("download")
+        raise NotFound("No such file.", refusal=refusal)
+    record_event(
+        session, actor.audit(), AuditAction.FILE_SERVE, now=now,
+        target_type="file", target_id=data_file.id,
+        details={"url_user": user, "range": byte_range or "", "dataset_id": data_file.dataset_id},
+    )
+    return ServedFile(path, data_file)
+

@@ -1,0 +1,42 @@
+"""How the datasets package plugs into the app: the storage backend and URL lifetimes, the
+pages and APIs of the catalogue, agreements, downloads, DRS and open results, and
+``flask datasets``, ``flask demo`` and ``flask results``."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from config import Settings
+from core.web.error_handling import register_error_shape
+from core.web.health import add_check
+from datasets import extensions
+from datasets.agreements.api import api as agreements_api
+from datasets.agreements.views import pages as agreements_pages
+from datasets.catalogue.api import api as catalogue_api
+from datasets.catalogue.cli import datasets_cli
+from datasets.catalogue.views import pages as catalogue_pages
+from datasets.demo.cli import demo_cli, upload_demo_command
+from datasets.downloads.api import api as downloads_api
+from datasets.downloads.signed_urls import UrlLifetime
+from datasets.downloads.views import pages as downloads_pages
+from datasets.drs.api import PREFIX as DRS_PREFIX
+from datasets.drs.api import api as drs_api
+from datasets.drs.api import error_shape as drs_error_shape
+from datasets.results.api import api as results_api
+from datasets.results.cli import results_cli
+from datasets.results.views import pages as results_pages
+from datasets.storage import make_storage
+
+
+def install(app: Flask, settings: Settings) -> None:
+    storage = make_storage(settings)
+    extensions.keep(app, storage=storage, url_lifetime=UrlLifetime(
+        settings.signed_url_default_seconds, settings.signed_url_max_seconds))
+    add_check(app, "storage", storage.check)
+    register_error_shape(app, DRS_PREFIX + "/", drs_error_shape)
+    for blueprint in (catalogue_pages, catalogue_api, downloads_pages, downloads_api,
+                      agreements_pages, agreements_api, results_pages, results_api, drs_api):
+        app.register_blueprint(blueprint)
+    datasets_cli.add_command(upload_demo_command)
+    for group in (datasets_cli, demo_cli, results_cli):
+        app.cli.add_command(group)
