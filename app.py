@@ -86,7 +86,7 @@ def _install_logging(settings: Settings) -> None:
 
 
 def _install_database(app: Flask, settings: Settings, clock: Clock) -> Engine:
-    """One engine per process; one session per request (core/request_scope.py)."""
+    """One engine per process; one session per request (core/web/request_scope.py)."""
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
                          max_overflow=settings.db_max_overflow,
                          pool_timeout=settings.db_pool_timeout_seconds)

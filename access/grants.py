@@ -28,6 +28,13 @@ def has_live_grant(session: Session, user_id: int, dataset_id: int, now: datetim
     return found is not None
 
 
+def lapse_reason(lapsed: Grant | None) -> str:
+    """Why a user without a live grant has none, as a refused download records it."""
+    if lapsed is None:
+        return "no_grant"
+    return "grant_revoked" if lapsed.revoked_at is not None else "grant_expired"
+
+
 def lapsed_grant(session: Session, user_id: int, dataset_id: int, now: datetime
                  ) -> Grant | None:
     """The user's latest grant on the dataset that has expired or was revoked, if any.

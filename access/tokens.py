@@ -51,33 +51,10 @@ def create_api_token(
     narrow token handed to a job cannot be turned into a wider or longer-lived one.
     """
     user = actor.require_user()
-    lifetime = min(default_days, max_days) if days is None else days
-    if not 1 <= lifetime <= max_days:
-        raise InvalidInput(
-            f"A token lives between 1 and {max_days} days.",
-            details={"days": lifetime, "max_days": max_days},
-        )
-    if scopes is None:
-        scopes = ALL_SCOPES if actor.scopes is None else actor.scopes
-    chosen = frozenset(scopes)
-    unknown = chosen - ALL_SCOPES
-    if unknown or not chosen:
-        raise InvalidInput(
-            "Choose one or more scopes: " + ", ".join(sorted(ALL_SCOPES)) + ".",
-            details={"scopes": sorted(unknown), "allowed": sorted(ALL_SCOPES)},
-        )
-    expires_at = now + timedelta(days=lifetime)
-    if actor.scopes is not None:
-        beyond = chosen - actor.scopes
-        if beyond:
-            raise Forbidden(
-                "A token cannot create a token with scopes it lacks itself: "
-                + ", ".join(sorted(beyond)) + ".",
-                details={"missing_scopes": sorted(beyond)},
-            )
-        maker = session.get(ApiToken, actor.token_id)
-        if maker is not None:
-            expires_at = min(expires_at, maker.expires_at)
+    maker = None if actor.token_id is None else session.get(ApiToken, actor.token_id)
+    chosen, expires_at = token_terms(
+        scopes, days, holder_scopes=actor.scopes, max_days=max_days, default_days=default_days,
+        now=now, maker_expires_at=None if maker is None else maker.expires_at)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     record = ApiToken(
         user_id=user.id,
@@ -96,6 +73,45 @@ def create_api_token(
                  "scopes": sorted(chosen)},
     )
     return IssuedToken(token, record)
+
+
+def token_terms(
+    scopes: Collection[str] | None, days: int | None, *, holder_scopes: frozenset[str] | None,
+    max_days: int, default_days: int, now: datetime, maker_expires_at: datetime | None,
+) -> tuple[frozenset[str], datetime]:
+    """The scopes and expiry a new token gets, or why it gets none.
+
+    ``holder_scopes`` are those of the token asking (None for a session, which is not
+    scoped); ``maker_expires_at`` is when that token ends. Without ``scopes`` a token gets
+    all the holder's; never more, and never a longer life than its maker's.
+    """
+    lifetime = min(default_days, max_days) if days is None else days
+    if not 1 <= lifetime <= max_days:
+        raise InvalidInput(
+            f"A token lives between 1 and {max_days} days.",
+            details={"days": lifetime, "max_days": max_days},
+        )
+    if scopes is None:
+        scopes = ALL_SCOPES if holder_scopes is None else holder_scopes
+    chosen = frozenset(scopes)
+    unknown = chosen - ALL_SCOPES
+    if unknown or not chosen:
+        raise InvalidInput(
+            "Choose one or more scopes: " + ", ".join(sorted(ALL_SCOPES)) + ".",
+            details={"scopes": sorted(unknown), "allowed": sorted(ALL_SCOPES)},
+        )
+    expires_at = now + timedelta(days=lifetime)
+    if holder_scopes is not None:
+        beyond = chosen - holder_scopes
+        if beyond:
+            raise Forbidden(
+                "A token cannot create a token with scopes it lacks itself: "
+                + ", ".join(sorted(beyond)) + ".",
+                details={"missing_scopes": sorted(beyond)},
+            )
+        if maker_expires_at is not None:
+            expires_at = min(expires_at, maker_expires_at)
+    return chosen, expires_at
 
 
 def list_api_tokens(session: Session, actor: Actor, limit: int = 200) -> list[ApiToken]:

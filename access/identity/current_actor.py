@@ -58,7 +58,7 @@ def _authenticate_bearer() -> None:
 
 
 def _check_token_scope() -> None:
-    """A token reaches only routes that declare the scope it holds (core/api_docs.py).
+    """A token reaches only routes that declare the scope it holds (core/web/api_docs.py).
 
     A route with no declaration accepts no token: new routes are closed to tokens until
     someone decides which scope they need.

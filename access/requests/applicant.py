@@ -19,10 +19,9 @@ from sqlalchemy.orm import Session
 
 from access.identity.actor import Actor
 from access.models import CommitteeMembership
-from access.requests.expiry import expire_lapsed
 from access.requests.filing import content_fields
 from access.requests.models import AccessRequest, RequestCollaborator, RequestQuestion
-from access.requests.moves import apply_move, check_move
+from access.requests.moves import apply_move, check_move, expire_lapsed
 from access.requests.notices import Notices
 from access.requests.workflow import RequestAction, RequestState
 from core.errors import Conflict, InvalidInput

@@ -1,4 +1,5 @@
-"""Who the actor is to a request, who may see it, and the one way a request changes state.
+"""Who the actor is to a request, who may see it, and the one way a request changes state
+(lazy expiry included).
 
 Every use case of the workflow goes through ``check_move`` (visible? the right party? a
 legal state?) and ``apply_move`` (new state, audit event in the same transaction), so no
@@ -7,21 +8,21 @@ transition can skip the table or the log.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from access.identity.actor import Actor
 from access.identity.models import Role, RoleAssignment
-from access.models import CommitteeMembership
-from access.requests.expiry import expire_if_lapsed
+from access.models import CommitteeMembership, Grant
 from access.requests.models import AccessRequest, ConflictDeclaration, RequestCollaborator
 from access.requests.workflow import Party, RequestAction, RequestState, next_state, party_for
 from audit.log.actions import AuditAction
-from audit.log.append import record_event
+from audit.log.append import SYSTEM, record_event
 from core.errors import Forbidden, NotFound, RefusalNote
 
 ACTION_EVENTS = {
@@ -71,13 +72,13 @@ class Standing:
 
 
 def standing_of(session: Session, actor: Actor, request: AccessRequest) -> Standing:
+    """The facts from the database; ``standing_from`` draws the conclusion."""
     user = actor.user
     if user is None:
         return Standing()
-    if request.applicant_id == user.id:
-        return Standing(applicant=True)
-    if any(c.user_id == user.id for c in request.collaborators):
-        return Standing(collaborator=True)
+    if request.applicant_id == user.id or any(c.user_id == user.id
+                                               for c in request.collaborators):
+        return standing_from(user.id, request)
     memberships = session.execute(
         select(CommitteeMembership.committee_id, CommitteeMembership.is_chair).where(
             CommitteeMembership.user_id == user.id,
@@ -97,11 +98,27 @@ def standing_of(session: Session, actor: Actor, request: AccessRequest) -> Stand
             ConflictDeclaration.request_id == request.id, ConflictDeclaration.user_id == user.id
         )
     ) is not None
+    return standing_from(user.id, request, memberships=[(c, chair) for c, chair in memberships],
+                         signing_official=signing, conflicted=conflicted)
+
+
+def standing_from(
+    user_id: int, request: AccessRequest, *, memberships: Iterable[tuple[int, bool]] = (),
+    signing_official: bool = False, conflicted: bool = False,
+) -> Standing:
+    """What a user is to a request, given their seats (committee id, chair?) on its
+    committees, whether they are its institution's signing official, and whether they
+    declared a conflict on it. The applicant and collaborators are nothing else."""
+    if request.applicant_id == user_id:
+        return Standing(applicant=True)
+    if any(c.user_id == user_id for c in request.collaborators):
+        return Standing(collaborator=True)
+    seats = list(memberships)
     return Standing(
-        signing_official=signing,
-        member_of=frozenset(committee for committee, _ in memberships),
-        chair_of=frozenset(committee for committee, chair in memberships if chair),
-        conflicted=conflicted,
+        signing_official=signing_official,
+        member_of=frozenset(committee for committee, _ in seats),
+        chair_of=frozenset(committee for committee, chair in seats if chair),
+        conflicted=conflicted and bool(seats),
     )
 
 
@@ -144,6 +161,13 @@ def check_move(
     """Visible, the actor's to take, and legal in the request's state; else 404, 403, 409."""
     request = get_visible_request(session, actor, request_id, now)
     standing = standing_of(session, actor, request)
+    require_move(standing, request, action)
+    return request, standing
+
+
+def require_move(standing: Standing, request: AccessRequest, action: RequestAction) -> None:
+    """403 unless the actor is the action's party (naming a declared conflict); 409 unless
+    the request's state allows the action (naming both)."""
     party = party_for(action)
     if not standing.is_party(party):
         conflicted = standing.conflicted and party in (Party.MEMBER, Party.CHAIR)
@@ -155,7 +179,6 @@ def check_move(
                                 {"action": action.value, "state": request.state}),
         )
     next_state(RequestState(request.state), action)  # raises the 409 naming both
-    return request, standing
 
 
 def apply_move(
@@ -186,3 +209,45 @@ def committees_of(request: AccessRequest) -> set[int]:
 
 def collaborator_of(request: AccessRequest, user_id: int) -> RequestCollaborator | None:
     return next((c for c in request.collaborators if c.user_id == user_id), None)
+
+
+# Lazy expiry: an approved request whose grants have all ended is marked expired when read.
+# Downloads never wait for this: URL issuance checks each grant's end date itself. The state
+# only catches up so that people and lists see the truth, and the change is audited (as done
+# by the service, not by whoever happened to look).
+
+def expire_if_lapsed(session: Session, request: AccessRequest, now: datetime) -> bool:
+    return bool(expire_lapsed(session, [request], now))
+
+
+def expire_lapsed(session: Session, requests: Iterable[AccessRequest], now: datetime
+                  ) -> list[AccessRequest]:
+    """Expire those of the requests whose last unrevoked grant has ended (one query)."""
+    approved = {r.id: r for r in requests if r.state == RequestState.APPROVED.value}
+    if not approved:
+        return []
+    last_end = dict(session.execute(
+        select(Grant.request_id, func.max(Grant.ends_at))
+        .where(Grant.request_id.in_(approved), Grant.revoked_at.is_(None))
+        .group_by(Grant.request_id)
+    ).all())
+    expired = []
+    for request_id, request in sorted(approved.items()):
+        ends = last_end.get(request_id)
+        if ends is not None and _aware(ends) > now:
+            continue
+        request.state = next_state(RequestState.APPROVED, RequestAction.EXPIRE).value
+        request.updated_at = now
+        record_event(
+            session, SYSTEM, AuditAction.REQUEST_EXPIRE, now=now,
+            target_type="access_request", target_id=request_id,
+            details={"from": RequestState.APPROVED.value, "to": request.state,
+                     "grants_ended_at": _aware(ends).isoformat() if ends else None},
+        )
+        expired.append(request)
+    return expired
+
+
+def _aware(moment: datetime) -> datetime:
+    """A plain value from the database is naive UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -10,7 +10,8 @@ resubmission every part is decided afresh, in a new round.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
@@ -20,7 +21,6 @@ from access.grants import open_grant
 from access.identity.actor import Actor
 from access.identity.models import Role
 from access.models import Committee, CommitteeMembership
-from access.requests.expiry import expire_lapsed
 from access.requests.models import (
     AccessRequest,
     CommitteeDecision,
@@ -29,7 +29,7 @@ from access.requests.models import (
     RequestQuestion,
     Vote,
 )
-from access.requests.moves import Standing, apply_move, check_move, committees_of
+from access.requests.moves import Standing, apply_move, check_move, committees_of, expire_lapsed
 from access.requests.notices import Notices
 from access.requests.workflow import PartDecision, RequestAction, RequestState, combined_state
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -224,19 +224,34 @@ def _decide(
 
 def _open_grants(session: Session, actor: Actor, request: AccessRequest,
                  decided: dict[int, CommitteeDecision], now: datetime) -> None:
-    """Grants for the approved parts, to the applicant and every accepted collaborator."""
+    approved = [d for d in decided.values() if d.decision == PartDecision.APPROVED]
+    request.approved_days = max(d.days or 0 for d in approved)
+    for terms in grants_for_approval(request, decided, now):
+        open_grant(session, actor.audit(), user_id=terms.user_id, dataset_id=terms.dataset_id,
+                   request_id=request.id, starts_at=terms.starts_at, ends_at=terms.ends_at)
+
+
+@dataclass(frozen=True)
+class GrantTerms:
+    user_id: int
+    dataset_id: int
+    starts_at: datetime
+    ends_at: datetime
+
+
+def grants_for_approval(request: AccessRequest, decided: Mapping[int, CommitteeDecision],
+                        now: datetime) -> list[GrantTerms]:
+    """The grants an approval opens: each dataset whose committee approved its part, for
+    that part's period, to the applicant and every collaborator who has accepted; none for
+    a part rejected or undecided."""
     approved = {c: d for c, d in decided.items() if d.decision == PartDecision.APPROVED}
-    request.approved_days = max(d.days or 0 for d in approved.values())
     holders = [request.applicant_id] + [c.user_id for c in request.collaborators
                                         if c.accepted_at is not None]
-    for requested in request.datasets:
-        part = approved.get(requested.committee_id)
-        if part is None or part.days is None:
-            continue
-        for holder in holders:
-            open_grant(session, actor.audit(), user_id=holder, dataset_id=requested.dataset_id,
-                       request_id=request.id, starts_at=now,
-                       ends_at=now + timedelta(days=part.days))
+    return [GrantTerms(holder, requested.dataset_id, now, now + timedelta(days=part.days))
+            for requested in request.datasets
+            if (part := approved.get(requested.committee_id)) is not None
+            and part.days is not None
+            for holder in holders]
 
 
 def _chaired_parts(standing: Standing, committee_id: int | None) -> set[int]:

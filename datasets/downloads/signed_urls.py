@@ -12,10 +12,9 @@ from urllib.parse import quote
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from access.grants import has_live_grant, lapsed_grant
+from access.grants import has_live_grant, lapse_reason, lapsed_grant
 from access.identity.actor import Actor
 from access.identity.models import User
-from access.models import Grant
 from access.passports.passport_grants import has_live_passport_grant
 from audit.log.actions import AuditAction
 from audit.log.append import record_event
@@ -116,7 +115,7 @@ def _require_grant(session: Session, actor: Actor, data_file: DataFile, now: dat
         details={"dataset_id": data_file.dataset_id},
         refusal=RefusalNote(AuditAction.URL_REFUSE, "file", str(data_file.id), {
             "dataset_id": data_file.dataset_id,
-            "reason": _lapse_reason(lapsed),
+            "reason": lapse_reason(lapsed),
             "grant_id": lapsed.id if lapsed else None,
         }),
     )
@@ -131,12 +130,6 @@ def _require_current_agreement(session: Session, user_id: int, data_file: DataFi
             AuditAction.URL_REFUSE, "file", str(data_file.id),
             {"dataset_id": data_file.dataset_id, "reason": "agreement_not_accepted",
              "version": version}))
-
-
-def _lapse_reason(lapsed: Grant | None) -> str:
-    if lapsed is None:
-        return "no_grant"
-    return "grant_revoked" if lapsed.revoked_at is not None else "grant_expired"
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Authentication as for /api/v1: a personal API token (scope ``catalogue`` for objects,
 ``download`` for access URLs) or the session cookie; the declarations below carry the
-scopes (core/api_docs.py). Object metadata is public, like the catalogue it mirrors.
+scopes (core/web/api_docs.py). Object metadata is public, like the catalogue it mirrors.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """GA4GH DRS 1.4 over the catalogue: a DRS object is one catalogue file, its id the file id.
 
-Access URLs come from datasets/downloads.py's ``issue_signed_url``, so the grant check, the
-audit event and the refusals are exactly those of ``GET /api/v1/files/{id}/url``.
+Access URLs come from ``issue_signed_url`` (datasets/downloads/signed_urls.py), so the grant
+check, the audit event and the refusals are exactly those of ``GET /api/v1/files/{id}/url``.
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ def _issue(session: Session, actor: Actor, file_id: int, ctx: DrsContext) -> Sig
 def _authorizations(data_file: DataFile, ctx: DrsContext) -> dict[str, Any]:
     types = ["None", "BearerAuth"] if data_file.tier == Tier.OPEN else ["BearerAuth"]
     if ctx.passport_issuers and data_file.tier != Tier.OPEN:
-        types.append("PassportAuth")  # with a sign-in or token too: see datasets/drs_api.py
+        types.append("PassportAuth")  # with a sign-in or token too: see datasets/drs/api.py
     return {"supported_types": types, "bearer_auth_issuers": list(ctx.bearer_issuers),
             "passport_auth_issuers": list(ctx.passport_issuers)}
 

@@ -2,7 +2,7 @@
 
 A URL is ``/storage/<key>?expires=<unix>&user=<principal>&signature=<hex>``; the signature
 covers the method, the path, the expiry and the principal (whom the URL is for: the user's
-id, with ``-t<token id>`` when an API token asked for it; see datasets/downloads.py), so
+id, with ``-t<token id>`` when an API token asked for it; see datasets/downloads/signed_urls.py), so
 changing any of them breaks it.
 """
 

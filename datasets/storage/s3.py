@@ -5,7 +5,7 @@ one costs milliseconds, a presign with a reused one a fraction of that. Credenti
 boto3's standard chain (environment, shared files, instance role). Boto types stay in here.
 
 Every URL carries ``x-custodian-user=<principal>`` in its query: the user's id, with
-``-t<token id>`` when an API token asked for it (datasets/downloads.py). S3 ignores query
+``-t<token id>`` when an API token asked for it (downloads/signed_urls.py). S3 ignores query
 parameters that start with ``x-`` but writes them to its server access log, so the store's
 own log names whom the URL was issued to; SigV4 signs every query parameter, so editing or
 dropping it makes the store refuse the URL.

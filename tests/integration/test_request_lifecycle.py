@@ -9,14 +9,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from access.committees import ensure_committee, ensure_committee_member
+from access.committees import ensure_committee_member
 from access.identity.actor import Actor
 from access.identity.models import Role, User
-from access.identity.users import ensure_user
 from access.models import Committee, Grant
 from access.roles import ensure_role
 from audit.log.models import AuditEvent
-from datasets.catalogue.models import DataFile, Dataset, FileKind, Study, Tier
+from datasets.catalogue.models import Dataset, Study
+from tests import factories
 from tests.conftest import DemoInstance, issue_token
 from tests.integration.workflow_support import Api, events_of
 
@@ -235,21 +235,13 @@ def second_committee(api: Api, demo: DemoInstance) -> tuple[int, int]:
     now = demo.clock.now()
     with factory.begin() as session:
         issuer = session.scalars(select(User.issuer).where(User.subject == "researcher")).one()
-        chair_b = ensure_user(session, SYSTEM, issuer=issuer, subject="chair-b",
-                              email="chair-b@demo.example", name="Blair Chair",
-                              institution="Other Consortium", now=now)
-        committee = ensure_committee(session, SYSTEM, name="Second DAC", description="",
-                                     now=now)
-        ensure_committee_member(session, SYSTEM, committee, chair_b, chair=True, now=now)
+        chair_b = factories.user(session, now, issuer=issuer, subject="chair-b",
+                                 name="Blair Chair", institution="Other Consortium")
+        committee = factories.committee(session, now, name="Second DAC", chairs=[chair_b])
         study = session.scalars(select(Study)).first()
-        assert study is not None
-        dataset = Dataset(study_id=study.id, accession="phs000424.c2", name="Second group",
-                          duo_codes=[], use_limitation_text="", committee_id=committee.id)
-        session.add(dataset)
-        session.flush()
-        session.add(DataFile(dataset_id=dataset.id, name="b.vcf.gz", kind=FileKind.GENOTYPE,
-                             tier=Tier.CONTROLLED, storage_key="b/b.vcf.gz", size=1,
-                             md5="0" * 32, sha256="0" * 64, description="", created_at=now))
+        dataset = factories.controlled_dataset(session, now, committee, of_study=study,
+                                               accession="phs000424.c2")
+        factories.catalogued_file(session, now, dataset, name="b.vcf.gz")
         ids = (committee.id, dataset.id)
     api.headers["chair-b"] = issue_token(demo, "chair-b")
     return ids

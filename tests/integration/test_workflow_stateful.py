@@ -26,17 +26,14 @@ from hypothesis.stateful import (
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session
 
-from access.committees import ensure_committee, ensure_committee_member
 from access.identity.actor import Actor
 from access.identity.models import Role, User
-from access.identity.users import ensure_user
 from access.models import Committee, Grant
 from access.requests.actions import Collaborators, take_action
 from access.requests.applicant import current_questions
-from access.requests.expiry import expire_lapsed
 from access.requests.filing import create_request
 from access.requests.models import AccessRequest
-from access.requests.moves import ACTION_EVENTS
+from access.requests.moves import ACTION_EVENTS, expire_lapsed
 from access.requests.workflow import (
     TRANSITIONS,
     Party,
@@ -45,13 +42,12 @@ from access.requests.workflow import (
     allowed_actions,
     party_for,
 )
-from access.roles import ensure_role
 from audit.log.models import AuditEvent
 from core.db import make_engine
 from core.errors import DomainError
 from core.migrations import upgrade
 from datasets.catalogue.queries import CatalogueDirectory
-from datasets.catalogue.registration import ensure_dataset, ensure_study
+from tests import factories
 
 SYSTEM = Actor(user=None)
 START = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
@@ -77,27 +73,18 @@ def seeded_engine(fresh_database_url: str) -> Iterator[Engine]:
     engine = make_engine(fresh_database_url)
     upgrade(engine)
     with Session(engine) as session, session.begin():
-        users = {name: ensure_user(
-            session, SYSTEM, issuer="https://idp.example", subject=name,
-            email=f"{name}@example.org", name=name.title(),
+        users = {name: factories.user(
+            session, START, subject=name, signing_official_of=INSTITUTION
+            if name == "official" else None, roles=[Role.ADMIN] if name == "admin" else [],
             institution=INSTITUTION if name in ("applicant", "collaborator", "official")
-            else "Committee House", now=START) for name in PEOPLE}
-        ensure_role(session, SYSTEM, users["official"], Role.SIGNING_OFFICIAL,
-                    scope=INSTITUTION, now=START)
-        ensure_role(session, SYSTEM, users["admin"], Role.ADMIN, now=START)
-        study = ensure_study(session, SYSTEM, accession="phs999", title="Study",
-                             description="", now=START)
+            else "Committee House") for name in PEOPLE}
+        study = factories.study(session, START, accession="phs999")
         for letter in "ab":
-            committee = ensure_committee(session, SYSTEM, name=f"DAC {letter}", description="",
-                                         now=START)
-            ensure_committee_member(session, SYSTEM, committee, users[f"chair_{letter}"],
-                                    chair=True, now=START)
-            if letter == "a":
-                ensure_committee_member(session, SYSTEM, committee, users["member_a"],
-                                        chair=False, now=START)
-            ensure_dataset(session, SYSTEM, study, accession=f"phs999.{letter}",
-                           name=f"Group {letter}", duo_codes=[], use_limitation_text="",
-                           committee_id=committee.id, now=START)
+            committee = factories.committee(
+                session, START, name=f"DAC {letter}", chairs=[users[f"chair_{letter}"]],
+                members=[users["member_a"]] if letter == "a" else [])
+            factories.controlled_dataset(session, START, committee, of_study=study,
+                                         accession=f"phs999.{letter}")
     yield engine
     engine.dispose()
 
