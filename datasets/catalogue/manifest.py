@@ -14,7 +14,9 @@ from datasets.catalogue.models import FileKind, Tier
 from datasets.catalogue.registration import FileRecord
 
 REQUIRED_COLUMNS = ("location", "kind", "tier", "dataset", "size", "sha256", "md5")
-OPTIONAL_COLUMNS = ("name", "description")
+# An indexed VCF or BAM names its index (.tbi, .csi, .bai), another stored object, and the
+# index's SHA-256; its size and MD5 are read from the store.
+OPTIONAL_COLUMNS = ("name", "description", "index_location", "index_sha256")
 MAX_KEY_LENGTH = 1024  # DataFile.storage_key
 MAX_NAME_LENGTH = 255  # DataFile.name
 HEX_LENGTHS = {"sha256": 64, "md5": 32}
@@ -32,6 +34,8 @@ class ManifestRow:
     line: int
     dataset: str
     record: FileRecord
+    index_key: str | None = None
+    index_sha256: str | None = None
 
 
 def parse_manifest(text: str) -> tuple[list[ManifestRow], list[ManifestProblem]]:
@@ -57,12 +61,14 @@ def parse_manifest(text: str) -> tuple[list[ManifestRow], list[ManifestProblem]]
         problems.extend(row_problems)
         if row is None:
             continue
-        if row.record.key in first_line_of:
+        keys = [key for key in (row.record.key, row.index_key) if key]
+        repeated = [key for key in keys if key in first_line_of]
+        if repeated:
             problems.append(ManifestProblem(
-                number, f"location {row.record.key!r} is already listed on line "
-                f"{first_line_of[row.record.key]}"))
+                number, f"location {repeated[0]!r} is already listed on line "
+                f"{first_line_of[repeated[0]]}"))
             continue
-        first_line_of[row.record.key] = number
+        first_line_of.update(dict.fromkeys(keys, number))
         rows.append(row)
     if not rows and not problems:
         problems.append(ManifestProblem(1, "the manifest lists no files"))
@@ -100,6 +106,17 @@ def _parse_row(
         if not re.fullmatch(f"[0-9a-f]{{{length}}}", sums[column]):
             messages.append(f"{column} must be {length} hexadecimal digits, "
                             f"got {fields[column]!r}")
+    index_key, index_sha256 = fields.get("index_location", ""), fields.get("index_sha256", "")
+    index_sha256 = index_sha256.lower()
+    if bool(index_key) != bool(index_sha256):
+        messages.append("index_location and index_sha256 go together: give both or neither")
+    elif index_key:
+        messages += [f"index_{message}" for message in _location_problems(index_key)]
+        if index_key == location:
+            messages.append("index_location is the data file's own location")
+        if not re.fullmatch("[0-9a-f]{64}", index_sha256):
+            messages.append(f"index_sha256 must be 64 hexadecimal digits, got "
+                            f"{fields['index_sha256']!r}")
     name = fields.get("name") or location.rsplit("/", 1)[-1]
     if len(name) > MAX_NAME_LENGTH:
         messages.append(f"name is longer than {MAX_NAME_LENGTH} characters")
@@ -108,7 +125,8 @@ def _parse_row(
     record = FileRecord(key=location, name=name, kind=kind, tier=tier,
                         description=fields.get("description", ""), size=int(size),
                         md5=sums["md5"], sha256=sums["sha256"])
-    return ManifestRow(number, fields["dataset"], record), []
+    return ManifestRow(number, fields["dataset"], record, index_key or None,
+                       index_sha256 or None), []
 
 
 def _location_problems(location: str) -> list[str]:

@@ -11,6 +11,7 @@ SHA-256 unless the uploader asked for one, so neither can stand in for the bytes
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from access.identity.actor import Actor
 from datasets.catalogue.checksums import digest
+from datasets.catalogue.indexes import IndexRecord, IndexRejected, check_index
 from datasets.catalogue.manifest import ManifestProblem, ManifestRow, parse_manifest
 from datasets.catalogue.models import DataFile, Dataset
 from datasets.catalogue.registration import FileRecord, catalogue_file
@@ -34,13 +36,23 @@ def import_manifest(
     rows, problems = parse_manifest(text)
     datasets = {dataset.accession: dataset for dataset in session.scalars(
         select(Dataset).where(Dataset.accession.in_({row.dataset for row in rows})))}
-    catalogued = _catalogued(session, [row.record.key for row in rows])
+    catalogued = _catalogued(session, [key for row in rows
+                                       for key in (row.record.key, row.index_key) if key])
+    indexes: dict[int, IndexRecord] = {}
     for row in rows:
-        problems.extend(ManifestProblem(row.line, message)
-                        for message in _row_problems(row, datasets, catalogued, storage))
+        messages = _row_problems(row, datasets, catalogued, storage)
+        if not messages and row.index_key is not None:
+            try:
+                indexes[row.line] = check_index(
+                    storage, data_key=row.record.key, data_size=row.record.size,
+                    index_key=row.index_key, expected_sha256=row.index_sha256)
+            except IndexRejected as exc:
+                messages.append(exc.message)
+        problems.extend(ManifestProblem(row.line, message) for message in messages)
     if problems:
         raise ManifestRejected(problems)
-    return [catalogue_file(session, actor, datasets[row.dataset], row.record, now=now)
+    return [catalogue_file(session, actor, datasets[row.dataset],
+                           replace(row.record, index=indexes.get(row.line)), now=now)
             for row in rows]
 
 
@@ -52,6 +64,8 @@ def _row_problems(
         messages.append(f"no dataset has the accession {row.dataset!r}")
     if row.record.key in catalogued:
         messages.append(f"location {row.record.key!r} is already registered")
+    if row.index_key is not None and row.index_key in catalogued:
+        messages.append(f"index_location {row.index_key!r} is already registered")
     # Reading a large object is the expensive check: only for lines that are otherwise fine.
     return messages or _object_problems(row.record, storage)
 
@@ -73,10 +87,13 @@ def _object_problems(record: FileRecord, storage: Storage) -> list[str]:
 
 
 def _catalogued(session: Session, keys: Iterable[str]) -> set[str]:
+    """Those of the keys that a file or an index already uses."""
     pending = list(keys)
     found: set[str] = set()
     for start in range(0, len(pending), LOOKUP_BATCH):
         batch = pending[start:start + LOOKUP_BATCH]
         found.update(session.scalars(
             select(DataFile.storage_key).where(DataFile.storage_key.in_(batch))))
+        found.update(key for key in session.scalars(
+            select(DataFile.index_key).where(DataFile.index_key.in_(batch))) if key)
     return found

@@ -16,6 +16,7 @@ class FileKind(StrEnum):
     EXPRESSION = "expression"
     CLINICAL = "clinical"
     SUMMARY = "summary"
+    ALIGNMENT = "alignment"
 
 
 class Tier(StrEnum):
@@ -72,5 +73,14 @@ class DataFile(Base):
     md5: Mapped[str] = mapped_column(String(32))
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # An indexed VCF or BAM: its format ("VCF", "BAM") and its coordinate index, a stored
+    # object of its own (datasets/genomics), checked to belong to it when both were
+    # registered. htsget slices only files that have one.
+    data_format: Mapped[str | None] = mapped_column(String(8), default=None)
+    index_key: Mapped[str | None] = mapped_column(String(1024), unique=True, default=None)
+    index_format: Mapped[str | None] = mapped_column(String(8), default=None)
+    index_size: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    index_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    index_md5: Mapped[str | None] = mapped_column(String(32), default=None)
 
     dataset: Mapped[Dataset] = relationship(back_populates="files")

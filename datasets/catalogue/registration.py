@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -13,6 +13,7 @@ from access.identity.actor import Actor
 from audit.log.actions import AuditAction
 from audit.log.append import record_event
 from datasets.catalogue.checksums import digest, file_chunks
+from datasets.catalogue.indexes import IndexRecord, check_index
 from datasets.catalogue.models import DataFile, Dataset, FileKind, Study, Tier
 from datasets.storage import Storage
 
@@ -63,13 +64,17 @@ class FileRecord:
     size: int
     md5: str
     sha256: str
+    index: IndexRecord | None = None  # checked to belong to the file (catalogue/indexes.py)
 
 
 def register_file(
     session: Session, actor: Actor, dataset: Dataset, source: Path, *, key: str,
     kind: FileKind, tier: Tier, description: str, storage: Storage, now: datetime,
+    index_source: Path | None = None,
 ) -> DataFile:
-    """Copy a file into storage and catalogue it with its size and checksums."""
+    """Copy a file (and its index, stored beside it under the index's own suffix) into
+    storage and catalogue it with its size and checksums; IndexRejected if the index is
+    not this file's."""
     existing = session.scalar(select(DataFile).where(DataFile.storage_key == key))
     if existing is not None:
         return existing
@@ -77,6 +82,11 @@ def register_file(
     storage.put_file(key, source)
     record = FileRecord(key=key, name=source.name, kind=kind, tier=tier, description=description,
                         size=sums.size, md5=sums.md5, sha256=sums.sha256)
+    if index_source is not None:
+        index_key = key + index_source.name.removeprefix(source.name)
+        storage.put_file(index_key, index_source)
+        record = replace(record, index=check_index(storage, data_key=key, data_size=sums.size,
+                                                   index_key=index_key))
     return catalogue_file(session, actor, dataset, record, now=now)
 
 
@@ -89,10 +99,17 @@ def catalogue_file(
         description=record.description, storage_key=record.key, size=record.size,
         md5=record.md5, sha256=record.sha256, created_at=now,
     )
+    details: dict[str, object] = {"dataset_id": dataset.id, "key": record.key,
+                                  "sha256": record.sha256, "size": record.size}
+    if record.index is not None:
+        index = record.index
+        data_file.data_format, data_file.index_format = index.data_format, index.format
+        data_file.index_key, data_file.index_size = index.key, index.size
+        data_file.index_sha256, data_file.index_md5 = index.sha256, index.md5
+        details["index"] = {"key": index.key, "format": index.format.value,
+                            "sha256": index.sha256, "size": index.size}
     session.add(data_file)
     session.flush()
     record_event(session, actor.audit(), AuditAction.FILE_REGISTER, now=now,
-                 target_type="file", target_id=data_file.id,
-                 details={"dataset_id": dataset.id, "key": record.key, "sha256": record.sha256,
-                          "size": record.size})
+                 target_type="file", target_id=data_file.id, details=details)
     return data_file

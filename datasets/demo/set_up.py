@@ -89,6 +89,8 @@ def register_demo_study(
                 key=f"{demo_study.STUDY_ACCESSION}/{demo_file.relative_path}",
                 kind=FileKind(demo_file.kind), tier=tier, description=demo_file.description,
                 storage=storage, now=now,
+                index_source=(Path(scratch) / demo_file.index_path
+                              if demo_file.index_path else None),
             )
         load_demo_results(session, actor, Path(scratch), now=now)
 

@@ -1,9 +1,11 @@
 """A small synthetic GTEx-like study, so the catalogue can list, sign and serve real-looking files.
 
-Every donor, genotype and expression value is invented; nothing derives from real people.
-The same seed gives the same bytes on every run: one ``random.Random(seed)``, only arithmetic
-on its draws (no exp/log, whose last bit may differ between C maths libraries), everything
-sorted, fixed float formats, and gzip headers without a timestamp or file name.
+Every donor, genotype, read and expression value is invented; nothing derives from real
+people. The same seed gives the same bytes on every run: one ``random.Random(seed)``, only
+arithmetic on its draws (no exp/log, whose last bit may differ between C maths libraries),
+everything sorted, fixed float formats, and gzip headers without a timestamp or file name.
+The genotype VCF is BGZF (bgzip's format) with a tabix index, and the RNA-seq alignments are
+BAMs with their BAI, so both can be sliced by region (htsget).
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pysam
+
+from datasets.demo.alignments import TISSUES as ALIGNED_TISSUES
+from datasets.demo.alignments import write_alignments
 from datasets.demo.simulation import (
     CONTIG_LENGTHS,
     GENES,
@@ -27,6 +33,7 @@ from datasets.demo.simulation import (
     Variant,
     simulate_study,
 )
+from datasets.genomics import bgzf
 
 STUDY_ACCESSION = "phs000424"
 STUDY_TITLE = "Genotype-Tissue Expression (synthetic demo)"
@@ -41,6 +48,16 @@ class DemoFile:
     kind: str
     tier: str
     description: str
+    index_path: str | None = None  # the tabix or BAI index registered with it
+
+
+VCF_PATH = "controlled/GTEx_demo.genotypes.vcf.gz"
+
+
+def alignment_path(tissue: str) -> str:
+    return f"controlled/GTEx_demo.rnaseq.{tissue.replace(' ', '_')}.bam"
+
+
 _AGE_BRACKETS = ("20-29", "30-39", "40-49", "50-59", "60-69", "70-79")
 _HARDY_SCALE = ("0", "1", "2", "3", "4", "")
 _GENOTYPES: dict[int | None, str] = {None: "./.", 0: "0/0", 1: "0/1", 2: "1/1"}
@@ -189,9 +206,12 @@ def _eqtl_lines(rng: random.Random, study: SimulatedStudy) -> Iterator[str]:
 
 
 def _write(directory: Path, relative_path: str, lines: Iterable[str]) -> None:
-    """Writes text with a final newline; a .gz name gets a gzip stream with no time or name."""
+    """Writes text with a final newline; a .gz name gets a gzip stream with no time or name,
+    the VCF a BGZF stream (gzip members that carry their size), which tabix can index."""
     data = "".join(line + "\n" for line in lines).encode("utf-8")
-    if relative_path.endswith(".gz"):
+    if relative_path == VCF_PATH:
+        data = bgzf.compress(data) + bgzf.EOF_BLOCK
+    elif relative_path.endswith(".gz"):
         buffer = io.BytesIO()
         with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0) as stream:
             stream.write(data)
@@ -229,5 +249,23 @@ def write_demo_study(directory: Path, seed: int = 424) -> list[DemoFile]:
     for relative_path, kind, template in _LAYOUT:
         _write(directory, relative_path, contents[relative_path])
         tier = relative_path.split("/", 1)[0]
-        files.append(DemoFile(relative_path, kind, tier, template.format(**counts)))
-    return files
+        index = None
+        if relative_path == VCF_PATH:
+            pysam.tabix_index(str(directory / VCF_PATH), preset="vcf", force=True,
+                              keep_original=True)
+            index = VCF_PATH + ".tbi"
+        files.append(DemoFile(relative_path, kind, tier, template.format(**counts), index))
+    return files + _alignments(directory, study, seed)
+
+
+def _alignments(directory: Path, study: SimulatedStudy, seed: int) -> list[DemoFile]:
+    """Listed last, so the files catalogued before them keep their ids."""
+    found = []
+    for tissue in ALIGNED_TISSUES:
+        relative_path = alignment_path(tissue)
+        write_alignments(directory / relative_path, study, tissue, seed)
+        found.append(DemoFile(
+            relative_path, "alignment", "controlled",
+            f"RNA-seq reads of one {tissue} sample over the {len(GENES)} demo genes, "
+            "coordinate-sorted, with its BAI index.", relative_path + ".bai"))
+    return found

@@ -33,6 +33,11 @@ class Storage(Protocol):
         """The object's bytes in order, so a caller can checksum it without holding it whole."""
         ...
 
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        """``length`` bytes from ``start`` (fewer at the object's end): an index's view into
+        a large object without reading it whole."""
+        ...
+
     def check(self) -> None:
         """Raise StorageUnavailable unless the backend can serve objects now."""
         ...

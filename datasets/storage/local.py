@@ -84,6 +84,11 @@ class LocalStorage:
     def read_chunks(self, key: str) -> Iterator[bytes]:
         return file_chunks(self._existing(key))
 
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        with self._existing(key).open("rb") as handle:
+            handle.seek(start)
+            return handle.read(length)
+
     def _existing(self, key: str) -> Path:
         path = self.resolve(key)
         if path is None:

@@ -8,6 +8,7 @@ import re
 import statistics
 from pathlib import Path
 
+import pysam
 import pytest
 
 from datasets.demo.simulation import GENES, TISSUES
@@ -27,7 +28,11 @@ EXPECTED_FILES = {
     "open/GTEx_demo.eqtl_signif_pairs.txt.gz": ("summary", "open"),
     "open/GTEx_demo.gene_median_tpm.gct.gz": ("summary", "open"),
     "open/GTEx_demo.transcript_median_tpm.gct.gz": ("summary", "open"),
+    "controlled/GTEx_demo.rnaseq.Liver.bam": ("alignment", "controlled"),
+    "controlled/GTEx_demo.rnaseq.Lung.bam": ("alignment", "controlled"),
+    "controlled/GTEx_demo.rnaseq.Whole_Blood.bam": ("alignment", "controlled"),
 }
+BAMS = [path for path, (kind, _) in EXPECTED_FILES.items() if kind == "alignment"]
 VCF = "controlled/GTEx_demo.genotypes.vcf.gz"
 GENE_TPM = "controlled/GTEx_demo.gene_tpm.gct.gz"
 TRANSCRIPT_TPM = "controlled/GTEx_demo.transcript_tpm.gct.gz"
@@ -73,10 +78,8 @@ def vcf_body(path: Path) -> list[list[str]]:
 
 
 def digests(directory: Path, files: list[DemoFile]) -> dict[str, str]:
-    return {
-        f.relative_path: hashlib.sha256((directory / f.relative_path).read_bytes()).hexdigest()
-        for f in files
-    }
+    paths = [f.relative_path for f in files] + [f.index_path for f in files if f.index_path]
+    return {path: hashlib.sha256((directory / path).read_bytes()).hexdigest() for path in paths}
 
 
 def test_the_same_seed_writes_byte_identical_files(
@@ -95,7 +98,9 @@ def test_gzip_headers_carry_no_timestamp_or_file_name(root: Path) -> None:
         if relative_path.endswith(".gz"):
             header = (root / relative_path).read_bytes()[:10]
             assert header[:3] == b"\x1f\x8b\x08"
-            assert header[3] == 0, f"{relative_path} sets gzip flags (a file name?)"
+            # BGZF (the VCF) sets FEXTRA for its block size; nothing may set FNAME or others.
+            assert header[3] == (4 if relative_path == VCF else 0), \
+                f"{relative_path} sets gzip flags (a file name?)"
             assert header[4:8] == b"\x00\x00\x00\x00", f"{relative_path} records an mtime"
 
 
@@ -273,3 +278,52 @@ def test_every_eqtl_variant_is_in_the_vcf_and_in_cis(root: Path) -> None:
         assert SCIENTIFIC.fullmatch(p_value) and SCIENTIFIC.fullmatch(q_value)
         assert float(p_value) < 1e-3 and float(p_value) <= float(q_value) < 0.05
         assert float(slope) != 0.0 and float(se) > 0.0
+
+
+def test_the_vcf_is_bgzf_with_a_tabix_index_that_finds_each_genes_variants(
+    demo: tuple[Path, list[DemoFile]]
+) -> None:
+    directory, files = demo
+    [genotypes] = [f for f in files if f.relative_path == VCF]
+    assert genotypes.index_path == VCF + ".tbi"
+    pysam.set_verbosity(0)
+    with pysam.VariantFile(str(directory / VCF), index_filename=str(
+            directory / genotypes.index_path)) as vcf:
+        cftr = next(g for g in GENES if g.symbol == "CFTR")
+        near = list(vcf.fetch(cftr.chromosome, cftr.tss - 1_000_000, cftr.tss + 1_000_000))
+        assert len(near) >= 10  # the gene's own ten cis variants, at least
+        assert all(r.chrom == "chr7" for r in near)
+    assert (directory / VCF).read_bytes().endswith(bytes.fromhex(
+        "1f8b08040000000000ff0600424302001b0003000000000000000000"))
+
+
+@pytest.mark.parametrize("relative_path", BAMS)
+def test_each_bam_is_sorted_indexed_and_holds_reads_over_the_demo_genes(
+    demo: tuple[Path, list[DemoFile]], relative_path: str
+) -> None:
+    directory, files = demo
+    [bam] = [f for f in files if f.relative_path == relative_path]
+    assert bam.index_path == relative_path + ".bai"
+    with pysam.AlignmentFile(str(directory / relative_path),
+                             index_filename=str(directory / bam.index_path)) as reads:
+        assert reads.header.to_dict()["HD"]["SO"] == "coordinate"
+        placed = [(r.reference_id, r.reference_start) for r in reads.fetch(until_eof=True)
+                  if not r.is_unmapped]
+        assert placed == sorted(placed) and len(placed) > 1000
+        assert reads.unmapped > 0 and reads.mapped == len(placed)
+        on_genes = sum(reads.count(g.chromosome, g.tss, g.tss + 20_000) for g in GENES)
+        assert on_genes >= len(placed)  # every read starts within 20 kb of a gene's TSS
+
+
+def test_each_tissues_bam_is_richest_in_its_marker_gene(demo: tuple[Path, list[DemoFile]]
+                                                        ) -> None:
+    directory, _ = demo
+    markers = {"Liver": "ALB", "Lung": "SFTPC", "Whole_Blood": "HBB"}
+    for tissue, marker in markers.items():
+        gene = next(g for g in GENES if g.symbol == marker)
+        path = directory / f"controlled/GTEx_demo.rnaseq.{tissue}.bam"
+        with pysam.AlignmentFile(str(path)) as reads:
+            ours = reads.count(gene.chromosome, gene.tss, gene.tss + 20_000)
+            others = [reads.count(g.chromosome, g.tss, g.tss + 20_000)
+                      for g in GENES if g.symbol in markers.values() and g != gene]
+        assert ours > max(others), tissue
