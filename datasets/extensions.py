@@ -6,16 +6,20 @@ from __future__ import annotations
 from flask import Flask, current_app
 
 from datasets.downloads.signed_urls import UrlLifetime
+from datasets.htsget.loading import IndexCache
 from datasets.storage import Storage
 
 # Kept under these names: the tests reach the storage of an app they built.
 _STORAGE = "custodian.storage"
 _URL_LIFETIME = "custodian.url_lifetime"
+_HTSGET_CACHE = "custodian.htsget_cache"
 
 
 def keep(app: Flask, *, storage: Storage, url_lifetime: UrlLifetime) -> None:
     app.extensions[_STORAGE] = storage
     app.extensions[_URL_LIFETIME] = url_lifetime
+    # One per app: its indexes are read through this app's storage.
+    app.extensions[_HTSGET_CACHE] = IndexCache()
 
 
 def storage() -> Storage:
@@ -25,4 +29,9 @@ def storage() -> Storage:
 
 def url_lifetime() -> UrlLifetime:
     found: UrlLifetime = current_app.extensions[_URL_LIFETIME]
+    return found
+
+
+def htsget_cache() -> IndexCache:
+    found: IndexCache = current_app.extensions[_HTSGET_CACHE]
     return found

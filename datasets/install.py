@@ -1,5 +1,5 @@
 """How the datasets package plugs into the app: the storage backend and URL lifetimes, the
-pages and APIs of the catalogue, agreements, downloads, DRS and open results, and
+pages and APIs of the catalogue, agreements, downloads, DRS, htsget and open results, and
 ``flask datasets``, ``flask demo`` and ``flask results``."""
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ from datasets.downloads.views import pages as downloads_pages
 from datasets.drs.api import PREFIX as DRS_PREFIX
 from datasets.drs.api import api as drs_api
 from datasets.drs.api import error_shape as drs_error_shape
+from datasets.htsget.api import PREFIX as HTSGET_PREFIX
+from datasets.htsget.api import api as htsget_api
+from datasets.htsget.api import error_shape as htsget_error_shape
 from datasets.results.api import api as results_api
 from datasets.results.cli import results_cli
 from datasets.results.views import pages as results_pages
@@ -34,8 +37,10 @@ def install(app: Flask, settings: Settings) -> None:
         settings.signed_url_default_seconds, settings.signed_url_max_seconds))
     add_check(app, "storage", storage.check)
     register_error_shape(app, DRS_PREFIX + "/", drs_error_shape)
+    register_error_shape(app, HTSGET_PREFIX + "/", htsget_error_shape)
     for blueprint in (catalogue_pages, catalogue_api, downloads_pages, downloads_api,
-                      agreements_pages, agreements_api, results_pages, results_api, drs_api):
+                      agreements_pages, agreements_api, results_pages, results_api, drs_api,
+                      htsget_api):
         app.register_blueprint(blueprint)
     datasets_cli.add_command(upload_demo_command)
     for group in (datasets_cli, demo_cli, results_cli):

@@ -77,7 +77,7 @@ def issue_signed_url(
         raise NotFound(f"No file {file_id}.")
     basis = "open"
     if data_file.tier != Tier.OPEN:
-        basis = _require_grant(session, actor, data_file, now, passport_dataset_ids)
+        basis = require_access(session, actor, data_file, now, passport_dataset_ids)
     expires_at = now + timedelta(seconds=seconds)
     url = storage.signed_url(data_file.storage_key, user=url_principal(actor),
                              expires_at=expires_at, filename=data_file.name)
@@ -92,9 +92,10 @@ def issue_signed_url(
     return SignedUrl(url, expires_at)
 
 
-def _require_grant(session: Session, actor: Actor, data_file: DataFile, now: datetime,
+def require_access(session: Session, actor: Actor, data_file: DataFile, now: datetime,
                    passport_dataset_ids: Collection[int]) -> str:
-    """What grants the access: ``grant``, ``passport`` (presented) or ``sign_in_visa``."""
+    """What grants the access: ``grant``, ``passport`` (presented) or ``sign_in_visa``.
+    Signed URLs and htsget tickets both pass here, so a slice is as governed as a file."""
     refusal = RefusalNote(AuditAction.URL_REFUSE, "file", str(data_file.id),
                           {"dataset_id": data_file.dataset_id})
     if actor.user is None:

@@ -1,0 +1,156 @@
+"""Issuing an htsget ticket: the use case behind ``/ga4gh/htsget/v1/{reads,variants}/{id}``.
+
+Authorised exactly as a download (``require_access``: a live grant under the current
+agreement, or a visa) and audited as one, a ``url:issue`` event whose details name the
+regions; the refusals are the downloads' too. The ticket's byte ranges all point at one
+signed URL of the stored file, which expires as a download URL does, so a revoked grant
+gets no further ticket and its URLs end with their lifetime.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from access.identity.actor import Actor
+from audit.log.actions import AuditAction
+from audit.log.append import record_event
+from core.errors import NotFound
+from core.metrics import count_signed_url_issued
+from datasets.catalogue.models import DataFile, Tier
+from datasets.catalogue.queries import get_file
+from datasets.downloads.signed_urls import UrlLifetime, require_access, url_principal
+from datasets.genomics import bgzf, indexes, slices
+from datasets.genomics.checks import Indexed
+from datasets.genomics.headers import RangeReader
+from datasets.genomics.indexes import Chunk
+from datasets.htsget.errors import InvalidRange
+from datasets.htsget.loading import IndexCache, indexed_file, reading, stored_reader
+from datasets.htsget.queries import UNPLACED, Endpoint, Region, SliceQuery
+from datasets.storage import Storage
+
+# Ranges are cut to at most this: a failed block is retried alone (spec: "~1GB" at most).
+MAX_RANGE_BYTES = 256 * 1024 * 1024
+MEDIA_TYPES = {"VCF": "application/vnd.ga4gh.vcf", "BAM": "application/vnd.ga4gh.bam"}
+
+
+@dataclass(frozen=True)
+class TicketContext:
+    storage: Storage
+    lifetime: UrlLifetime
+    cache: IndexCache
+    now: datetime
+    passport_dataset_ids: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class Ticket:
+    format: str
+    urls: list[dict[str, Any]]
+    expires_at: datetime
+    size: int  # bytes of the concatenation
+
+    def body(self) -> dict[str, Any]:
+        return {"htsget": {"format": self.format, "urls": self.urls}}
+
+
+def sliceable_file(session: Session, endpoint: Endpoint, object_id: str) -> DataFile:
+    """The catalogue file an id names, if this endpoint can slice it."""
+    if not object_id.isascii() or not object_id.isdigit() or len(object_id) > 18:
+        raise NotFound(f"No {endpoint.value} object {object_id[:100]!r}.")
+    data_file = get_file(session, int(object_id))
+    if data_file.data_format != endpoint.served or not data_file.index_key:
+        raise NotFound(f"File {data_file.id} is not an indexed {endpoint.served} file; "
+                       f"/{endpoint.value} serves only those.")
+    return data_file
+
+
+def issue_ticket(session: Session, actor: Actor, endpoint: Endpoint, object_id: str,
+                 query: SliceQuery, ctx: TicketContext) -> Ticket:
+    data_file = sliceable_file(session, endpoint, object_id)
+    basis = "open"
+    if data_file.tier != Tier.OPEN:
+        basis = require_access(session, actor, data_file, ctx.now, ctx.passport_dataset_ids)
+    indexed = indexed_file(data_file, ctx.storage, ctx.cache)
+    chunks = None if query.header_only else _chunks(indexed, query.regions)
+    with reading(data_file.id):
+        pieces = _pieces(indexed, chunks, stored_reader(ctx.storage, data_file.storage_key))
+    expires_at = ctx.now + timedelta(seconds=ctx.lifetime.default_seconds)
+    url = ctx.storage.signed_url(data_file.storage_key, user=url_principal(actor),
+                                 expires_at=expires_at, filename=data_file.name)
+    urls = _urls(pieces, url, data_file.data_format or "")
+    size = sum(_size(piece) for piece, _ in pieces)
+    details: dict[str, Any] = {
+        "dataset_id": data_file.dataset_id, "expires_at": expires_at.isoformat(),
+        "htsget": {"endpoint": endpoint.value, "format": query.format,
+                   "class": "header" if query.header_only else None,
+                   "regions": None if query.regions is None
+                   else [region.describe() for region in query.regions],
+                   "blocks": len(urls), "bytes": size},
+    }
+    if basis not in ("grant", "open"):
+        details["granted_by"] = basis
+    record_event(session, actor.audit(), AuditAction.URL_ISSUE, now=ctx.now,
+                 target_type="file", target_id=data_file.id, details=details)
+    count_signed_url_issued()
+    return Ticket(query.format, urls, expires_at, size)
+
+
+def _chunks(indexed: Indexed, regions: tuple[Region, ...] | None) -> list[Chunk]:
+    header = indexed.header
+    end_of_records = bgzf.virtual_offset(header.eof_start, 0)
+    if regions is None:
+        return [(header.first_record, end_of_records)]
+    names = indexed.reference_names()
+    declared = {ref.name: ref.length for ref in header.references}
+    found: list[Chunk] = []
+    for region in regions:
+        if region.reference_name == UNPLACED:
+            start = max(header.first_record, indexed.index.last_offset())
+            found += [(start, end_of_records)] if start < end_of_records else []
+            continue
+        if region.reference_name not in names and region.reference_name not in declared:
+            raise NotFound(f"No reference {region.reference_name[:100]!r} in this file.",
+                           details={"references": sorted(declared or names)[:50]})
+        length = declared.get(region.reference_name)
+        start, end = region.start or 0, region.end
+        if length is not None and start > length:
+            raise InvalidRange(f"start ({start}) is past the end of {region.reference_name} "
+                               f"({length}).")
+        if region.reference_name in names:
+            found += indexed.index.chunks(names.index(region.reference_name), start,
+                                          indexed.index.max_position if end is None else end)
+    return indexes.merge(sorted(found))
+
+
+def _pieces(indexed: Indexed, chunks: list[Chunk] | None, read: RangeReader
+            ) -> list[tuple[slices.Piece, str]]:
+    header = [(slices.header_piece(indexed.header), "header")]
+    if chunks is None:
+        return [*header, (slices.eof_piece(), "header")]
+    body = [(piece, "body") for piece in slices.body_pieces(chunks, indexed.header, read)]
+    return [*header, *body, (slices.eof_piece(), "body")]
+
+
+def _urls(pieces: list[tuple[slices.Piece, str]], url: str, data_format: str
+          ) -> list[dict[str, Any]]:
+    media = MEDIA_TYPES.get(data_format, "application/octet-stream")
+    urls: list[dict[str, Any]] = []
+    for piece, data_class in pieces:
+        if isinstance(piece, slices.Inline):
+            encoded = base64.b64encode(piece.data).decode("ascii")
+            urls.append({"url": f"data:{media};base64,{encoded}", "class": data_class})
+            continue
+        for start in range(piece.start, piece.end, MAX_RANGE_BYTES):
+            end = min(start + MAX_RANGE_BYTES, piece.end)
+            urls.append({"url": url, "headers": {"Range": f"bytes={start}-{end - 1}"},
+                         "class": data_class})
+    return urls
+
+
+def _size(piece: slices.Piece) -> int:
+    return len(piece.data) if isinstance(piece, slices.Inline) else piece.size
