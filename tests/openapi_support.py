@@ -1,4 +1,4 @@
-"""Validating live responses against OpenAPI documents: the GA4GH DRS 1.4.0 spec as published
+"""Validating live responses against OpenAPI documents: the GA4GH DRS 1.5.0 spec as published
 (its YAML files, with their relative $refs resolved through a ``referencing`` registry) and
 our own generated /api/v1 document.
 """
@@ -16,9 +16,9 @@ from openapi_schema_validator import OAS30Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-DRS_ROOT = Path(__file__).resolve().parents[2] / "shared" / "specs" / "drs-1.4.0" / "openapi"
+DRS_ROOT = Path(__file__).resolve().parents[2] / "shared" / "specs" / "drs-1.5.0" / "openapi"
 if not DRS_ROOT.is_dir():  # a worktree under /work: shared/ sits beside it
-    DRS_ROOT = Path("/work/shared/specs/drs-1.4.0/openapi")
+    DRS_ROOT = Path("/work/shared/specs/drs-1.5.0/openapi")
 DRS_DOCUMENT = DRS_ROOT / "data_repository_service.openapi.yaml"
 
 # The DRS service-info response points at the GA4GH service-info 1.0.0 document on the web,

@@ -1,1 +1,1 @@
-"""GA4GH DRS 1.4 over the catalogue: a DRS object is one catalogue file."""
+"""GA4GH DRS 1.5 over the catalogue: a DRS object is one catalogue file."""

@@ -1,4 +1,4 @@
-"""GA4GH DRS 1.4 under /ga4gh/drs/v1. Errors here are the spec's ``{"msg", "status_code"}``.
+"""GA4GH DRS 1.5 under /ga4gh/drs/v1. Errors here are the spec's ``{"msg", "status_code"}``.
 
 Authentication as for /api/v1: a personal API token (scope ``catalogue`` for objects,
 ``download`` for access URLs) or the session cookie; the declarations below carry the
@@ -72,6 +72,7 @@ def context(passports: list[str] | None = None, *, bulk_length: int = 0) -> drs.
         now=now, max_bulk=settings.drs_max_bulk_request_length,
         passport_issuers=tuple(broker.issuer for broker in settings.passport_trusted_brokers),
         bearer_issuers=(settings.public_url,), passport_dataset_ids=granted,
+        cloud_region=drs.cloud_region(settings),
     )
 
 
@@ -79,7 +80,7 @@ def context(passports: list[str] | None = None, *, bulk_length: int = 0) -> drs.
 @documented("DRS service-info", public=True)
 def service_info() -> Response:
     settings: Settings = current_app.config["CUSTODIAN_SETTINGS"]
-    return jsonify(drs.service_info(context(), settings.public_url))
+    return jsonify(drs.service_info(db_session(), context(), settings.public_url))
 
 
 @api.get("/objects/<object_id>", **_OWN_OPTIONS)

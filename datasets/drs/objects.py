@@ -1,4 +1,4 @@
-"""GA4GH DRS 1.4 over the catalogue: a DRS object is one catalogue file, its id the file id.
+"""GA4GH DRS 1.5 over the catalogue: a DRS object is one catalogue file, its id the file id.
 
 Access URLs come from ``issue_signed_url`` (datasets/downloads/signed_urls.py), so the grant
 check, the audit event and the refusals are exactly those of ``GET /api/v1/files/{id}/url``.
@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from access.identity.actor import Actor
 from audit.log.actions import AuditAction, Outcome
 from audit.log.append import record_event
+from config import Settings
 from core.errors import DomainError, NotFound
 from core.web.routing import LARGEST_ID
 from datasets.catalogue.models import DataFile, Tier
@@ -26,7 +28,7 @@ from datasets.storage import Storage
 
 # Every file has one way to fetch it: a signed HTTPS URL from the access endpoint.
 ACCESS_ID = "signed-url"
-DRS_VERSION = "1.4.0"
+DRS_VERSION = "1.5.0"
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,9 @@ class DrsContext:
     bearer_issuers: tuple[str, ...] = field(default=())
     # Datasets the passports of this very request grant (verified by access.passports).
     passport_dataset_ids: frozenset[int] = frozenset()
+    # DRS 1.5's AccessMethod.cloud and .region: set only when the bytes are in AWS S3 itself
+    # (an S3-compatible store elsewhere, or local disk, is no cloud provider's).
+    cloud_region: tuple[str, str] | None = None
 
 
 def file_id_of(object_id: str) -> int:
@@ -56,8 +61,11 @@ def describe_object(session: Session, actor: Actor, object_id: str, ctx: DrsCont
                     ) -> dict[str, Any]:
     """The DrsObject. Open-tier files carry a ready URL too (issued, so audited, as usual)."""
     data_file = get_file(session, file_id_of(object_id))
-    method: dict[str, Any] = {"type": "https", "access_id": ACCESS_ID,
+    # Always available: there is no archival tier that would need thawing first.
+    method: dict[str, Any] = {"type": "https", "access_id": ACCESS_ID, "available": True,
                               "authorizations": _authorizations(data_file, ctx)}
+    if ctx.cloud_region is not None:
+        method["cloud"], method["region"] = ctx.cloud_region
     if data_file.tier == Tier.OPEN:
         issued = _issue(session, actor, data_file.id, ctx)
         method["access_url"] = {"url": issued.url}
@@ -145,8 +153,18 @@ def access_urls(session: Session, actor: Actor, pairs: Sequence[tuple[str, str]]
     return _bulk(len(wanted), "resolved_drs_object_access_urls", resolved, unresolved)
 
 
-def service_info(ctx: DrsContext, public_url: str) -> dict[str, Any]:
+def cloud_region(settings: Settings) -> tuple[str, str] | None:
+    """("aws", region) when the bytes are in Amazon S3 itself; an S3-compatible store named
+    by its endpoint (MinIO, Ceph) or local disk is no cloud provider we could name."""
+    if settings.storage_backend == "s3" and settings.s3_endpoint_url is None:
+        return "aws", settings.s3_region
+    return None
+
+
+def service_info(session: Session, ctx: DrsContext, public_url: str) -> dict[str, Any]:
     host = ctx.host.split(":")[0]
+    count, total = session.execute(select(func.count(DataFile.id),
+                                          func.coalesce(func.sum(DataFile.size), 0))).one()
     return {
         "id": ".".join(reversed(host.split("."))) + ".drs",
         "name": "Custodian DRS",
@@ -156,7 +174,9 @@ def service_info(ctx: DrsContext, public_url: str) -> dict[str, Any]:
         "organization": {"name": host, "url": public_url},
         "documentationUrl": f"{public_url}/api/docs",
         "version": "1.0.0",
-        "maxBulkRequestLength": ctx.max_bulk,
+        "maxBulkRequestLength": ctx.max_bulk,  # deprecated in 1.5, kept for 1.4 clients
+        "drs": {"maxBulkRequestLength": ctx.max_bulk, "objectCount": int(count),
+                "totalObjectSize": int(total)},
     }
 
 

@@ -1,4 +1,4 @@
-"""GA4GH DRS 1.4 under /ga4gh/drs/v1, every answer validated against the spec's own schemas."""
+"""GA4GH DRS 1.5 under /ga4gh/drs/v1, every answer validated against the spec's own schemas."""
 
 from __future__ import annotations
 
@@ -65,8 +65,13 @@ def test_service_info_matches_the_spec(demo: DemoInstance, client: FlaskClient) 
     assert answer.status_code == 200
     body = answer.get_json()
     assert_matches_drs_spec("/service-info", "get", 200, body)
-    assert body["type"] == {"group": "org.ga4gh", "artifact": "drs", "version": "1.4.0"}
+    assert body["type"] == {"group": "org.ga4gh", "artifact": "drs", "version": "1.5.0"}
     assert body["maxBulkRequestLength"] == demo.settings.drs_max_bulk_request_length
+    with demo.app.extensions["custodian.session_factory"]() as session:
+        sizes = list(session.scalars(select(DataFile.size)))
+    assert body["drs"] == {"maxBulkRequestLength": demo.settings.drs_max_bulk_request_length,
+                           "objectCount": len(sizes), "totalObjectSize": sum(sizes)}
+    assert_is_drs("DrsService", body)
 
 
 def test_controlled_object_has_checksums_and_an_access_id(
@@ -87,6 +92,7 @@ def test_controlled_object_has_checksums_and_an_access_id(
             "sha-256": record.sha256, "md5": record.md5}
         [method] = body["access_methods"]
         assert method["access_id"] and "access_url" not in method
+        assert method["available"] is True and "cloud" not in method  # local disk: no cloud
         assert method["authorizations"]["supported_types"] == ["BearerAuth"]
 
 

@@ -36,3 +36,14 @@ def test_default_lifetime_beyond_the_maximum_stops_start_up() -> None:
 def test_out_of_range_values_name_their_variable(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         load_settings({**PRODUCTION, name: value})
+
+
+def test_drs_names_aws_and_its_region_only_for_amazon_s3_itself() -> None:
+    from datasets.drs.objects import cloud_region
+
+    s3 = {**PRODUCTION, "CUSTODIAN_STORAGE_BACKEND": "s3", "CUSTODIAN_S3_BUCKET": "gtex",
+          "CUSTODIAN_S3_REGION": "eu-west-2"}
+    assert cloud_region(load_settings(s3)) == ("aws", "eu-west-2")
+    assert cloud_region(load_settings({**s3, "CUSTODIAN_S3_ENDPOINT_URL":
+                                       "https://minio.example.org"})) is None
+    assert cloud_region(load_settings(PRODUCTION)) is None
