@@ -1,4 +1,5 @@
-"""``custodian-download``: log in with a token, list files, download files or a manifest.
+"""``custodian-download``: log in with a token, list files, download files or a manifest,
+or slice a region of an indexed VCF or BAM.
 
 Every failure prints one line saying what went wrong and what to do, never a traceback;
 the exit status is 0 when everything asked for is on disk and verified, 1 otherwise, 2 for
@@ -14,15 +15,17 @@ import io
 import queue
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
 from datasets.client import login_file
 from datasets.client.login_file import Login, NotLoggedIn
 from datasets.client.service import CatalogueFile, Service, ServiceError
+from datasets.client.slices import RegionError, download_slice, parse_region
 from datasets.client.transfer import TransferError, download_file, target_path
 
 PROG = "custodian-download"
@@ -79,6 +82,18 @@ def _parser() -> argparse.ArgumentParser:
     get.add_argument("--chunk-size", type=_positive, default=DEFAULT_CHUNK,
                      help="bytes asked for per request (default 64 MiB)")
     get.set_defaults(run=_download)
+
+    part = commands.add_parser("slice", help="a region of an indexed VCF or BAM (htsget)")
+    part.add_argument("file_id", type=int, metavar="FILE_ID")
+    part.add_argument("--region", action="append", default=[], metavar="REF[:START[-END]]",
+                      help="1-based, inclusive, as samtools writes it (repeat for several)")
+    part.add_argument("--header-only", action="store_true",
+                      help="only the header: a valid file without records")
+    part.add_argument("-o", "--output", type=Path,
+                      help="the file to write (default: slice-FILE_ID.vcf.gz or .bam)")
+    part.add_argument("-j", "--jobs", type=_positive, default=4,
+                      help="blocks fetched at once (default 4)")
+    part.set_defaults(run=_slice)
     return parser
 
 
@@ -170,6 +185,33 @@ def _transfer_all(service: Service, files: list[CatalogueFile], output: Path, jo
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         results = list(pool.map(one, files))
     return 0 if all(results) else 1
+
+
+def _slice(args: argparse.Namespace) -> int:
+    try:
+        regions = [parse_region(text) for text in args.region]
+    except RegionError as exc:
+        raise UsageError(str(exc)) from None
+    if regions and args.header_only:
+        raise UsageError("--header-only takes no --region")
+    if args.output is not None and args.output.exists():
+        raise UsageError(f"{args.output} exists; choose another name or move it away")
+    bars: list[tqdm[Any]] = []
+
+    def progress_for(total: int) -> Callable[[int], object]:
+        bars.append(tqdm(total=total, unit="B", unit_scale=True, desc=f"file {args.file_id}",
+                         leave=False, disable=None))
+        return bars[-1].update
+
+    try:
+        path, size, blocks = download_slice(
+            Service(login_file.load()), args.file_id, regions, header_only=args.header_only,
+            target=args.output, jobs=args.jobs, progress_for=progress_for)
+    finally:
+        for bar in bars:
+            bar.close()
+    print(f"{path}\t{size} bytes in {blocks} blocks, each of the size its ticket names")
+    return 0
 
 
 def read_manifest(path: Path) -> list[int]:

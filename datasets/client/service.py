@@ -75,9 +75,19 @@ class Service:
         url: str = self._get(f"/api/v1/files/{file_id}/url")["url"]
         return url
 
-    def _get(self, path: str) -> dict[str, Any]:
+    def htsget_ticket(self, endpoint: str, file_id: int, body: dict[str, Any] | None
+                      ) -> dict[str, Any]:
+        """A ticket from /ga4gh/htsget/v1: GET for the whole file, POST with the regions."""
+        path = f"/ga4gh/htsget/v1/{endpoint}/{file_id}"
+        return self._get(path, send=body)
+
+    def _get(self, path: str, send: dict[str, Any] | None = None) -> dict[str, Any]:
+        """GET, or POST ``send`` as JSON."""
         try:
-            response = self._http.get(self.url + path, timeout=TIMEOUT_SECONDS)
+            if send is None:
+                response = self._http.get(self.url + path, timeout=TIMEOUT_SECONDS)
+            else:
+                response = self._http.post(self.url + path, json=send, timeout=TIMEOUT_SECONDS)
         except requests.RequestException as exc:
             raise ServiceError(f"Cannot reach {self.url} ({type(exc).__name__}).") from None
         if response.status_code != 200:
@@ -91,8 +101,11 @@ class Service:
 
 
 def _explain(response: requests.Response) -> str:
+    """The service's own words: /api's error shape, or htsget's {"htsget": {"message"}}."""
     try:
-        said = str(response.json()["error"]["message"])
+        answer = response.json()
+        said = str(answer["htsget"]["message"] if "htsget" in answer
+                   else answer["error"]["message"])
     except (ValueError, KeyError, TypeError):
         said = response.reason or "no explanation"
     hint = HINTS.get(response.status_code)

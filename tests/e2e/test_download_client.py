@@ -33,6 +33,7 @@ from tests.conftest import DemoInstance, issue_token
 from tests.integration.passport_support import give_grant
 
 SCRIPT = Path(sys.executable).parent / "custodian-download"
+REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -42,7 +43,8 @@ class Client:
     downloads: Path
 
     def run(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "XDG_CONFIG_HOME": str(self.home)}
+        # The installed script, running this checkout's code (a venv may hold another's).
+        env = {**os.environ, "XDG_CONFIG_HOME": str(self.home), "PYTHONPATH": str(REPO)}
         return subprocess.run([str(SCRIPT), *args], input=stdin, capture_output=True,
                               text=True, env=env, timeout=120, cwd=self.downloads)
 
@@ -124,7 +126,7 @@ def test_parallel_download_of_a_manifest_verifies_every_file(client: Client) -> 
     done = client.run("download", "--manifest", str(manifest), str(files[4].id),
                       "--jobs", "3", "-o", "data")
     assert done.returncode == 0, done.stderr
-    for data_file in files:
+    for data_file in files[:5]:
         assert sha256(client.downloads / "data" / data_file.name) == data_file.sha256
     assert list((client.downloads / "data").glob("*.part")) == []
     assert done.stdout.count("SHA-256 verified") == 5
