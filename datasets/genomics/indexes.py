@@ -65,9 +65,13 @@ class CoordinateIndex:
         end = min(end, self.max_position)
         if start >= end:
             return []
-        minimum = self._min_offset(ref, start)
-        found = sorted(chunk for bin_ in region_bins(start, end, self.min_shift, self.depth)
-                       for chunk in ref.bins.get(bin_, ()) if chunk[1] > minimum)
+        # As htslib (1.10 on) does, chunks are clipped to [minimum, maximum): no record before
+        # the linear index's offset overlaps the region, none from the next bin's on does.
+        minimum, maximum = self._min_offset(ref, start), self._max_offset(ref, end)
+        found = sorted((max(chunk_start, minimum), min(chunk_end, maximum))
+                       for bin_ in region_bins(start, end, self.min_shift, self.depth)
+                       for chunk_start, chunk_end in ref.bins.get(bin_, ())
+                       if chunk_end > minimum and chunk_start < maximum)
         return merge(found)
 
     def last_offset(self) -> int:
@@ -87,6 +91,23 @@ class CoordinateIndex:
             first = (((bin_ - 1) >> 3) << 3) + 1
             bin_ = bin_ - 1 if bin_ > first else (bin_ - 1) >> 3
         return ref.loffsets.get(bin_, 0)
+
+
+    def _max_offset(self, ref: ReferenceIndex, end: int) -> int:
+        """The first offset of the nearest bin right of the region (htslib's max_off): its
+        records start at or after ``end``, and so does every record after them."""
+        bins = ((1 << (3 * (self.depth + 1))) - 1) // 7
+        bin_ = _bin_first(self.depth) + ((end - 1) >> self.min_shift) + 1
+        if bin_ >= bins:
+            bin_ = 0
+        while True:
+            while bin_ % 8 == 1:  # a first child: the bins right of it are its parent's
+                bin_ = (bin_ - 1) >> 3
+            if bin_ == 0:
+                return 1 << 64
+            if ref.bins.get(bin_):
+                return ref.bins[bin_][0][0]
+            bin_ += 1
 
 
 def _bin_first(level: int) -> int:
