@@ -53,6 +53,7 @@ bench: $(VENV)/.installed system-packages
 	$(BIN)/python -m benchmarks.eqtl_queries
 	$(BIN)/python -m benchmarks.audit_append
 	$(BIN)/python -m benchmarks.audit_verify
+	$(BIN)/python -m benchmarks.htsget_tickets
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

@@ -14,6 +14,18 @@ from datasets.storage.local import LocalStorage
 pages = Blueprint("downloads", __name__)
 
 
+@pages.after_request
+def _cors_for_signed_urls(response: Response) -> Response:
+    """A signed URL is its own credential, so any page may fetch it (htsget asks data
+    blocks to provide CORS): no cookie is needed or allowed. A single byte range is a
+    CORS-safelisted header, so the blocks of a ticket need no preflight."""
+    if request.path.startswith("/storage/"):
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Expose-Headers"] = (
+            "Content-Length, Content-Range, Accept-Ranges, ETag")
+    return response
+
+
 @pages.post("/files/<int:file_id>/download")
 def download(file_id: int) -> Response:
     """The download button: issue a signed URL (audited) and send the browser to it."""

@@ -360,3 +360,17 @@ def test_cors_echoes_the_origin_and_answers_preflights(
     refused = client.open(url_for(vcf), method="OPTIONS", headers={
         **origin, "Access-Control-Request-Method": "DELETE"})
     assert "Access-Control-Allow-Methods" not in refused.headers
+
+
+def test_the_blocks_signed_urls_provide_cors_without_credentials(
+    demo: DemoInstance, client: FlaskClient, researcher: dict[str, str]
+) -> None:
+    vcf, _ = vcf_and_bams(demo)
+    ticket = client.get(f"{url_for(vcf)}?referenceName=chr7", headers=researcher).get_json()
+    ranged = next(e for e in ticket["htsget"]["urls"] if not e["url"].startswith("data:"))
+    path = "/storage/" + ranged["url"].split("/storage/", 1)[1]
+    answer = client.get(path, headers={**ranged["headers"], "Origin": "https://igv.example"})
+    assert answer.status_code == 206
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Content-Range" in answer.headers["Access-Control-Expose-Headers"]
+    assert "Access-Control-Allow-Credentials" not in answer.headers
