@@ -7,6 +7,7 @@ from typing import Any
 from marshmallow import Schema, fields
 
 from access.duo.codes import describe
+from datasets.catalogue.models import DataFile
 
 
 class FileOut(Schema):
@@ -18,6 +19,16 @@ class FileOut(Schema):
     size = fields.Integer()
     sha256 = fields.String()
     md5 = fields.String()
+    # An indexed VCF or BAM, which htsget slices (/ga4gh/htsget/v1/variants or /reads).
+    data_format = fields.String(allow_none=True,
+                                metadata={"enum": ["VCF", "BAM", None]})
+    index = fields.Method("_index", metadata={"type": "object", "nullable": True})
+
+    def _index(self, data_file: DataFile) -> dict[str, Any] | None:
+        if data_file.index_key is None:
+            return None
+        return {"format": data_file.index_format, "size": data_file.index_size,
+                "sha256": data_file.index_sha256, "md5": data_file.index_md5}
 
 
 class DuoTermOut(Schema):

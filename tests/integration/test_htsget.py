@@ -374,3 +374,16 @@ def test_the_blocks_signed_urls_provide_cors_without_credentials(
     assert answer.headers["Access-Control-Allow-Origin"] == "*"
     assert "Content-Range" in answer.headers["Access-Control-Expose-Headers"]
     assert "Access-Control-Allow-Credentials" not in answer.headers
+
+
+def test_the_catalogue_says_which_files_can_be_sliced(demo: DemoInstance,
+                                                      client: FlaskClient) -> None:
+    vcf, bams = vcf_and_bams(demo)
+    listed = client.get(f"/api/v1/datasets/{vcf.dataset_id}").get_json()["files"]
+    by_id = {f["id"]: f for f in listed}
+    assert by_id[vcf.id]["data_format"] == "VCF"
+    assert by_id[vcf.id]["index"] == {"format": "tbi", "size": vcf.index_size,
+                                      "sha256": vcf.index_sha256, "md5": vcf.index_md5}
+    assert {by_id[b.id]["index"]["format"] for b in bams} == {"bai"}
+    plain = [f for f in listed if f["id"] not in {vcf.id, *(b.id for b in bams)}]
+    assert plain and all(f["index"] is None and f["data_format"] is None for f in plain)
