@@ -22,7 +22,7 @@ from access.requests.models import AccessRequest
 from access.requests.notices import Notices
 from app import create_app
 from datasets.catalogue.queries import CatalogueDirectory
-from tests.conftest import DemoInstance, free_port, issue_token
+from tests.conftest import DemoInstance, issue_token
 from tests.integration.audit_support import STATEMENT, controlled_files, grant_access
 from tests.smtp_server import SmtpServer
 
@@ -31,10 +31,10 @@ TITLE = "Ageing eQTLs"
 
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpServer]:
-    server = SmtpServer(free_port())
+    server = SmtpServer()
     server.start()
     yield server
-    server.stop()
+    server.close()
 
 
 @pytest.fixture
