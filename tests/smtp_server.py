@@ -92,7 +92,7 @@ class SmtpServer:
         if self.tls_context is not None:
             options["tls_context"] = self.tls_context
         # Listen beside the placeholder before letting it go: the port is never free.
-        self._controller = _OnSocket(self.inbox, listening_socket(self.port, share=True),
+        self._controller = _OnSocket(self.inbox, listening_socket(self.port),
                                      **options)
         self._controller.start()
         self._down.close()

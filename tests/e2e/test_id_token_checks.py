@@ -24,7 +24,6 @@ from flask import Flask, jsonify, redirect, request
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Response
 
 from access.identity.models import User
@@ -32,7 +31,7 @@ from app import create_app
 from audit.log.actions import AuditAction, Outcome
 from audit.log.models import AuditEvent
 from config import load_settings
-from tests.conftest import free_port
+from tests.ports import reserve_port, wsgi_server
 
 CLIENT_ID = "custodian-test"
 CLIENT_SECRET = "a-client-secret-for-tests"
@@ -128,7 +127,7 @@ def provider_app(provider: HostileProvider) -> Flask:
 @pytest.fixture
 def hostile_service(tmp_path: Path, fresh_database_url: str
                     ) -> Iterator[tuple[HostileProvider, str, Flask]]:
-    idp_port, app_port = free_port(), free_port()
+    idp_port, app_port = reserve_port(), reserve_port()
     provider = HostileProvider(f"http://127.0.0.1:{idp_port}")
     settings = load_settings(environ={}, overrides={
         "ENV": "demo", "DEV_IDP": "false", "INSTANCE_DIR": str(tmp_path),
@@ -141,8 +140,7 @@ def hostile_service(tmp_path: Path, fresh_database_url: str
     from core.migrations import upgrade
 
     upgrade(service.extensions["custodian.engine"])
-    servers = [make_server("127.0.0.1", idp_port, provider_app(provider), threaded=True),
-               make_server("127.0.0.1", app_port, service, threaded=True)]
+    servers = [wsgi_server(provider_app(provider), idp_port), wsgi_server(service, app_port)]
     threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]
     for thread in threads:
         thread.start()

@@ -13,7 +13,7 @@ import requests
 
 from datasets.storage import ObjectNotFound, S3Storage, StorageUnavailable
 from datasets.storage.s3 import USER_QUERY_PARAMETER
-from tests.conftest import free_port
+from tests.ports import HeldPort
 from tests.s3rver import S3Server
 
 CONTENT = b"##fileformat=VCFv4.2\n" + bytes(range(256)) * 64
@@ -124,9 +124,11 @@ def test_check_fails_cleanly_for_a_missing_bucket(s3_server: S3Server) -> None:
 
 
 def test_check_fails_cleanly_when_the_store_is_down(s3_server: S3Server) -> None:
-    storage = S3Storage(s3_server.bucket, region="us-east-1",
-                        endpoint_url=f"http://127.0.0.1:{free_port()}", addressing_style="path")
+    nothing_listens = HeldPort()  # bound, never listening: connections are refused
+    storage = S3Storage(s3_server.bucket, region="us-east-1", endpoint_url=nothing_listens.url,
+                        addressing_style="path")
     started = time.monotonic()
     with pytest.raises(StorageUnavailable, match="Could not connect"):
         storage.check()
     assert time.monotonic() - started < 15
+    nothing_listens.close()
