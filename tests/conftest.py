@@ -152,7 +152,8 @@ def demo(
 @contextmanager
 def serving(instance: DemoInstance) -> Iterator[DemoInstance]:
     """``instance`` served over real HTTP at its base URL, in a thread, until the block ends."""
-    server: BaseWSGIServer = wsgi_server(instance.app, int(instance.base_url.rsplit(":", 1)[1]))
+    port = int(instance.base_url.rsplit(":", 1)[1])
+    server: BaseWSGIServer = wsgi_server(instance.app, port)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -161,7 +162,7 @@ def serving(instance: DemoInstance) -> Iterator[DemoInstance]:
         server.shutdown()
         thread.join(timeout=5)
         server.server_close()
-        held(server.server_port).down()  # gone, as a stopped server is
+        held(port).down()  # gone, as a stopped server is
 
 
 @pytest.fixture

@@ -19,7 +19,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import JSON, Engine, Integer, String, column, insert, select, table, text
+from sqlalchemy import (
+    JSON,
+    Engine,
+    Executable,
+    Integer,
+    String,
+    column,
+    insert,
+    select,
+    table,
+    text,
+    update,
+)
 
 from audit.integrity.chain_check import verify_chain
 from audit.log.append import hashed_fields
@@ -129,3 +141,31 @@ def test_events_stored_by_the_first_release_verify_unchanged_after_upgrade(
     assert [chain_format(e.hash, e.leaf_hash) for e in stored] == [SEPARATE] * 3
     assert [canonical_bytes(hashed_fields(e)).decode() for e in stored] == CANONICAL
     assert [e.actor_roles for e in stored] == [None] * 3
+
+
+def tamper(engine: Engine, statement: Executable) -> None:
+    """As the database owner would: the append-only triggers off (PostgreSQL) or dropped."""
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
+        else:
+            for trigger in connection.execute(text(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars().all():
+                connection.execute(text(f"DROP TRIGGER {trigger}"))
+        connection.execute(statement)
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
+
+
+@pytest.mark.parametrize("change, problem", [
+    ({"leaf_hash": "ab" * 32}, "event 2 has a Merkle leaf hash that does not match its content"),
+    ({"target_id": "70"}, "event 2 was altered: its content no longer matches its hash"),
+], ids=["leaf", "content"])
+def test_a_first_release_event_changed_after_upgrade_is_named_for_what_changed(
+    first_release_log: Engine, change: dict[str, str], problem: str
+) -> None:
+    upgrade(first_release_log)
+    tamper(first_release_log, update(AuditEvent).where(AuditEvent.seq == 2).values(**change))
+    with make_session_factory(first_release_log)() as session:
+        report = verify_chain(session)
+    assert (report.ok, report.first_bad_seq, report.problem) == (False, 2, problem)

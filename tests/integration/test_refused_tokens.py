@@ -151,6 +151,8 @@ def test_a_token_lives_until_the_instant_it_expires(demo: DemoInstance) -> None:
 
 @pytest.mark.parametrize("token, reason", [
     ("cus_" + "x" * 43, "unknown"),
+    ("cus_" + "x" * 96, "unknown"),  # 100 characters: as long as a token is looked up
+    ("cus_" + "x" * 97, "malformed"),
     ("not-one-of-ours", "malformed"),
     ("cus_" + "x" * 200, "malformed"),
 ])
