@@ -87,7 +87,7 @@ def catalogued_file(session: Session, now: datetime, dataset: Dataset, *,
 
 
 def grant(session: Session, now: datetime, holder: User, dataset: Dataset, *,
-          days: int = 30) -> Grant:
+          days: int = 30, starts_at: datetime | None = None) -> Grant:
     """A live grant on the dataset, under an approved request of the holder's, as approval
     leaves them (the workflow's own tests go through the actions)."""
     request = AccessRequest(applicant_id=holder.id, title=f"Request {next(_serial)}",
@@ -96,21 +96,22 @@ def grant(session: Session, now: datetime, holder: User, dataset: Dataset, *,
     session.add(request)
     session.flush()
     made = Grant(user_id=holder.id, dataset_id=dataset.id, request_id=request.id,
-                 starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=days))
+                 starts_at=starts_at or now - timedelta(days=1),
+                 ends_at=now + timedelta(days=days))
     session.add(made)
     session.flush()
     return made
 
 
 def sign_in_visa(session: Session, now: datetime, holder: User, dataset: Dataset, *,
-                 hours: int = 1) -> PassportGrant:
+                 hours: int = 1, asserted_at: datetime | None = None) -> PassportGrant:
     """A visa on the dataset as sign-in stores one: its issuer, hash and lifetime only."""
     serial = next(_serial)
     made = PassportGrant(user_id=holder.id, dataset_id=dataset.id,
                          issuer="https://broker.example", subject=f"broker-user-{serial}",
                          jti=f"jti-{serial}",
                          visa_hash=hashlib.sha256(f"visa {serial}".encode()).hexdigest(),
-                         asserted_at=now - timedelta(days=1),
+                         asserted_at=asserted_at or now - timedelta(days=1),
                          expires_at=now + timedelta(hours=hours), recorded_at=now)
     session.add(made)
     session.flush()
