@@ -57,7 +57,7 @@ def test_any_change_breaks_the_signature(storage: LocalStorage, field: str, valu
     path, query = parts(storage.signed_url("study/a.vcf.gz", user="7",
                                            expires_at=NOW + timedelta(minutes=5), filename="a"))
     values = {"method": "GET", "path": path, **query, field: value}
-    with pytest.raises(InvalidSignature):
+    with pytest.raises(InvalidSignature, match=r"^signature does not match$"):
         storage.verify(values["method"], values["path"], values["expires"], values["user"],
                        values["signature"], NOW)
 
@@ -65,7 +65,7 @@ def test_any_change_breaks_the_signature(storage: LocalStorage, field: str, valu
 def test_expired_url_is_refused(storage: LocalStorage) -> None:
     path, query = parts(storage.signed_url("study/a.vcf.gz", user="7",
                                            expires_at=NOW + timedelta(minutes=5), filename="a"))
-    with pytest.raises(InvalidSignature, match="expired"):
+    with pytest.raises(InvalidSignature, match=r"^the URL has expired$"):
         storage.verify("GET", path, query["expires"], query["user"], query["signature"],
                        NOW + timedelta(minutes=5))
 
