@@ -6,7 +6,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app app:create_app
 DEMO_ENV := CUSTODIAN_ENV=demo PORT=$(PORT)
 
-.PHONY: demo test bench lint typecheck system-packages clean
+.PHONY: demo test bench mutate lint typecheck system-packages clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -55,5 +55,25 @@ bench: $(VENV)/.installed system-packages
 	$(BIN)/python -m benchmarks.audit_verify
 	$(BIN)/python -m benchmarks.htsget_tickets
 
+# Mutation testing of the security core (pyproject's [tool.mutmut]; README, "Mutation
+# testing"): not part of `make test`. By default the decisions themselves, as globs of
+# mutmut's mutant names; `make mutate MUTANTS='*'` runs every mutant of the core's files.
+MUTANTS ?= 'access.grants.x_has_live_grant*' 'access.grants.x_lapse_reason*' \
+	'access.passports.passport_grants.x_has_live_passport_grant*' \
+	'access.tokens.x_find_live_token*' 'access.tokens.x_refused_token*' 'access.tokens.x_hash_token*' \
+	'access.identity.oidc.x_check_audience*' 'access.identity.oidc.x__check_response_issuer*' \
+	'datasets.storage.local.*verify*' 'datasets.storage.local.*_sign*' \
+	'datasets.storage.local.*signed_url*' 'datasets.downloads.signed_urls.x__require_grant*' \
+	'core.web.csrf.x__check_csrf*' 'core.web.csrf.x_require_csrf_token*' \
+	'audit.log.chain.x_canonical_bytes*' 'audit.log.chain.x_encoding_hashes*' \
+	'audit.log.chain.x_event_hashes*' 'audit.log.chain.x_chain_format*' \
+	'audit.log.chain.x_contradicted_hash*' 'audit.log.chain.x_format_timestamp*' \
+	'audit.integrity.chain_check.x_verify_chain*' \
+	'audit.integrity.offline_verifier.*broken_link*' 'audit.integrity.offline_verifier.*out_of_order*'
+mutate: $(VENV)/.installed
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2 $(MUTANTS)
+	$(BIN)/mutmut results
+
 clean:
-	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache mutants

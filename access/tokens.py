@@ -161,3 +161,24 @@ def find_live_token(session: Session, token: str, now: datetime) -> LiveToken | 
         )
     ).first()
     return None if row is None else LiveToken(row[0], row[1], decode_scopes(row[2]))
+
+
+def refused_token(session: Session, token: str, now: datetime) -> tuple[str, int | None]:
+    """Why a Bearer token ``find_live_token`` turned away is not live, and its id when it is
+    one of ours: for the refusal's audit event only (the caller is told none of it, so a
+    guesser learns nothing), so that an auditor sees a leaked old token being tried."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+        return "malformed", None
+    row = session.execute(
+        select(ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at, User.id)
+        .outerjoin(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == hash_token(token))
+    ).first()
+    if row is None:
+        return "unknown", None
+    token_id, revoked_at, expires_at, owner = row
+    if revoked_at is not None:
+        return "revoked", token_id
+    if owner is None:
+        return "owner_deleted", token_id
+    return ("expired" if expires_at <= now else "not_live"), token_id

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +85,8 @@ class Settings:
     smtp_username: str | None = None
     smtp_password: str | None = field(default=None, repr=False)
     smtp_starttls: bool = True
+    # The CAs that may vouch for the SMTP server's certificate; None: the system's.
+    smtp_ca_file: Path | None = None
     # GA4GH DRS bulk requests: longer id lists get 413 (advertised in service-info).
     drs_max_bulk_request_length: int = 100
 
@@ -222,7 +225,26 @@ def _email_settings(env: EnvReader, public_url: str) -> dict[str, Any]:
         "smtp_username": env.text("SMTP_USERNAME", default="") or None,
         "smtp_password": env.optional_secret("SMTP_PASSWORD"),
         "smtp_starttls": env.boolean("SMTP_STARTTLS", default=True),
+        "smtp_ca_file": _ca_file(env, "SMTP_CA_FILE"),
     }
+
+
+def _ca_file(env: EnvReader, name: str) -> Path | None:
+    """A PEM bundle of CA certificates, checked now: a typo must not wait for the first email.
+
+    For a relay whose certificate comes from an institution's own CA; verification is never
+    switched off, only pointed at other roots.
+    """
+    given = env.text(name, default="")
+    if not given:
+        return None
+    try:
+        ssl.create_default_context(cafile=given)
+    except (OSError, ssl.SSLError) as exc:
+        raise SettingsError(
+            f"{PREFIX}{name} must name a readable PEM file of CA certificates "
+            f"({type(exc).__name__}).") from None
+    return Path(given)
 
 
 def _metrics_token(env: EnvReader, enabled: bool, public: bool) -> str | None:

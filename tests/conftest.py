@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import shutil
-import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer
 
 from app import create_app
 from config import Settings, load_settings
@@ -23,21 +22,19 @@ from core.clock import MovableClock
 from core.migrations import upgrade
 from datasets.demo.set_up import set_up_demo
 from tests.html_forms import form_with_field
+from tests.ports import HeldPort, held, wsgi_server
 
 DATABASE_BACKENDS = ["sqlite", "postgresql"]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
-def demo_port() -> int:
-    """One port for the session: persona users are keyed by the IdP issuer, which names it."""
-    return free_port()
+def demo_port() -> Iterator[int]:
+    """One port for the session: persona users are keyed by the IdP issuer, which names it.
+    Held (tests/ports.py) for the whole session, so no other process can take it between
+    the tests that serve on it."""
+    port = HeldPort()
+    yield port.number
+    port.close()
 
 
 def demo_settings(instance_dir: Path, port: int, database_url: str | None = None) -> Settings:
@@ -155,8 +152,8 @@ def demo(
 @contextmanager
 def serving(instance: DemoInstance) -> Iterator[DemoInstance]:
     """``instance`` served over real HTTP at its base URL, in a thread, until the block ends."""
-    server: BaseWSGIServer = make_server("127.0.0.1", int(instance.base_url.rsplit(":", 1)[1]),
-                                         instance.app, threaded=True)
+    port = int(instance.base_url.rsplit(":", 1)[1])
+    server: BaseWSGIServer = wsgi_server(instance.app, port)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -165,6 +162,7 @@ def serving(instance: DemoInstance) -> Iterator[DemoInstance]:
         server.shutdown()
         thread.join(timeout=5)
         server.server_close()
+        held(port).down()  # gone, as a stopped server is
 
 
 @pytest.fixture

@@ -8,8 +8,9 @@ unique by default, so factories can be called any number of times.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import count
 
 from sqlalchemy.orm import Session
@@ -18,7 +19,9 @@ from access.committees import ensure_committee, ensure_committee_member
 from access.identity.actor import OPERATOR
 from access.identity.models import Role, User
 from access.identity.users import ensure_user
-from access.models import Committee
+from access.models import Committee, Grant
+from access.passports.models import PassportGrant
+from access.requests.models import AccessRequest
 from access.roles import ensure_role
 from datasets.catalogue.models import DataFile, Dataset, FileKind, Study, Tier
 from datasets.catalogue.registration import ensure_dataset, ensure_study
@@ -78,6 +81,38 @@ def catalogued_file(session: Session, now: datetime, dataset: Dataset, *,
     made = DataFile(dataset_id=dataset.id, name=name, kind=FileKind.GENOTYPE, tier=tier,
                     storage_key=f"{dataset.accession}/{name}", size=1, md5="0" * 32,
                     sha256="0" * 64, description="", created_at=now)
+    session.add(made)
+    session.flush()
+    return made
+
+
+def grant(session: Session, now: datetime, holder: User, dataset: Dataset, *,
+          days: int = 30, starts_at: datetime | None = None) -> Grant:
+    """A live grant on the dataset, under an approved request of the holder's, as approval
+    leaves them (the workflow's own tests go through the actions)."""
+    request = AccessRequest(applicant_id=holder.id, title=f"Request {next(_serial)}",
+                            research_use_statement="Tissue-specific regulation.",
+                            state="approved", created_at=now, updated_at=now)
+    session.add(request)
+    session.flush()
+    made = Grant(user_id=holder.id, dataset_id=dataset.id, request_id=request.id,
+                 starts_at=starts_at or now - timedelta(days=1),
+                 ends_at=now + timedelta(days=days))
+    session.add(made)
+    session.flush()
+    return made
+
+
+def sign_in_visa(session: Session, now: datetime, holder: User, dataset: Dataset, *,
+                 hours: int = 1, asserted_at: datetime | None = None) -> PassportGrant:
+    """A visa on the dataset as sign-in stores one: its issuer, hash and lifetime only."""
+    serial = next(_serial)
+    made = PassportGrant(user_id=holder.id, dataset_id=dataset.id,
+                         issuer="https://broker.example", subject=f"broker-user-{serial}",
+                         jti=f"jti-{serial}",
+                         visa_hash=hashlib.sha256(f"visa {serial}".encode()).hexdigest(),
+                         asserted_at=asserted_at or now - timedelta(days=1),
+                         expires_at=now + timedelta(hours=hours), recorded_at=now)
     session.add(made)
     session.flush()
     return made

@@ -7,17 +7,17 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from flask import Flask
-from werkzeug.serving import make_server
 
 from app import create_app
 from config import load_settings
 from core.migrations import upgrade
+from tests.ports import held, wsgi_server
 
 
 @contextmanager
 def serving(app: Flask, port: int) -> Iterator[str]:
     """Yield the base URL while the app answers on 127.0.0.1:port."""
-    server = make_server("127.0.0.1", port, app, threaded=True)
+    server = wsgi_server(app, port)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -26,6 +26,7 @@ def serving(app: Flask, port: int) -> Iterator[str]:
         server.shutdown()
         thread.join(timeout=5)
         server.server_close()
+        held(port).down()  # gone, as a stopped server is: connections are refused
 
 
 @contextmanager

@@ -2,8 +2,8 @@
 
 An independent provider proves what the embedded one cannot: that the service talks to a
 standards-compliant provider it did not write, which checks PKCE and client secrets itself.
-It keeps its sessions in memory, so each test starts its own on a free port and stops it
-by its PID.
+It keeps its sessions in memory, so each test starts its own, on a port held for it
+(tests/ports.py: it inherits the listening socket), and stops it by its PID.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from urllib.parse import urljoin
 import requests
 
 from tests.html_forms import forms_in
+from tests.ports import held
 
 NODE_DIR = Path(__file__).parent / "node"
 SCRIPT = NODE_DIR / "oidc_provider.mjs"
@@ -47,13 +48,16 @@ class NodeProvider:
         if not (NODE_DIR / "node_modules" / "oidc-provider").is_dir():
             raise RuntimeError("oidc-provider is not installed: run `make test` "
                                "(or `npm install` in tests/node)")
-        env = {**os.environ, "OP_PORT": str(self.port), "OP_CLIENT_ID": self.client_id,
+        listening = held(self.port).listen()
+        env = {**os.environ, "OP_PORT": str(self.port), "OP_FD": str(listening.fileno()),
+               "OP_CLIENT_ID": self.client_id,
                "OP_CLIENT_SECRET": self.client_secret, "OP_REDIRECT_URI": self.redirect_uri,
                "OP_INSTITUTION": self.institution,
                **({"OP_PASSPORT": self.passport} if self.passport else {})}
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(["node", str(SCRIPT)], cwd=NODE_DIR, env=env,
-                                            stdout=log, stderr=subprocess.STDOUT)
+                                            stdout=log, stderr=subprocess.STDOUT,
+                                            pass_fds=(listening.fileno(),))
         self._wait_for_discovery()
 
     def stop(self) -> None:
@@ -66,6 +70,7 @@ class NodeProvider:
             self.process.kill()
             self.process.wait()
         self.process = None
+        held(self.port).down()
 
     def _wait_for_discovery(self) -> None:
         assert self.process is not None
@@ -76,7 +81,7 @@ class NodeProvider:
             try:
                 if requests.get(self.discovery_url, timeout=1).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:  # the socket queues us until it serves
                 time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"oidc-provider did not answer in {START_SECONDS} s")

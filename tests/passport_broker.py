@@ -1,6 +1,6 @@
 """A real GA4GH Passport broker for the tests: its keys, its JWKS over HTTP, its visas.
 
-The JWKS is served by a small HTTP server on a free port, which records every path it is
+The JWKS is served by a small HTTP server on a port of its own, which records every path it is
 asked for, so a test can prove that a key URL was (or was never) fetched.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
 
-from tests.conftest import free_port
+from tests.ports import HeldPort
 
 JWKS_PATH = "/jwks.json"
 
@@ -28,7 +28,8 @@ class Broker:
         self.key: RSAKey | ECKey = (RSAKey.generate_key(2048) if algorithm == "RS256"
                                     else ECKey.generate_key("P-256"))
         self.key.ensure_kid()
-        self.port = free_port()
+        self._port = HeldPort()
+        self.port = self._port.number
         self.requests: list[str] = []
         self._server: ThreadingHTTPServer | None = None
 
@@ -59,15 +60,19 @@ class Broker:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        # Serves on the socket held since the broker was made (tests/ports.py).
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler,
+                                           bind_and_activate=False)
+        self._server.socket.close()
+        self._server.socket = self._port.listen()
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
     def stop(self) -> None:
         if self._server is not None:
             self._server.shutdown()
-            self._server.server_close()
             self._server = None
+            self._port.close()
 
     def visa(
         self,

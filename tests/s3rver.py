@@ -1,8 +1,8 @@
 """A real S3 store for the tests: s3rver (npm), which enforces SigV4 signatures and expiry.
 
 moto would answer the same API but accepts tampered and expired presigned URLs, so it cannot
-prove that the store refuses them. Started from tests/node/s3rver.js on a free port, stopped
-by its PID. Its credentials are fixed: S3RVER / S3RVER.
+prove that the store refuses them. Started from tests/node/s3rver.js on a socket bound here
+(tests/ports.py), stopped by its PID. Its credentials are fixed: S3RVER / S3RVER.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import requests
 
-from tests.conftest import free_port
+from tests.ports import HeldPort
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
 ACCESS_KEY = "S3RVER"
@@ -38,14 +38,16 @@ def running_s3rver(bucket: str) -> Iterator[S3Server]:
     if node is None or not (NODE_DIR / "node_modules" / "@20minutes" / "s3rver").is_dir():
         raise RuntimeError("node or the npm test servers are missing: run `make test` once")
     root = Path(tempfile.mkdtemp(prefix="custodian-s3-"))
-    port = free_port()
+    port = HeldPort()
+    listening = port.listen()
     with (root / "stderr").open("w") as stderr:
         process = subprocess.Popen(
-            [node, "s3rver.js", str(port), str(root / "data"), bucket],
+            [node, "s3rver.js", str(listening.fileno()), str(root / "data"), bucket],
             cwd=NODE_DIR, stdout=subprocess.DEVNULL, stderr=stderr,
+            pass_fds=(listening.fileno(),),
         )
     try:
-        endpoint = f"http://127.0.0.1:{port}"
+        endpoint = port.url
         _wait_until_answering(endpoint, process, root / "stderr")
         yield S3Server(endpoint, bucket)
     finally:
@@ -55,6 +57,7 @@ def running_s3rver(bucket: str) -> Iterator[S3Server]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        port.close()
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -66,6 +69,6 @@ def _wait_until_answering(endpoint: str, process: subprocess.Popen[bytes], log: 
         try:
             requests.get(endpoint, timeout=1)
             return
-        except requests.ConnectionError:
+        except requests.RequestException:  # the socket queues us until it serves
             time.sleep(0.05)
     raise RuntimeError(f"s3rver did not answer within {START_SECONDS} s")

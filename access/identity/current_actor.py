@@ -7,7 +7,7 @@ from flask_login import LoginManager, current_user
 
 from access.identity.actor import Actor, Origin
 from access.identity.models import User
-from access.tokens import find_live_token
+from access.tokens import find_live_token, refused_token
 from audit.log.actions import AuditAction
 from audit.log.append import record_refusal
 from audit.readers import AuditReader, reader_for
@@ -48,11 +48,16 @@ def _authenticate_bearer() -> None:
     header = request.headers.get("Authorization", "")
     if not request.path.startswith(TOKEN_PREFIXES) or not header.startswith("Bearer "):
         return
-    found = find_live_token(db_session(), header.removeprefix("Bearer ").strip(), clock().now())
+    token, now = header.removeprefix("Bearer ").strip(), clock().now()
+    found = find_live_token(db_session(), token, now)
     if found is None:
+        reason, token_id = refused_token(db_session(), token, now)
         raise NotAuthenticated(
             "The API token is invalid, expired or revoked.",
-            refusal=RefusalNote(AuditAction.TOKEN_REFUSED, details={"path": request.path[:200]}),
+            refusal=RefusalNote(AuditAction.TOKEN_REFUSED,
+                                None if token_id is None else "api_token",
+                                None if token_id is None else str(token_id),
+                                {"path": request.path[:200], "reason": reason}),
         )
     g.bearer_user, g.bearer_token_id, g.bearer_scopes = found.user, found.token_id, found.scopes
 

@@ -1,7 +1,8 @@
 """The OpenID Connect clients: authlib against each configured provider, found by discovery.
 
 authlib handles state, nonce and PKCE (S256) and verifies the ID token's signature against
-the provider's JWKS, its issuer against discovery, its audience, expiry and nonce. Each
+the provider's JWKS, its issuer against discovery, its expiry and nonce; the audience is
+checked here (``check_audience``), since authlib checks it only through ``azp``. Each
 provider is its own authlib client, which keeps a flow's state under that provider's name:
 a state minted for one provider cannot finish a flow at another.
 """
@@ -33,6 +34,10 @@ class ProviderUnavailableError(Exception):
 
 class IssuerMismatchError(ValueError):
     """The authorization response names another issuer than the provider the flow began at."""
+
+
+class AudienceMismatchError(ValueError):
+    """The ID token was not issued to this client (OpenID Connect Core 3.1.3.7, steps 3-5)."""
 
 
 def install(app: Flask, settings: Settings) -> None:
@@ -78,10 +83,31 @@ def finish() -> tuple[str, dict[str, Any]]:
     if "userinfo" not in token:
         raise ValueError("the provider returned no ID token")
     claims: dict[str, Any] = dict(token["userinfo"])
+    check_audience(claims, provider.client_id)
     extra = client.userinfo(token=token)
     if extra.get("sub") == claims["sub"]:
         claims = {**extra, **claims}  # the ID token's verified claims win over userinfo
     return str(metadata["issuer"]), claims
+
+
+def check_audience(claims: dict[str, Any], client_id: str) -> None:
+    """Our client id must be in ``aud``; beside other audiences ``azp`` must name us; and an
+    ``azp`` present must always be ours.
+
+    authlib demands ``azp`` when ``aud`` is not exactly us but never looks for us in
+    ``aud``, so a token for another client that names us in ``azp`` would pass it.
+    """
+    audience = claims.get("aud")
+    audiences = [audience] if isinstance(audience, str) else audience
+    if not isinstance(audiences, list) or not all(isinstance(a, str) for a in audiences):
+        raise AudienceMismatchError("the ID token's aud is not a string or a list of strings")
+    if client_id not in audiences:
+        raise AudienceMismatchError("the ID token was issued to another client")
+    authorized = claims.get("azp")
+    if len(audiences) > 1 and authorized is None:
+        raise AudienceMismatchError("an ID token for several audiences must name azp")
+    if authorized is not None and authorized != client_id:
+        raise AudienceMismatchError("the ID token was issued to another authorized party")
 
 
 def _metadata(client: Any) -> dict[str, Any]:

@@ -27,7 +27,7 @@ def mailer_for(settings: Settings) -> SmtpMailer:
     return SmtpMailer(SmtpSettings(
         host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_from,
         username=settings.smtp_username, password=settings.smtp_password,
-        starttls=settings.smtp_starttls))
+        starttls=settings.smtp_starttls, ca_file=settings.smtp_ca_file))
 
 
 @notify_cli.command("send")

@@ -23,9 +23,9 @@ from sqlalchemy import select
 
 from access.identity.models import User
 from audit.log.models import AuditEvent
-from tests.conftest import free_port
 from tests.live_server import running_service, serving
 from tests.oidc_provider import NodeProvider, authorize
+from tests.ports import reserve_port
 
 CLIENT_ID = "custodian-e2e"
 CLIENT_SECRET = "a-client-secret-only-the-provider-and-the-service-know"
@@ -57,8 +57,8 @@ def external(tmp_path: Path, fresh_database_url: str) -> Iterator[Callable[..., 
     """Builds a provider and a service that trusts it; `app_secret` may differ from its own."""
     with ExitStack() as stack:
         def build(*, app_secret: str = CLIENT_SECRET, provider_running: bool = True) -> External:
-            app_port = free_port()
-            provider = NodeProvider(free_port(), CLIENT_ID, CLIENT_SECRET,
+            app_port = reserve_port()
+            provider = NodeProvider(reserve_port(), CLIENT_ID, CLIENT_SECRET,
                                     f"http://127.0.0.1:{app_port}/auth/callback",
                                     tmp_path / "oidc-provider.log")
             stack.callback(provider.stop)

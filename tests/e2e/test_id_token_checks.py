@@ -1,7 +1,8 @@
 """A hostile OIDC provider: every way an ID token can be wrong must stop the sign-in.
 
 The provider here is a small real HTTP server whose token endpoint can be told to sign
-with another key, claim another issuer or audience, send an expired token or a wrong nonce.
+with another key, claim another issuer or audience (or name another authorized party),
+send an expired token or a wrong nonce.
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ import requests
 from flask import Flask, jsonify, redirect, request
 from joserfc import jwt
 from joserfc.jwk import RSAKey
-from werkzeug.serving import make_server
+from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
+from access.identity.models import User
 from app import create_app
+from audit.log.actions import AuditAction, Outcome
+from audit.log.models import AuditEvent
 from config import load_settings
-from tests.conftest import free_port
+from tests.ports import reserve_port, wsgi_server
 
 CLIENT_ID = "custodian-test"
 CLIENT_SECRET = "a-client-secret-for-tests"
@@ -54,6 +58,17 @@ class HostileProvider:
             claims["iss"] = "https://evil.example"
         elif self.mode == "wrong_audience":
             claims["aud"] = "another-client"
+        elif self.mode == "audience_elsewhere_azp_us":
+            # authlib alone accepts this one: it looks for us in azp, never in aud.
+            claims["aud"], claims["azp"] = "another-client", CLIENT_ID
+        elif self.mode == "several_audiences_without_azp":
+            claims["aud"] = [CLIENT_ID, "another-client"]
+        elif self.mode == "azp_another_client":
+            claims["azp"] = "another-client"
+        elif self.mode == "several_audiences_azp_us":
+            claims["aud"], claims["azp"] = ["another-client", CLIENT_ID], CLIENT_ID
+        elif self.mode == "audience_list_of_us":
+            claims["aud"] = [CLIENT_ID]
         elif self.mode == "expired":
             claims["iat"], claims["exp"] = now - 7200, now - 3600
         elif self.mode == "wrong_nonce":
@@ -110,8 +125,9 @@ def provider_app(provider: HostileProvider) -> Flask:
 
 
 @pytest.fixture
-def hostile(tmp_path: Path, fresh_database_url: str) -> Iterator[tuple[HostileProvider, str]]:
-    idp_port, app_port = free_port(), free_port()
+def hostile_service(tmp_path: Path, fresh_database_url: str
+                    ) -> Iterator[tuple[HostileProvider, str, Flask]]:
+    idp_port, app_port = reserve_port(), reserve_port()
     provider = HostileProvider(f"http://127.0.0.1:{idp_port}")
     settings = load_settings(environ={}, overrides={
         "ENV": "demo", "DEV_IDP": "false", "INSTANCE_DIR": str(tmp_path),
@@ -124,16 +140,21 @@ def hostile(tmp_path: Path, fresh_database_url: str) -> Iterator[tuple[HostilePr
     from core.migrations import upgrade
 
     upgrade(service.extensions["custodian.engine"])
-    servers = [make_server("127.0.0.1", idp_port, provider_app(provider), threaded=True),
-               make_server("127.0.0.1", app_port, service, threaded=True)]
+    servers = [wsgi_server(provider_app(provider), idp_port), wsgi_server(service, app_port)]
     threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]
     for thread in threads:
         thread.start()
-    yield provider, settings.public_url
+    yield provider, settings.public_url, service
     for server in servers:
         server.shutdown()
         server.server_close()
     service.extensions["custodian.engine"].dispose()
+
+
+@pytest.fixture
+def hostile(hostile_service: tuple[HostileProvider, str, Flask]
+            ) -> tuple[HostileProvider, str]:
+    return hostile_service[0], hostile_service[1]
 
 
 def sign_in_against(base: str) -> tuple[requests.Session, requests.Response]:
@@ -150,8 +171,21 @@ def test_honest_provider_signs_in(hostile: tuple[HostileProvider, str]) -> None:
     assert me["subject"] == "alice"
 
 
+@pytest.mark.parametrize("mode", ["several_audiences_azp_us", "audience_list_of_us"])
+def test_a_token_for_us_among_others_or_as_a_list_signs_in(
+    hostile: tuple[HostileProvider, str], mode: str
+) -> None:
+    provider, base = hostile
+    provider.mode = mode
+    browser, landed = sign_in_against(base)
+    assert landed.status_code == 200 and landed.url == f"{base}/requests"
+    assert browser.get(f"{base}/api/v1/users/me", timeout=10).json()["subject"] == "alice"
+
+
 @pytest.mark.parametrize("mode", ["wrong_key", "wrong_issuer", "wrong_audience", "expired",
-                                  "wrong_nonce", "no_exp", "alg_none"])
+                                  "wrong_nonce", "no_exp", "alg_none",
+                                  "audience_elsewhere_azp_us", "several_audiences_without_azp",
+                                  "azp_another_client"])
 def test_bad_id_token_is_refused_without_a_session(
     hostile: tuple[HostileProvider, str], mode: str
 ) -> None:
@@ -161,3 +195,19 @@ def test_bad_id_token_is_refused_without_a_session(
     assert landed.status_code == 400, mode
     assert "Sign-in failed" in landed.text
     assert browser.get(f"{base}/api/v1/users/me", timeout=10).status_code == 401
+
+
+def test_a_token_for_another_client_naming_us_in_azp_is_refused_and_audited(
+    hostile_service: tuple[HostileProvider, str, Flask]
+) -> None:
+    provider, base, service = hostile_service
+    provider.mode = "audience_elsewhere_azp_us"
+    _, landed = sign_in_against(base)
+    assert landed.status_code == 400
+    with service.extensions["custodian.session_factory"]() as session:
+        refused = session.scalars(select(AuditEvent).where(
+            AuditEvent.action == AuditAction.LOGIN_FAILED.value)).all()
+        signed_in = session.scalar(select(func.count()).select_from(User))
+    assert [event.details["reason"] for event in refused] == ["AudienceMismatchError"]
+    assert [event.outcome for event in refused] == [Outcome.DENIED.value]
+    assert signed_in == 0  # no account was made from the token

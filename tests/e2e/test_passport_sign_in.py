@@ -21,10 +21,10 @@ from audit.log.models import AuditEvent
 from datasets.catalogue.models import Dataset
 from datasets.demo.set_up import set_up_demo
 from datasets.demo.synthetic_study import CONSENT_GROUP_ACCESSION
-from tests.conftest import free_port
 from tests.live_server import running_service
 from tests.oidc_provider import NodeProvider, authorize
 from tests.passport_broker import Broker
+from tests.ports import reserve_port
 
 CLIENT_ID = "custodian-passports"
 CLIENT_SECRET = "a-client-secret-for-the-passport-sign-in-test"
@@ -43,9 +43,9 @@ def test_visas_in_userinfo_at_sign_in_become_grants_checked_at_each_url_request(
     now = datetime.now(UTC)
     good = broker.visa(CONSENT_GROUP_ACCESSION, now=now)
     peer = broker.visa(CONSENT_GROUP_ACCESSION, now=now, by="peer")
-    app_port = free_port()
+    app_port = reserve_port()
     base = f"http://127.0.0.1:{app_port}"
-    provider = NodeProvider(free_port(), CLIENT_ID, CLIENT_SECRET, f"{base}/auth/callback",
+    provider = NodeProvider(reserve_port(), CLIENT_ID, CLIENT_SECRET, f"{base}/auth/callback",
                             tmp_path / "oidc-provider.log", passport=json.dumps([good, peer]))
     provider.start()
     try:

@@ -20,9 +20,9 @@ from sqlalchemy import select
 
 from access.identity.models import User
 from audit.log.models import AuditEvent
-from tests.conftest import free_port
 from tests.live_server import running_service
 from tests.oidc_provider import NodeProvider, authorize
+from tests.ports import reserve_port
 
 LABELS = {"nih": "NIH RAS", "orcid": "ORCID"}
 
@@ -51,7 +51,7 @@ class Federation:
 @pytest.fixture(scope="module")
 def app_port() -> int:
     """One port for the module, so the providers' registered redirect URI stays valid."""
-    return free_port()
+    return reserve_port()
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def providers(
     started: dict[str, NodeProvider] = {}
     with ExitStack() as stack:
         for name, label in LABELS.items():
-            provider = NodeProvider(free_port(), f"custodian-at-{name}", f"{name}-client-secret",
+            provider = NodeProvider(reserve_port(), f"custodian-at-{name}", f"{name}-client-secret",
                                     f"http://127.0.0.1:{app_port}/auth/callback",
                                     logs / f"{name}.log", institution=f"{label} Institute")
             stack.callback(provider.stop)

@@ -23,7 +23,8 @@ from audit.integrity.chain_check import verify_chain
 from core.migrations import upgrade
 from datasets.demo.set_up import set_up_demo
 from tests.agreements import accept_over_http
-from tests.conftest import csrf_header, demo_settings, free_port, sign_in
+from tests.conftest import csrf_header, demo_settings, sign_in
+from tests.ports import HeldPort
 from tests.postgres import create_database
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,7 +34,8 @@ STATEMENT = "We compare eQTL effect sizes across tissues in two cohorts."
 @pytest.fixture
 def two_instances(postgres_server: str, tmp_path: Path) -> Iterator[tuple[str, str, str]]:
     """(url A, url B, database url); A is the public URL users are sent back to."""
-    port_a, port_b = free_port(), free_port()
+    held = [HeldPort(), HeldPort()]
+    port_a, port_b = (port.number for port in held)
     database_url = create_database(postgres_server, f"two_{port_a}")
     settings = demo_settings(tmp_path, port_a, database_url)
     seeding = create_app(settings)
@@ -48,11 +50,13 @@ def two_instances(postgres_server: str, tmp_path: Path) -> Iterator[tuple[str, s
            "CUSTODIAN_DATABASE_URL": database_url,
            "CUSTODIAN_PUBLIC_URL": settings.public_url}
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    # Each gunicorn serves the socket held for it here (fd://), bound before anything ran.
+    sockets = [port.listen() for port in held]
     processes = [
-        subprocess.Popen([gunicorn, "--workers", "2", "--bind", f"127.0.0.1:{port}",
-                          "app:create_app()"], cwd=REPO, env=env,
+        subprocess.Popen([gunicorn, "--workers", "2", "--bind", f"fd://{sock.fileno()}",
+                          "app:create_app()"], cwd=REPO, env=env, pass_fds=(sock.fileno(),),
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for port in (port_a, port_b)
+        for sock in sockets
     ]
     urls = [f"http://127.0.0.1:{port}" for port in (port_a, port_b)]
     try:
@@ -64,6 +68,8 @@ def two_instances(postgres_server: str, tmp_path: Path) -> Iterator[tuple[str, s
             process.terminate()
         for process in processes:
             process.wait(timeout=20)
+        for port in held:
+            port.close()
 
 
 def wait_until_up(url: str) -> None:

@@ -216,11 +216,20 @@ def test_an_edited_leaf_hash_is_named_changed(exported: Export) -> None:
                    "leaf hash")
 
 
+def test_an_edited_link_is_named_changed_at_its_own_line(exported: Export) -> None:
+    """The link alone edited: the event no longer hashes to itself, nor links back."""
+    exported.event(6)["prev_hash"] = "cd" * 32
+    exported.save()
+    assert_finding(exported.verify(), "changed", exported.index("event", seq=6) + 1,
+                   "event 6's link to the event before it was changed")
+
+
 def test_a_deleted_event_is_named_removed(exported: Export) -> None:
     line = exported.index("event", seq=6)
     del exported.records[line]
     exported.save()
-    assert_finding(exported.verify(), "removed", line + 1, "event 6 is missing")
+    assert_finding(exported.verify(), "removed", line + 1, "event 6 is missing",
+                   "the export goes from event 5 to event 7")
 
 
 def test_an_inserted_event_is_named_inserted(exported: Export) -> None:
@@ -241,7 +250,8 @@ def test_a_duplicated_event_is_named_inserted(exported: Export) -> None:
     line = exported.index("event", seq=8)
     exported.records.insert(line + 1, dict(exported.records[line]))
     exported.save()
-    assert_finding(exported.verify(), "inserted", line + 2, "a second event 8")
+    assert_finding(exported.verify(), "inserted", line + 2, "a second event 8",
+                   "(the export is at event 8; event 8 came earlier)")
 
 
 def test_swapped_events_are_named_reordered(exported: Export) -> None:

@@ -99,9 +99,10 @@ def test_state_changing_form_without_csrf_token_is_refused(demo: DemoInstance) -
             "research_use_statement": "Long enough research use statement here."}
     refused = client.post("/requests/new", data=form)
     assert refused.status_code == 400
-    assert "CSRF" in refused.get_data(as_text=True)
+    page = "The form was stale or not sent by this site (CSRF check failed)."
+    assert page in refused.get_data(as_text=True)
     wrong = client.post("/requests/new", data={**form, "csrf_token": "guess"})
-    assert wrong.status_code == 400
+    assert wrong.status_code == 400 and page in wrong.get_data(as_text=True)
     assert request_count(demo) == 0
     accepted = client.post("/requests/new", data={**form, "csrf_token": "known-token"})
     assert accepted.status_code == 302

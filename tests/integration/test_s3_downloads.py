@@ -28,7 +28,8 @@ from datasets.demo.set_up import set_up_demo
 from datasets.storage import S3Storage, StorageUnavailable
 from datasets.storage.s3 import USER_QUERY_PARAMETER
 from tests.agreements import accept_with_client
-from tests.conftest import DemoInstance, free_port, issue_token
+from tests.conftest import DemoInstance, issue_token
+from tests.ports import HeldPort
 from tests.s3rver import S3Server
 
 STATEMENT = "We study tissue-specific regulation of gene expression in ageing adults."
@@ -192,10 +193,12 @@ def test_import_checks_s3_objects_and_registers_all_or_nothing(
 def test_import_with_the_store_down_registers_nothing(
     s3_demo: DemoInstance, tmp_path: Path
 ) -> None:
+    nothing_listens = HeldPort()  # bound, never listening: connections are refused
     down = S3Storage("custodian-test", region="us-east-1", addressing_style="path",
-                     endpoint_url=f"http://127.0.0.1:{free_port()}")
+                     endpoint_url=nothing_listens.url)
     manifest = "location\tkind\ttier\tdataset\tsize\tsha256\tmd5\n" + manifest_line("k", b"x")
     with (s3_demo.app.extensions["custodian.session_factory"].begin() as session,
           pytest.raises(StorageUnavailable, match="Could not connect")):
         import_manifest(session, Actor(user=None), manifest, storage=down,
                         now=s3_demo.clock.now())
+    nothing_listens.close()

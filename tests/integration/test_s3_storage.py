@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import botocore.auth
 import pytest
 import requests
 
 from datasets.storage import ObjectNotFound, S3Storage, StorageUnavailable
 from datasets.storage.s3 import USER_QUERY_PARAMETER
-from tests.conftest import free_port
+from tests.ports import HeldPort
 from tests.s3rver import S3Server
 
 CONTENT = b"##fileformat=VCFv4.2\n" + bytes(range(256)) * 64
@@ -77,11 +78,33 @@ def test_any_edit_to_the_url_is_refused_by_the_store(
     assert_refused(edited(url, **change), "SignatureDoesNotMatch")
 
 
-def test_expired_url_is_refused_by_the_store(stored: S3Storage) -> None:
-    url = sign(stored, seconds=1)
-    assert requests.get(url, timeout=10).status_code == 200
-    time.sleep(2.1)
-    assert_refused(url, "Request has expired")
+def signed_in_the_past(storage: S3Storage, monkeypatch: pytest.MonkeyPatch, *, ago: timedelta,
+                       seconds: int) -> str:
+    """A URL whose SigV4 signing time is ``ago`` in the past, valid ``seconds`` from then.
+
+    boto takes the signing time from botocore.auth's clock; moving that clock back gives a
+    URL as old as we like at once, where sleeping past a one-second URL depends on how
+    busy the machine is (the store's own clock is the real one).
+    """
+    signed_at = datetime.now(UTC) - ago
+    monkeypatch.setattr(botocore.auth, "get_current_datetime",
+                        lambda remove_tzinfo=True: signed_at.replace(tzinfo=None))
+    url = sign(storage, seconds=seconds)  # the backend asks boto for that many seconds
+    monkeypatch.undo()
+    query = dict(parse_qsl(urlsplit(url).query))
+    assert query["X-Amz-Date"] == signed_at.strftime("%Y%m%dT%H%M%SZ")
+    assert query["X-Amz-Expires"] == str(seconds)
+    return url
+
+
+def test_expired_url_is_refused_by_the_store(
+    stored: S3Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Signed ten minutes ago: for five minutes it is long dead, for fifteen still good.
+    dead = signed_in_the_past(stored, monkeypatch, ago=timedelta(minutes=10), seconds=300)
+    assert_refused(dead, "Request has expired")
+    alive = signed_in_the_past(stored, monkeypatch, ago=timedelta(minutes=10), seconds=900)
+    assert requests.get(alive, timeout=10).status_code == 200
 
 
 def test_url_signed_with_a_wrong_secret_is_refused(
@@ -124,9 +147,11 @@ def test_check_fails_cleanly_for_a_missing_bucket(s3_server: S3Server) -> None:
 
 
 def test_check_fails_cleanly_when_the_store_is_down(s3_server: S3Server) -> None:
-    storage = S3Storage(s3_server.bucket, region="us-east-1",
-                        endpoint_url=f"http://127.0.0.1:{free_port()}", addressing_style="path")
+    nothing_listens = HeldPort()  # bound, never listening: connections are refused
+    storage = S3Storage(s3_server.bucket, region="us-east-1", endpoint_url=nothing_listens.url,
+                        addressing_style="path")
     started = time.monotonic()
     with pytest.raises(StorageUnavailable, match="Could not connect"):
         storage.check()
     assert time.monotonic() - started < 15
+    nothing_listens.close()

@@ -1,9 +1,10 @@
 // panva's oidc-provider (OpenID Certified) as an independent identity provider for the tests.
 //
-// Configured from the environment: OP_PORT, OP_CLIENT_ID, OP_CLIENT_SECRET, OP_REDIRECT_URI,
+// Configured from the environment: OP_PORT (named in the issuer) and OP_FD (the listening
+// socket the test bound on that port and handed down), OP_CLIENT_ID, OP_CLIENT_SECRET, OP_REDIRECT_URI,
 // and optionally OP_INSTITUTION and OP_PASSPORT (a JSON array of GA4GH visa JWTs, returned
 // from userinfo as `ga4gh_passport_v1`). Any login/password signs in; the login becomes `sub`.
-// Binds 127.0.0.1 only; the test fixture stops it by PID.
+// Serves the inherited socket (127.0.0.1 only); the test fixture stops it by PID.
 import Provider from 'oidc-provider';
 
 function required(name) {
@@ -53,6 +54,6 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
   },
 });
 
-provider.listen(port, '127.0.0.1', () => {
+provider.listen({ fd: Number(required('OP_FD')) }, () => {
   console.log(`oidc-provider listening on ${provider.issuer}`);
 });

@@ -32,6 +32,23 @@ def test_issued_url_verifies(storage: LocalStorage) -> None:
     storage.verify("GET", path, query["expires"], query["user"], query["signature"], NOW)
 
 
+# A fixed vector, computed outside this code, so that a change to what is signed or how
+# (which would void every URL already handed out, and any client that checks them) fails:
+#   printf 'GET\n/storage/study/a%%20b.vcf.gz\n1767225900\n7-t3' \
+#     | openssl dgst -sha256 -hmac kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk
+VECTOR_SIGNATURE = "38ef994d3dee10ee667b01e6d5f5145aa9dd3e4124e4a21f29a2e3981919e76f"
+VECTOR_URL = ("http://127.0.0.1:5000/storage/study/a%20b.vcf.gz?expires=1767225900&user=7-t3"
+              f"&signature={VECTOR_SIGNATURE}")
+
+
+def test_the_signature_matches_a_fixed_hmac_vector(storage: LocalStorage) -> None:
+    url = storage.signed_url("study/a b.vcf.gz", user="7-t3", filename="a b.vcf.gz",
+                             expires_at=NOW + timedelta(minutes=5))
+    assert url == VECTOR_URL
+    storage.verify("GET", "/storage/study/a%20b.vcf.gz", "1767225900", "7-t3",
+                   VECTOR_SIGNATURE, NOW)
+
+
 @pytest.mark.parametrize("field, value", [
     ("path", "/storage/study/b.vcf.gz"), ("expires", "9999999999"), ("user", "8"),
     ("method", "PUT"), ("signature", "0" * 64), ("signature", ""),
@@ -40,7 +57,7 @@ def test_any_change_breaks_the_signature(storage: LocalStorage, field: str, valu
     path, query = parts(storage.signed_url("study/a.vcf.gz", user="7",
                                            expires_at=NOW + timedelta(minutes=5), filename="a"))
     values = {"method": "GET", "path": path, **query, field: value}
-    with pytest.raises(InvalidSignature):
+    with pytest.raises(InvalidSignature, match=r"^signature does not match$"):
         storage.verify(values["method"], values["path"], values["expires"], values["user"],
                        values["signature"], NOW)
 
@@ -48,7 +65,7 @@ def test_any_change_breaks_the_signature(storage: LocalStorage, field: str, valu
 def test_expired_url_is_refused(storage: LocalStorage) -> None:
     path, query = parts(storage.signed_url("study/a.vcf.gz", user="7",
                                            expires_at=NOW + timedelta(minutes=5), filename="a"))
-    with pytest.raises(InvalidSignature, match="expired"):
+    with pytest.raises(InvalidSignature, match=r"^the URL has expired$"):
         storage.verify("GET", path, query["expires"], query["user"], query["signature"],
                        NOW + timedelta(minutes=5))
 

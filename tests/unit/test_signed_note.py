@@ -36,6 +36,26 @@ def test_a_checkpoint_note_has_the_c2sp_layout() -> None:
     key(1).public_key().verify(raw[4:], (body + "\n").encode())
 
 
+# A fixed note, signed outside this code (Ed25519 is deterministic): the key is the seed
+# 32 x 0x01, and with openssl
+#   printf '302e020100300506032b657004220420%s' $(printf '01%.0s' $(seq 32)) | xxd -r -p > k.der
+#   printf 'data.example.org/audit\n42\n%s\n' "$(printf root | openssl dgst -sha256 -binary \
+#     | base64)" > body
+#   openssl pkeyutl -sign -rawin -inkey k.der -keyform DER -in body | base64
+# signs the body; the line carries the key id (4 bytes) before those 64 bytes.
+FIXED_NOTE = (
+    "data.example.org/audit\n42\nSBNJTRN+FjG7owHVrKtue7eqdM4RhdRWVl71HXN2d7I=\n\n"
+    "\u2014 data.example.org/audit "
+    "FI+etYJdTiIFbiLlLbti4v8fq+Cl3hM9vzRF+OdmPpOmx6/r+6qD6DQIXzbzckof/6g3KBmpaW5hy/n13Do8Pyy9kgc=\n"
+)
+
+
+def test_a_checkpoint_note_is_byte_for_byte_the_fixed_vector() -> None:
+    assert signed() == FIXED_NOTE
+    assert notes.open_checkpoint(FIXED_NOTE, [public(key(1))])[0] == notes.Checkpoint(
+        ORIGIN, 42, ROOT)
+
+
 def test_key_id_and_verifier_key_follow_signed_note() -> None:
     public_key = public(key(1))
     expected = hashlib.sha256(ORIGIN.encode() + b"\n\x01" + public_key).digest()[:4]

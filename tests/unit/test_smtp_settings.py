@@ -39,3 +39,24 @@ def test_password_comes_from_a_file_and_stays_out_of_repr(tmp_path: Path) -> Non
 def test_bad_smtp_setting_stops_start_up_naming_it(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         load_settings({**PRODUCTION, name: value})
+
+
+def test_the_relays_ca_file_is_read_at_start_up(tmp_path: Path) -> None:
+    import trustme
+
+    bundle = tmp_path / "relay-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(bundle))
+    settings = load_settings({**PRODUCTION, "CUSTODIAN_SMTP_CA_FILE": str(bundle)})
+    assert settings.smtp_ca_file == bundle
+    assert load_settings(PRODUCTION).smtp_ca_file is None  # the system's roots
+
+
+@pytest.mark.parametrize("content", [None, "not a certificate\n", ""])
+def test_a_ca_file_that_is_missing_or_holds_no_certificate_stops_start_up(
+    tmp_path: Path, content: str | None
+) -> None:
+    bundle = tmp_path / "relay-ca.pem"
+    if content is not None:
+        bundle.write_text(content)
+    with pytest.raises(SettingsError, match="CUSTODIAN_SMTP_CA_FILE"):
+        load_settings({**PRODUCTION, "CUSTODIAN_SMTP_CA_FILE": str(bundle)})
