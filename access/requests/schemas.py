@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
 
 from access.identity.schemas import UserOut
-from core.schemas import ChangesIn, StrictBoolean
+from core.schemas import MAX_ID, ChangesIn, StrictBoolean, query_date
 
 
 def _flag() -> fields.Boolean:
@@ -47,7 +47,7 @@ class RequestContentIn(Schema):
 
 class RequestIn(RequestContentIn):
     dataset_ids = fields.List(
-        fields.Integer(strict=True, validate=validate.Range(min=1)),
+        fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID)),
         required=True,
         validate=validate.Length(min=1, max=50),
     )
@@ -90,8 +90,8 @@ class StateList(fields.Field):  # type: ignore[type-arg]
 class CommitteeQueueQuery(Schema):
     state = StateList()
     dataset_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
-    submitted_from = fields.Date()
-    submitted_to = fields.Date()
+    submitted_from = query_date()
+    submitted_to = query_date()
 
 
 class NoBodyIn(Schema):
