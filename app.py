@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import access.install
 import audit.install
 import datasets.install
-from access.identity.current_actor import audit_reader, record_refused
+from access.identity.current_actor import audit_reader, authenticated_by_token, record_refused
 from audit.log.alarm import commit_audited
 from config import Settings, load_settings
 from core import log_redaction, logging_setup
@@ -100,7 +100,7 @@ def _install_web_basics(app: Flask) -> None:
     shared templates and static files."""
     request_id.install(app)
     security.install(app)
-    csrf.install(app)
+    csrf.install(app, authenticated_by_token)
     app.register_blueprint(site.blueprint())
 
 

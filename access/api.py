@@ -39,8 +39,9 @@ api = Blueprint("access_api", __name__, url_prefix="/api/v1")
 
 @api.post("/tokens")
 @documented("Create a personal API token (shown once)", body=TokenIn, response=TokenOut,
-            status=201, description="A token made with a token gets no more scopes, and no "
-                                    "longer life, than the token that made it.")
+            status=201, scope=Scope.TOKENS,
+            description="A token made with a token gets no more scopes, and no "
+                        "longer life, than the token that made it.")
 def create_token() -> tuple[Response, int]:
     data = parse_body(TokenIn())
     settings: Settings = current_app.config["CUSTODIAN_SETTINGS"]
@@ -56,14 +57,16 @@ def create_token() -> tuple[Response, int]:
 
 
 @api.get("/tokens")
-@documented("List my API tokens (never their secrets)", response=TokenListOut)
+@documented("List my API tokens (never their secrets)", response=TokenListOut,
+            scope=Scope.TOKENS)
 def list_tokens() -> Response:
     found = list_api_tokens(db_session(), current_actor())
     return jsonify({"tokens": TokenInfoOut(many=True).dump(found)})
 
 
 @api.delete("/tokens/<int:token_id>")
-@documented("Revoke one of my API tokens; it stops working at once", status=204)
+@documented("Revoke one of my API tokens; it stops working at once", status=204,
+            scope=Scope.TOKENS)
 def revoke_token(token_id: int) -> tuple[str, int]:
     revoke_api_token(db_session(), current_actor(), token_id, clock().now())
     return "", 204

@@ -40,11 +40,23 @@ def _load_user(user_id: str) -> User | None:
     return db_session().get(User, int(user_id)) if user_id.isdigit() else None
 
 
+def authenticated_by_token() -> bool:
+    """Whether this request proved itself with a live API token (a bad one is refused).
+
+    CSRF asks this before the token is otherwise read: only then is the cookie not what acts.
+    """
+    _authenticate_bearer()
+    return "bearer_user" in g
+
+
 def _authenticate_bearer() -> None:
     """On the JSON API a Bearer token replaces the session; a bad one is refused outright.
 
     Elsewhere the header is not ours to read (the embedded IdP's userinfo takes its own).
     """
+    if "bearer_checked" in g:
+        return
+    g.bearer_checked = True
     header = request.headers.get("Authorization", "")
     if not request.path.startswith(TOKEN_PREFIXES) or not header.startswith("Bearer "):
         return
@@ -74,13 +86,14 @@ def _check_token_scope() -> None:
                 "path": request.path[:200], "reason": "endpoint_takes_no_token"}),
         )
     if operation.scope is not None and operation.scope not in g.bearer_scopes:
+        scope = str(operation.scope)  # the scope's name, never the enum's repr
         raise Forbidden(
-            f"This API token lacks the scope {operation.scope!r} that this endpoint needs. "
-            f"Create a token with the scope {operation.scope!r}.",
-            details={"missing_scope": operation.scope, "token_scopes": sorted(g.bearer_scopes)},
+            f"This API token lacks the scope \"{scope}\" that this endpoint needs. "
+            f"Create a token with the scope \"{scope}\".",
+            details={"missing_scope": scope, "token_scopes": sorted(g.bearer_scopes)},
             refusal=RefusalNote(AuditAction.TOKEN_REFUSED, details={
                 "path": request.path[:200], "reason": "missing_scope",
-                "missing_scope": operation.scope}),
+                "missing_scope": scope}),
         )
 
 
