@@ -21,7 +21,9 @@ demo: $(VENV)/.installed
 	$(DEMO_ENV) $(FLASK) db upgrade
 	$(DEMO_ENV) $(FLASK) demo setup
 	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"
-	$(DEMO_ENV) $(FLASK) run --host 127.0.0.1 --port $(PORT) --no-reload
+	$(DEMO_ENV) $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 \
+		--access-logfile - 'app:create_app()'
+
 
 # PostgreSQL's server binaries back the database tests and Debian's Chromium backs the
 # browser tests; a fresh machine may lack either. One `apt-get update` at most per run.

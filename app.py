@@ -45,7 +45,7 @@ def create_app(
     app = _flask_app(settings)
     _install_logging(settings)
     engine = _install_database(app, settings, clock or SystemClock())
-    _install_web_basics(app)
+    _install_web_basics(app, settings)
     audit.install.install(app, settings, session_factory=request_scope.factory_of(app),
                           reader=audit_reader)
     access.install.install(app, settings, directory=CatalogueDirectory())
@@ -95,11 +95,11 @@ def _install_database(app: Flask, settings: Settings, clock: Clock) -> Engine:
     return engine
 
 
-def _install_web_basics(app: Flask) -> None:
+def _install_web_basics(app: Flask, settings: Settings) -> None:
     """Request ids, security headers and CSRF, for every page and API; and the site's
     shared templates and static files."""
     request_id.install(app)
-    security.install(app)
+    security.install(app, https_only=not settings.is_demo)
     csrf.install(app, authenticated_by_token)
     app.register_blueprint(site.blueprint())
 

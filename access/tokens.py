@@ -161,3 +161,10 @@ def find_live_token(session: Session, token: str, now: datetime) -> LiveToken | 
         )
     ).first()
     return None if row is None else LiveToken(row[0], row[1], decode_scopes(row[2]))
+
+
+def token_is_live(session: Session, token_id: int, now: datetime) -> bool:
+    """Whether the token is neither revoked nor expired: what a URL it asked for rests on."""
+    found = session.scalar(select(ApiToken.id).where(
+        ApiToken.id == token_id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > now))
+    return found is not None

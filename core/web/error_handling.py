@@ -59,7 +59,12 @@ def install(app: Flask, record_refusal: RefusalRecorder) -> None:
         rollback_if_open()
         status = error.code or 500
         code = (error.name or "error").lower().replace(" ", "_")
-        return respond(status, code, error.description or PAGE_TITLES.get(status, "Error"))
+        response = respond(status, code, error.description or PAGE_TITLES.get(status, "Error"))
+        # A 405 says which methods would do (RFC 9110); the 503 of an outage when to retry.
+        for name, value in error.get_headers():
+            if name in ("Allow", "Retry-After"):
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import mimetypes
+
 from flask import Blueprint, abort, redirect, request, send_file
 from werkzeug.wrappers import Response
 
@@ -24,6 +26,13 @@ def download(file_id: int) -> Response:
     return redirect(issued.url, code=303)
 
 
+def media_type(name: str) -> str:
+    """What the bytes are, not what the name's inner suffix suggests: ``x.vcf.gz`` is
+    gzip (the standard library would say text/vcard), and anything else a download."""
+    _, encoding = mimetypes.guess_type(name)
+    return "application/gzip" if encoding == "gzip" else "application/octet-stream"
+
+
 @pages.get("/storage/<path:key>")
 def serve_local_file(key: str) -> Response:
     backend = storage()
@@ -36,7 +45,8 @@ def serve_local_file(key: str) -> Response:
         now=clock().now(),
     )
     # conditional=True answers Range requests with 206 and the requested bytes only.
-    response = send_file(served.path, as_attachment=True, download_name=served.record.name,
+    response = send_file(served.path, mimetype=media_type(served.record.name),
+                         as_attachment=True, download_name=served.record.name,
                          conditional=True, etag=served.record.sha256, max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
     return response
