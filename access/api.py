@@ -11,6 +11,7 @@ from access import committees, roles
 from access.identity import users
 from access.identity.current_actor import current_actor
 from access.identity.models import Role
+from access.identity.sessions import end_all_sessions
 from access.schemas import (
     CommitteeDetailOut,
     CommitteeIn,
@@ -151,6 +152,16 @@ def _committee_body(committee_id: int) -> dict[str, Any]:
 def list_users() -> Response:
     roles.require_admin(current_actor(), "user_list")
     return jsonify({"users": UserAdminOut().dump(users.list_users(db_session()), many=True)})
+
+
+@api.delete("/users/<int:user_id>/sessions")
+@documented("End every browser session of a user (admins), e.g. when they leave",
+            status=204, scope=Scope.ADMIN)
+def end_user_sessions(user_id: int) -> tuple[str, int]:
+    actor = current_actor()
+    roles.require_admin(actor, "session_end")
+    end_all_sessions(db_session(), actor, user_id, now=clock().now(), reason="admin")
+    return "", 204
 
 
 @api.post("/users/<int:user_id>/roles")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, request
+from datetime import timedelta
+
+from flask import Flask, current_app, g, request, session
 from flask_login import LoginManager, current_user
 
 from access.identity.actor import Actor, Origin
 from access.identity.models import User
+from access.identity.sessions import SessionTerms, live_session_user
 from access.tokens import find_live_token
 from audit.log.actions import AuditAction
 from audit.log.append import record_refusal
@@ -36,8 +39,24 @@ def install(app: Flask) -> None:
         return {"actor": current_actor()}
 
 
+SESSION_ID = "sid"  # the key of the server-side session's id in the signed cookie
+
+
+def session_terms() -> SessionTerms:
+    settings = current_app.config["CUSTODIAN_SETTINGS"]
+    return SessionTerms(idle=timedelta(minutes=settings.session_idle_minutes),
+                        absolute=timedelta(hours=settings.session_max_hours))
+
+
 def _load_user(user_id: str) -> User | None:
-    return db_session().get(User, int(user_id)) if user_id.isdigit() else None
+    """The cookie's user, only while its server-side session lives: loaded afresh on each
+    request, so ended sessions and changed roles count at once."""
+    session_id = session.get(SESSION_ID)
+    if not isinstance(session_id, str):
+        return None
+    user = live_session_user(db_session(), session_id, terms=session_terms(),
+                             now=clock().now())
+    return user if user is not None and str(user.id) == user_id else None
 
 
 def authenticated_by_token() -> bool:
