@@ -25,6 +25,7 @@ from core.web import (
     error_handling,
     health,
     metrics_endpoint,
+    rate_limits,
     request_id,
     request_scope,
     routing,
@@ -96,11 +97,13 @@ def _install_database(app: Flask, settings: Settings, clock: Clock) -> Engine:
 
 
 def _install_web_basics(app: Flask, settings: Settings) -> None:
-    """Request ids, security headers and CSRF, for every page and API; and the site's
-    shared templates and static files."""
+    """Request ids, security headers, CSRF and rate limits, for every page and API; and the
+    site's shared templates and static files."""
     request_id.install(app)
     security.install(app, https_only=not settings.is_demo)
     csrf.install(app, authenticated_by_token)
+    rate_limits.install(app, enabled=settings.rate_limits_enabled,
+                        storage_uri=settings.rate_limit_storage, limits=settings.rate_limits)
     app.register_blueprint(site.blueprint())
 
 

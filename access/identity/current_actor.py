@@ -16,6 +16,7 @@ from audit.log.append import record_refusal
 from audit.readers import AuditReader, reader_for
 from core.errors import Forbidden, NotAuthenticated, RefusalNote
 from core.web.api_docs import operation_of
+from core.web.rate_limits import count_failure, enforce, refuse_if_blocked
 from core.web.request_id import current_request_id
 from core.web.request_scope import clock, db_session, session_factory
 
@@ -79,8 +80,10 @@ def _authenticate_bearer() -> None:
     header = request.headers.get("Authorization", "")
     if not request.path.startswith(TOKEN_PREFIXES) or not header.startswith("Bearer "):
         return
+    refuse_if_blocked("bad_tokens")  # someone guessing tokens from here: not one more try
     found = find_live_token(db_session(), header.removeprefix("Bearer ").strip(), clock().now())
     if found is None:
+        count_failure("bad_tokens")
         raise NotAuthenticated(
             "The API token is invalid, expired or revoked.",
             refusal=RefusalNote(AuditAction.TOKEN_REFUSED, details={"path": request.path[:200]}),
@@ -127,6 +130,12 @@ def current_actor() -> Actor:
                      scopes=g.bearer_scopes)
     user = current_user if current_user.is_authenticated else None
     return Actor(user=user, origin=origin)
+
+
+def limit_url_issuance() -> None:
+    """Signed URLs are counted per person (or per address when anonymous), wherever asked."""
+    user = current_actor().user
+    enforce("urls", f"user:{user.id}" if user is not None else None)
 
 
 def record_refused(note: RefusalNote) -> None:

@@ -28,6 +28,7 @@ from config import Settings
 from config.identity import OidcProvider
 from core.errors import NotFound
 from core.web.error_handling import respond
+from core.web.rate_limits import enforce
 from core.web.request_scope import clock, db_session, session_factory
 from core.web.security import safe_next_path
 
@@ -43,6 +44,7 @@ def _settings() -> Settings:
 @pages.get("/auth/login")
 def login() -> Response | str:
     """With several providers the user picks one; with one, straight there."""
+    enforce("sign_in")
     after = safe_next_path(request.args.get("next"))
     choices = oidc.providers()
     if len(choices) == 1:
@@ -52,6 +54,7 @@ def login() -> Response | str:
 
 @pages.get("/auth/login/<name>")
 def login_with(name: str) -> Response:
+    enforce("sign_in")
     provider = oidc.provider_named(name)
     if provider is None:
         raise NotFound(f"No identity provider is called {name!r}.")
@@ -70,6 +73,7 @@ def _begin_sign_in(provider: OidcProvider, after: str) -> Response:
 
 @pages.get("/auth/callback")
 def callback() -> Response:
+    enforce("sign_in")
     actor = current_actor()
     try:
         issuer, claims = oidc.finish()

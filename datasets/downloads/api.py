@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from access.extensions import passport_verifier
-from access.identity.current_actor import current_actor
+from access.identity.current_actor import current_actor, limit_url_issuance
 from access.passports.passport_grants import passport_grants
 from core.scopes import Scope
 from core.web.api import parse_body, parse_query
@@ -23,6 +23,7 @@ api = Blueprint("downloads_api", __name__, url_prefix="/api/v1")
             query=UrlQuery, response=SignedUrlOut, scope=Scope.DOWNLOAD,
             description="Open-tier files need no sign-in.")
 def signed_url(file_id: int) -> Response:
+    limit_url_issuance()
     query = parse_query(UrlQuery())
     issued = issue_signed_url(
         db_session(), current_actor(), file_id, storage=storage(), lifetime=url_lifetime(),
@@ -36,6 +37,7 @@ def signed_url(file_id: int) -> Response:
             body=UrlWithPassportsIn, response=SignedUrlOut, scope=Scope.DOWNLOAD,
             description="403 passport_refused names each refused visa and why.")
 def signed_url_with_passports(file_id: int) -> Response:
+    limit_url_issuance()
     data = parse_body(UrlWithPassportsIn())
     actor, now = current_actor(), clock().now()
     actor.require_user()  # no key is fetched on behalf of someone we do not know
