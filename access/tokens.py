@@ -16,7 +16,7 @@ from access.identity.models import User
 from access.models import ApiToken
 from audit.log.actions import AuditAction
 from audit.log.append import record_event
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, RefusalNote
 from core.scopes import ALL_SCOPES, DEFAULT_SCOPES, decode_scopes, encode_scopes
 
 TOKEN_PREFIX = "cus_"  # noqa: S105  (a visible prefix, so leaked tokens are greppable)
@@ -129,7 +129,9 @@ def revoke_api_token(session: Session, actor: Actor, token_id: int, now: datetim
     user = actor.require_user()
     record = session.get(ApiToken, token_id)
     if record is None or record.user_id != user.id:
-        raise NotFound(f"You have no API token {token_id}.")
+        raise NotFound(f"You have no API token {token_id}.", refusal=RefusalNote(
+            AuditAction.TOKEN_REFUSED, "api_token", str(token_id),
+            {"reason": "not_yours" if record is not None else "no_such_token"}))
     if record.revoked_at is not None:
         raise Conflict(f"API token {token_id} is already revoked.",
                        details={"revoked_at": record.revoked_at.isoformat()})
