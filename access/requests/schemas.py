@@ -87,8 +87,12 @@ class StateList(fields.Field):  # type: ignore[type-arg]
         return states
 
 
+_ONE_STATE = "(" + "|".join(QUEUE_STATES) + ")"
+
+
 class CommitteeQueueQuery(Schema):
-    state = StateList()
+    state = StateList(metadata={"type": "string", "maxLength": 200,
+                                "pattern": f"^{_ONE_STATE}(,{_ONE_STATE})*$"})
     dataset_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     submitted_from = query_date()
     submitted_to = query_date()
@@ -147,6 +151,7 @@ class AnswerIn(Schema):
                                                     error="Keys are question ids.")),
         values=fields.String(validate=validate.Length(min=1, max=5000)),
         required=True, validate=validate.Length(min=1, max=40),
+        metadata={"minProperties": 1, "maxProperties": 40},
     )
 
     @post_load
