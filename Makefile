@@ -21,15 +21,19 @@ demo: $(VENV)/.installed
 	$(DEMO_ENV) $(FLASK) db upgrade
 	$(DEMO_ENV) $(FLASK) demo setup
 	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"
-	$(DEMO_ENV) $(FLASK) run --host 127.0.0.1 --port $(PORT) --no-reload
+	$(DEMO_ENV) $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 \
+		--access-logfile - 'app:create_app()'
 
-# PostgreSQL's server binaries back the database tests and Debian's Chromium backs the
-# browser tests; a fresh machine may lack either. One `apt-get update` at most per run.
+
+# PostgreSQL's server binaries back the database tests, Debian's Chromium the browser tests,
+# redis-server the rate limits shared by several instances; a fresh machine may lack any.
+# One `apt-get update` at most per run.
 system-packages:
 	@missing=""; \
 	if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then missing="$$missing postgresql"; fi; \
 	if [ ! -x /usr/bin/chromium ]; then missing="$$missing chromium"; fi; \
 	if ! command -v node >/dev/null 2>&1; then missing="$$missing nodejs npm"; fi; \
+	if ! command -v redis-server >/dev/null 2>&1; then missing="$$missing redis-server"; fi; \
 	if [ -n "$$missing" ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi

@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import access.install
 import audit.install
 import datasets.install
-from access.identity.current_actor import audit_reader, record_refused
+from access.identity.current_actor import audit_reader, authenticated_by_token, record_refused
 from audit.log.alarm import commit_audited
 from config import Settings, load_settings
 from core import log_redaction, logging_setup
@@ -25,6 +25,7 @@ from core.web import (
     error_handling,
     health,
     metrics_endpoint,
+    rate_limits,
     request_id,
     request_scope,
     routing,
@@ -45,7 +46,7 @@ def create_app(
     app = _flask_app(settings)
     _install_logging(settings)
     engine = _install_database(app, settings, clock or SystemClock())
-    _install_web_basics(app)
+    _install_web_basics(app, settings)
     audit.install.install(app, settings, session_factory=request_scope.factory_of(app),
                           reader=audit_reader)
     access.install.install(app, settings, directory=CatalogueDirectory())
@@ -95,12 +96,14 @@ def _install_database(app: Flask, settings: Settings, clock: Clock) -> Engine:
     return engine
 
 
-def _install_web_basics(app: Flask) -> None:
-    """Request ids, security headers and CSRF, for every page and API; and the site's
-    shared templates and static files."""
+def _install_web_basics(app: Flask, settings: Settings) -> None:
+    """Request ids, security headers, CSRF and rate limits, for every page and API; and the
+    site's shared templates and static files."""
     request_id.install(app)
-    security.install(app)
-    csrf.install(app)
+    security.install(app, https_only=not settings.is_demo)
+    csrf.install(app, authenticated_by_token)
+    rate_limits.install(app, enabled=settings.rate_limits_enabled,
+                        storage_uri=settings.rate_limit_storage, limits=settings.rate_limits)
     app.register_blueprint(site.blueprint())
 
 

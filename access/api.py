@@ -11,6 +11,7 @@ from access import committees, roles
 from access.identity import users
 from access.identity.current_actor import current_actor
 from access.identity.models import Role
+from access.identity.sessions import end_all_sessions
 from access.schemas import (
     CommitteeDetailOut,
     CommitteeIn,
@@ -39,8 +40,9 @@ api = Blueprint("access_api", __name__, url_prefix="/api/v1")
 
 @api.post("/tokens")
 @documented("Create a personal API token (shown once)", body=TokenIn, response=TokenOut,
-            status=201, description="A token made with a token gets no more scopes, and no "
-                                    "longer life, than the token that made it.")
+            status=201, scope=Scope.TOKENS,
+            description="A token made with a token gets no more scopes, and no "
+                        "longer life, than the token that made it.")
 def create_token() -> tuple[Response, int]:
     data = parse_body(TokenIn())
     settings: Settings = current_app.config["CUSTODIAN_SETTINGS"]
@@ -56,14 +58,16 @@ def create_token() -> tuple[Response, int]:
 
 
 @api.get("/tokens")
-@documented("List my API tokens (never their secrets)", response=TokenListOut)
+@documented("List my API tokens (never their secrets)", response=TokenListOut,
+            scope=Scope.TOKENS)
 def list_tokens() -> Response:
     found = list_api_tokens(db_session(), current_actor())
     return jsonify({"tokens": TokenInfoOut(many=True).dump(found)})
 
 
 @api.delete("/tokens/<int:token_id>")
-@documented("Revoke one of my API tokens; it stops working at once", status=204)
+@documented("Revoke one of my API tokens; it stops working at once", status=204,
+            scope=Scope.TOKENS)
 def revoke_token(token_id: int) -> tuple[str, int]:
     revoke_api_token(db_session(), current_actor(), token_id, clock().now())
     return "", 204
@@ -148,6 +152,16 @@ def _committee_body(committee_id: int) -> dict[str, Any]:
 def list_users() -> Response:
     roles.require_admin(current_actor(), "user_list")
     return jsonify({"users": UserAdminOut().dump(users.list_users(db_session()), many=True)})
+
+
+@api.delete("/users/<int:user_id>/sessions")
+@documented("End every browser session of a user (admins), e.g. when they leave",
+            status=204, scope=Scope.ADMIN)
+def end_user_sessions(user_id: int) -> tuple[str, int]:
+    actor = current_actor()
+    roles.require_admin(actor, "session_end")
+    end_all_sessions(db_session(), actor, user_id, now=clock().now(), reason="admin")
+    return "", 204
 
 
 @api.post("/users/<int:user_id>/roles")

@@ -21,8 +21,8 @@ class TokenIn(Schema):
         load_default=None,
         validate=validate.Length(min=1, max=len(ALL_SCOPES)),
         metadata={"description": "What the token may do: any of "
-                                 + ", ".join(sorted(ALL_SCOPES)) + ". Left out: every scope "
-                                 "the caller holds (as tokens were before scopes existed)."},
+                                 + ", ".join(sorted(ALL_SCOPES)) + ". Left out: catalogue "
+                                 "and download (those of them a token asking holds)."},
     )
 
 

@@ -16,8 +16,8 @@ from access.identity.models import User
 from access.models import ApiToken
 from audit.log.actions import AuditAction
 from audit.log.append import record_event
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from core.scopes import ALL_SCOPES, decode_scopes, encode_scopes
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, RefusalNote
+from core.scopes import ALL_SCOPES, DEFAULT_SCOPES, decode_scopes, encode_scopes
 
 TOKEN_PREFIX = "cus_"  # noqa: S105  (a visible prefix, so leaked tokens are greppable)
 DEFAULT_DAYS = 30
@@ -44,8 +44,8 @@ def create_api_token(
     scopes: Collection[str] | None = None,
     default_days: int = DEFAULT_DAYS,
 ) -> IssuedToken:
-    """A new token for the actor; without ``scopes``, every scope the actor holds (all of
-    them for a session), which is what a token could do before scopes existed.
+    """A new token for the actor; without ``scopes``, browse and download only (of those,
+    the ones a token asking holds): more power must be asked for by name.
 
     A token made by a token never has more scopes, nor lives longer, than its maker: a
     narrow token handed to a job cannot be turned into a wider or longer-lived one.
@@ -83,7 +83,7 @@ def token_terms(
 
     ``holder_scopes`` are those of the token asking (None for a session, which is not
     scoped); ``maker_expires_at`` is when that token ends. Without ``scopes`` a token gets
-    all the holder's; never more, and never a longer life than its maker's.
+    the default ones the holder has; never more, and never a longer life than its maker's.
     """
     lifetime = min(default_days, max_days) if days is None else days
     if not 1 <= lifetime <= max_days:
@@ -92,7 +92,7 @@ def token_terms(
             details={"days": lifetime, "max_days": max_days},
         )
     if scopes is None:
-        scopes = ALL_SCOPES if holder_scopes is None else holder_scopes
+        scopes = DEFAULT_SCOPES if holder_scopes is None else DEFAULT_SCOPES & holder_scopes
     chosen = frozenset(scopes)
     unknown = chosen - ALL_SCOPES
     if unknown or not chosen:
@@ -129,7 +129,9 @@ def revoke_api_token(session: Session, actor: Actor, token_id: int, now: datetim
     user = actor.require_user()
     record = session.get(ApiToken, token_id)
     if record is None or record.user_id != user.id:
-        raise NotFound(f"You have no API token {token_id}.")
+        raise NotFound(f"You have no API token {token_id}.", refusal=RefusalNote(
+            AuditAction.TOKEN_REFUSED, "api_token", str(token_id),
+            {"reason": "not_yours" if record is not None else "no_such_token"}))
     if record.revoked_at is not None:
         raise Conflict(f"API token {token_id} is already revoked.",
                        details={"revoked_at": record.revoked_at.isoformat()})
@@ -182,3 +184,10 @@ def refused_token(session: Session, token: str, now: datetime) -> tuple[str, int
     if owner is None:
         return "owner_deleted", token_id
     return ("expired" if expires_at <= now else "not_live"), token_id
+
+
+def token_is_live(session: Session, token_id: int, now: datetime) -> bool:
+    """Whether the token is neither revoked nor expired: what a URL it asked for rests on."""
+    found = session.scalar(select(ApiToken.id).where(
+        ApiToken.id == token_id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > now))
+    return found is not None

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from config.audit import audit_settings
 from config.env import PREFIX, EnvReader, SettingsError
 from config.identity import OidcProvider, TrustedBroker, identity_settings
+from config.protection import protection_settings
 from config.secrets import load_or_create_demo_secrets
 
 Environment = Literal["demo", "production"]
@@ -89,6 +90,13 @@ class Settings:
     smtp_ca_file: Path | None = None
     # GA4GH DRS bulk requests: longer id lists get 413 (advertised in service-info).
     drs_max_bulk_request_length: int = 100
+    # Browser sessions (config/protection.py): idle timeout and absolute lifetime.
+    session_idle_minutes: int = 30
+    session_max_hours: int = 8
+    # Rate limits: storage (memory:// or redis://) and each limit by name.
+    rate_limits_enabled: bool = True
+    rate_limit_storage: str = field(default="memory://", repr=False)  # may hold a password
+    rate_limits: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def is_demo(self) -> bool:
@@ -128,6 +136,7 @@ def load_settings(
         **audit_settings(env, public_url=public_url, demo_secrets=demo_secrets),
         **_operations_settings(env, is_demo),
         **_email_settings(env, public_url),
+        **protection_settings(env),
     )
 
 

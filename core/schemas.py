@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+# Ids are INTEGER columns: anything larger names nothing, and is refused as such.
+MAX_ID = 2**31 - 1
 
 
 class StrictBoolean(fields.Boolean):
@@ -14,6 +18,13 @@ class StrictBoolean(fields.Boolean):
         if not isinstance(value, bool):
             raise self.make_error("invalid")
         return value
+
+
+def query_date(**kwargs: Any) -> fields.Date:
+    """A date filter (``YYYY-MM-DD``) within years 1..9998: a day either side of the
+    calendar's ends must still be a date, since filters turn a day into its start and end."""
+    return fields.Date(validate=validate.Range(min=date(1, 1, 2), max=date(9998, 12, 31)),
+                       **kwargs)
 
 
 class ChangesIn(Schema):

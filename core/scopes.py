@@ -16,6 +16,7 @@ class Scope(StrEnum):
     REQUESTS = "requests"  # file and act on data-access requests
     AUDIT_READ = "audit-read"  # the auditors' API (still only for auditors and admins)
     ADMIN = "admin"  # committees, roles and agreements (still only for admins)
+    TOKENS = "tokens"  # list, create and revoke the owner's own tokens
 
 
 ALL_SCOPES: frozenset[str] = frozenset(Scope)
@@ -26,6 +27,8 @@ SCOPE_MEANINGS: tuple[tuple[str, str], ...] = (
     (Scope.REQUESTS, "file data-access requests and act on them"),
     (Scope.AUDIT_READ, "read the audit log (auditors and admins only)"),
     (Scope.ADMIN, "manage committees, roles and data-use agreements (admins only)"),
+    (Scope.TOKENS, "list, create and revoke your API tokens (never wider or longer-lived "
+                   "than this one)"),
 )
 # What a token gets when its creator names no scopes: browse and download, nothing more.
 DEFAULT_SCOPES: frozenset[str] = frozenset({Scope.CATALOGUE, Scope.DOWNLOAD})

@@ -4,11 +4,14 @@ pages and APIs of the catalogue, agreements, downloads, DRS, htsget and open res
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask
 
 from config import Settings
 from core.web.error_handling import register_error_shape
 from core.web.health import add_check
+from core.web.security import allow_form_target
 from datasets import extensions
 from datasets.agreements.api import api as agreements_api
 from datasets.agreements.views import pages as agreements_pages
@@ -36,6 +39,8 @@ def install(app: Flask, settings: Settings) -> None:
     extensions.keep(app, storage=storage, url_lifetime=UrlLifetime(
         settings.signed_url_default_seconds, settings.signed_url_max_seconds))
     add_check(app, "storage", storage.check)
+    for origin in download_origins(settings):
+        allow_form_target(app, origin)  # the download button redirects there
     register_error_shape(app, DRS_PREFIX + "/", drs_error_shape)
     register_error_shape(app, HTSGET_PREFIX + "/", htsget_error_shape)
     for blueprint in (catalogue_pages, catalogue_api, downloads_pages, downloads_api,
@@ -45,3 +50,14 @@ def install(app: Flask, settings: Settings) -> None:
     datasets_cli.add_command(upload_demo_command)
     for group in (datasets_cli, demo_cli, results_cli):
         app.cli.add_command(group)
+
+
+def download_origins(settings: Settings) -> tuple[str, ...]:
+    """Where presigned URLs point, beside this site: the S3 endpoint (and its bucket
+    subdomains, for virtual-host addressing), or AWS's."""
+    if settings.storage_backend != "s3":
+        return ()
+    if settings.s3_endpoint_url is None:
+        return ("https://*.amazonaws.com",)
+    parts = urlsplit(settings.s3_endpoint_url)
+    return (f"{parts.scheme}://{parts.netloc}", f"{parts.scheme}://*.{parts.netloc}")

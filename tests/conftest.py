@@ -192,17 +192,19 @@ def csrf_header(browser: requests.Session, base_url: str) -> dict[str, str]:
 
 
 def issue_token(demo: DemoInstance, username: str) -> dict[str, str]:
-    """A Bearer header for a persona, made through the real use case (no HTTP sign-in)."""
+    """A Bearer header for a persona with every scope, made through the real use case (no
+    HTTP sign-in)."""
     from sqlalchemy import select
 
     from access.identity.actor import Actor
     from access.identity.models import User
     from access.tokens import create_api_token
+    from core.scopes import ALL_SCOPES
 
     factory = demo.app.extensions["custodian.session_factory"]
     with factory.begin() as session:
         user = session.scalars(select(User).where(User.subject == username)).one()
         issued = create_api_token(session, Actor(user=user), name="test", days=1, max_days=30,
-                                  now=demo.clock.now())
+                                  now=demo.clock.now(), scopes=ALL_SCOPES)
     return {"Authorization": f"Bearer {issued.token}"}
 

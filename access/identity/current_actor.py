@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, request
+from datetime import timedelta
+
+from flask import Flask, current_app, g, request, session
 from flask_login import LoginManager, current_user
 
 from access.identity.actor import Actor, Origin
 from access.identity.models import User
+from access.identity.sessions import SessionTerms, live_session_user
 from access.tokens import find_live_token, refused_token
 from audit.log.actions import AuditAction
 from audit.log.append import record_refusal
 from audit.readers import AuditReader, reader_for
 from core.errors import Forbidden, NotAuthenticated, RefusalNote
 from core.web.api_docs import operation_of
+from core.web.rate_limits import count_failure, enforce, refuse_if_blocked
 from core.web.request_id import current_request_id
 from core.web.request_scope import clock, db_session, session_factory
 
@@ -36,8 +40,33 @@ def install(app: Flask) -> None:
         return {"actor": current_actor()}
 
 
+SESSION_ID = "sid"  # the key of the server-side session's id in the signed cookie
+
+
+def session_terms() -> SessionTerms:
+    settings = current_app.config["CUSTODIAN_SETTINGS"]
+    return SessionTerms(idle=timedelta(minutes=settings.session_idle_minutes),
+                        absolute=timedelta(hours=settings.session_max_hours))
+
+
 def _load_user(user_id: str) -> User | None:
-    return db_session().get(User, int(user_id)) if user_id.isdigit() else None
+    """The cookie's user, only while its server-side session lives: loaded afresh on each
+    request, so ended sessions and changed roles count at once."""
+    session_id = session.get(SESSION_ID)
+    if not isinstance(session_id, str):
+        return None
+    user = live_session_user(db_session(), session_id, terms=session_terms(),
+                             now=clock().now())
+    return user if user is not None and str(user.id) == user_id else None
+
+
+def authenticated_by_token() -> bool:
+    """Whether this request proved itself with a live API token (a bad one is refused).
+
+    CSRF asks this before the token is otherwise read: only then is the cookie not what acts.
+    """
+    _authenticate_bearer()
+    return "bearer_user" in g
 
 
 def _authenticate_bearer() -> None:
@@ -45,12 +74,17 @@ def _authenticate_bearer() -> None:
 
     Elsewhere the header is not ours to read (the embedded IdP's userinfo takes its own).
     """
+    if "bearer_checked" in g:
+        return
+    g.bearer_checked = True
     header = request.headers.get("Authorization", "")
     if not request.path.startswith(TOKEN_PREFIXES) or not header.startswith("Bearer "):
         return
+    refuse_if_blocked("bad_tokens")  # someone guessing tokens from here: not one more try
     token, now = header.removeprefix("Bearer ").strip(), clock().now()
     found = find_live_token(db_session(), token, now)
     if found is None:
+        count_failure("bad_tokens")
         reason, token_id = refused_token(db_session(), token, now)
         raise NotAuthenticated(
             "The API token is invalid, expired or revoked.",
@@ -79,13 +113,14 @@ def _check_token_scope() -> None:
                 "path": request.path[:200], "reason": "endpoint_takes_no_token"}),
         )
     if operation.scope is not None and operation.scope not in g.bearer_scopes:
+        scope = str(operation.scope)  # the scope's name, never the enum's repr
         raise Forbidden(
-            f"This API token lacks the scope {operation.scope!r} that this endpoint needs. "
-            f"Create a token with the scope {operation.scope!r}.",
-            details={"missing_scope": operation.scope, "token_scopes": sorted(g.bearer_scopes)},
+            f"This API token lacks the scope \"{scope}\" that this endpoint needs. "
+            f"Create a token with the scope \"{scope}\".",
+            details={"missing_scope": scope, "token_scopes": sorted(g.bearer_scopes)},
             refusal=RefusalNote(AuditAction.TOKEN_REFUSED, details={
                 "path": request.path[:200], "reason": "missing_scope",
-                "missing_scope": operation.scope}),
+                "missing_scope": scope}),
         )
 
 
@@ -100,6 +135,12 @@ def current_actor() -> Actor:
                      scopes=g.bearer_scopes)
     user = current_user if current_user.is_authenticated else None
     return Actor(user=user, origin=origin)
+
+
+def limit_url_issuance() -> None:
+    """Signed URLs are counted per person (or per address when anonymous), wherever asked."""
+    user = current_actor().user
+    enforce("urls", f"user:{user.id}" if user is not None else None)
 
 
 def record_refused(note: RefusalNote) -> None:

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     ForeignKey,
+    Index,
     Integer,
     String,
     UniqueConstraint,
@@ -64,3 +65,21 @@ class RoleAssignment(Base):
     scope: Mapped[str] = mapped_column(String(255), default="")
 
     user: Mapped[User] = relationship(back_populates="roles")
+
+
+class UserSession(Base):
+    """One browser sign-in. The cookie carries a random id; only its SHA-256 is stored, so
+    a database dump does not hand out sessions. Ending the row ends the cookie everywhere
+    it was copied."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (Index("ix_user_sessions_user_live", "user_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_reason: Mapped[str | None] = mapped_column(String(32))

@@ -17,7 +17,8 @@ from werkzeug.wrappers import Response
 from access.extensions import passport_verifier
 from access.identity import oidc
 from access.identity.actor import Actor
-from access.identity.current_actor import current_actor
+from access.identity.current_actor import SESSION_ID, current_actor, session_terms
+from access.identity.sessions import end_all_sessions, end_session, start_session
 from access.identity.sign_in import sign_in, sign_out
 from access.passports.passport_grants import record_sign_in_visas
 from access.passports.verify import PASSPORT_CLAIM
@@ -27,6 +28,7 @@ from config import Settings
 from config.identity import OidcProvider
 from core.errors import NotFound
 from core.web.error_handling import respond
+from core.web.rate_limits import enforce
 from core.web.request_scope import clock, db_session, session_factory
 from core.web.security import safe_next_path
 
@@ -42,6 +44,7 @@ def _settings() -> Settings:
 @pages.get("/auth/login")
 def login() -> Response | str:
     """With several providers the user picks one; with one, straight there."""
+    enforce("sign_in")
     after = safe_next_path(request.args.get("next"))
     choices = oidc.providers()
     if len(choices) == 1:
@@ -51,6 +54,7 @@ def login() -> Response | str:
 
 @pages.get("/auth/login/<name>")
 def login_with(name: str) -> Response:
+    enforce("sign_in")
     provider = oidc.provider_named(name)
     if provider is None:
         raise NotFound(f"No identity provider is called {name!r}.")
@@ -69,6 +73,7 @@ def _begin_sign_in(provider: OidcProvider, after: str) -> Response:
 
 @pages.get("/auth/callback")
 def callback() -> Response:
+    enforce("sign_in")
     actor = current_actor()
     try:
         issuer, claims = oidc.finish()
@@ -82,6 +87,7 @@ def callback() -> Response:
     if PASSPORT_CLAIM in claims:
         record_sign_in_visas(db_session(), Actor(user=user, origin=actor.origin),
                              claims[PASSPORT_CLAIM], now=now, verifier=passport_verifier())
+    session[SESSION_ID] = start_session(db_session(), user, terms=session_terms(), now=now)
     login_user(user)
     return redirect(after)
 
@@ -105,9 +111,25 @@ def _failed_sign_in(actor: Actor, exc: Exception) -> Response:
 
 @pages.post("/auth/logout")
 def logout() -> Response:
+    """Ends this session on the server too: a copy of the cookie stops working."""
     actor = current_actor()
+    now = clock().now()
     if actor.user is not None:
-        sign_out(db_session(), actor, clock().now())
+        sign_out(db_session(), actor, now)
+    session_id = session.get(SESSION_ID)
+    if isinstance(session_id, str):
+        end_session(db_session(), session_id, now=now, reason="logout")
+    logout_user()
+    session.clear()
+    return redirect("/")
+
+
+@pages.post("/auth/logout-everywhere")
+def logout_everywhere() -> Response:
+    """Every browser the user is signed in on, this one included (a lost laptop)."""
+    actor = current_actor()
+    user = actor.require_user()
+    end_all_sessions(db_session(), actor, user.id, now=clock().now(), reason="user")
     logout_user()
     session.clear()
     return redirect("/")

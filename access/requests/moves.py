@@ -144,7 +144,10 @@ def get_visible_request(
     actor.require_user()
     request = session.get(AccessRequest, request_id)
     if request is None or not may_see(actor, request, standing_of(session, actor, request)):
-        raise NotFound(f"No access request {request_id}.")
+        # Same answer either way (ids reveal nothing); the log says someone probed.
+        raise NotFound(f"No access request {request_id}.", refusal=RefusalNote(
+            AuditAction.REQUEST_REFUSED, "access_request", str(request_id),
+            {"reason": "not_visible" if request is not None else "no_such_request"}))
     if now is not None:
         expire_if_lapsed(session, request, now)
     return request

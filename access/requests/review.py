@@ -32,7 +32,8 @@ from access.requests.models import (
 from access.requests.moves import Standing, apply_move, check_move, committees_of, expire_lapsed
 from access.requests.notices import Notices
 from access.requests.workflow import PartDecision, RequestAction, RequestState, combined_state
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from audit.log.actions import AuditAction
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, RefusalNote
 
 VOTES = ("approve", "reject", "abstain")
 
@@ -163,7 +164,9 @@ def committee_queue(
     member = session.scalar(select(CommitteeMembership.id).where(
         CommitteeMembership.committee_id == committee_id, CommitteeMembership.user_id == user.id))
     if member is None and not (actor.has_role(Role.ADMIN) or actor.has_role(Role.AUDITOR)):
-        raise Forbidden("Only the committee's members see its queue.")
+        raise Forbidden("Only the committee's members see its queue.", refusal=RefusalNote(
+            AuditAction.REQUEST_REFUSED, "committee", str(committee_id),
+            {"action": "queue", "reason": "not_a_member"}))
     parts = select(RequestedDataset.request_id).where(
         RequestedDataset.committee_id == committee_id)
     if dataset_id is not None:
@@ -258,7 +261,8 @@ def _chaired_parts(standing: Standing, committee_id: int | None) -> set[int]:
     if committee_id is None:
         return set(standing.chair_of)
     if committee_id not in standing.chair_of:
-        raise Forbidden(f"You do not chair committee {committee_id} for this request.")
+        raise Forbidden(f"You do not chair committee {committee_id} for this request.",
+                        refusal=_not_on_committee(committee_id, "chair"))
     return {committee_id}
 
 
@@ -266,12 +270,18 @@ def _one_committee(mine: frozenset[int], committee_id: int | None, verb: str,
                    *, pick_first: bool = False) -> int:
     if committee_id is not None:
         if committee_id not in mine:
-            raise Forbidden(f"You do not {verb} committee {committee_id} for this request.")
+            raise Forbidden(f"You do not {verb} committee {committee_id} for this request.",
+                            refusal=_not_on_committee(committee_id, verb))
         return committee_id
     if len(mine) > 1 and not pick_first:
         raise InvalidInput("You sit on several committees of this request: name committee_id.",
                            details={"committee_ids": sorted(mine)})
     return min(mine)
+
+
+def _not_on_committee(committee_id: int, verb: str) -> RefusalNote:
+    return RefusalNote(AuditAction.REQUEST_REFUSED, "committee", str(committee_id),
+                       {"reason": f"does_not_{verb.replace(' ', '_')}"})
 
 
 def _require_undecided(session: Session, request: AccessRequest, committee: int) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
 
 from access.identity.schemas import UserOut
-from core.schemas import ChangesIn, StrictBoolean
+from core.schemas import MAX_ID, ChangesIn, StrictBoolean, query_date
 
 
 def _flag() -> fields.Boolean:
@@ -47,7 +47,7 @@ class RequestContentIn(Schema):
 
 class RequestIn(RequestContentIn):
     dataset_ids = fields.List(
-        fields.Integer(strict=True, validate=validate.Range(min=1)),
+        fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID)),
         required=True,
         validate=validate.Length(min=1, max=50),
     )
@@ -87,11 +87,15 @@ class StateList(fields.Field):  # type: ignore[type-arg]
         return states
 
 
+_ONE_STATE = "(" + "|".join(QUEUE_STATES) + ")"
+
+
 class CommitteeQueueQuery(Schema):
-    state = StateList()
+    state = StateList(metadata={"type": "string", "maxLength": 200,
+                                "pattern": f"^{_ONE_STATE}(,{_ONE_STATE})*$"})
     dataset_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
-    submitted_from = fields.Date()
-    submitted_to = fields.Date()
+    submitted_from = query_date()
+    submitted_to = query_date()
 
 
 class NoBodyIn(Schema):
@@ -147,6 +151,7 @@ class AnswerIn(Schema):
                                                     error="Keys are question ids.")),
         values=fields.String(validate=validate.Length(min=1, max=5000)),
         required=True, validate=validate.Length(min=1, max=40),
+        metadata={"minProperties": 1, "maxProperties": 40},
     )
 
     @post_load

@@ -60,6 +60,9 @@ class AuditAction(StrEnum):
     AGREEMENT_PUBLISH = "admin:agreement_publish"
     AGREEMENT_ACCEPT = "agreement:accept"
     AGREEMENT_REFUSED = "agreement:refused"
+    CSRF_REFUSED = "csrf:refused"
+    RATE_LIMITED = "rate:limited"
+    SESSION_END = "auth:session_end"
 
 
 class Outcome(StrEnum):

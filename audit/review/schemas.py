@@ -46,6 +46,8 @@ class Moment(fields.Field[datetime]):
 
 
 class _Query(Schema):
+    empty_means_any = True  # the OpenAPI document says so (core/web/api_docs.py)
+
     @pre_load
     def _drop_empty(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
         """An empty form field means "any", as if it had not been sent."""

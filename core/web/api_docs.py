@@ -12,18 +12,26 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 from marshmallow import INCLUDE, Schema, fields
 
+from core.schemas import ChangesIn
+
 SchemaRef = type[Schema] | Schema
+# A schema built when it is needed, for limits that come from the settings.
+SchemaFactory = Callable[[], Schema]
 F = TypeVar("F", bound=Callable[..., object])
 _ATTRIBUTE = "_api_operation"
+# A query schema with this attribute true drops empty values before validating.
+EMPTY_MEANS_ANY = "empty_means_any"
+_EMPTY_MEANS_ANY = "x-empty-means-any"
 _ARGUMENT = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
-_TYPES: dict[str, dict[str, Any]] = {"int": {"type": "integer", "minimum": 0},
+_TYPES: dict[str, dict[str, Any]] = {"int": {"type": "integer", "minimum": 0,
+                                              "maximum": 2**63 - 1},
                                       "path": {"type": "string"},
                                       "default": {"type": "string"}}
 
@@ -36,8 +44,8 @@ class Operation:
     summary: str
     response: SchemaRef | None = None
     status: int = 200
-    body: SchemaRef | None = None
-    query: SchemaRef | None = None
+    body: SchemaRef | SchemaFactory | None = None
+    query: SchemaRef | SchemaFactory | None = None
     scope: str | None = None
     public: bool = False
     description: str = ""
@@ -106,6 +114,29 @@ def build_document(app: Flask, *, prefix: str, title: str, version: str,
         "type": "apiKey", "in": "cookie", "name": app.config["SESSION_COOKIE_NAME"]})
     spec.components.schema("Error", schema=ErrorOut)
     paths: dict[str, dict[str, Any]] = {}
+    with app.app_context():  # schemas built from the settings read them from the app
+        _describe_paths(app, prefix, paths)
+    for path in sorted(paths):
+        spec.path(path=path, operations=paths[path])
+    document = spec.to_dict()
+    for path, operations in document.get("paths", {}).items():
+        for method, described in operations.items():
+            if paths[path][method].get(_EMPTY_MEANS_ANY):
+                _allow_empty_query_values(described)
+    return document
+
+
+def _allow_empty_query_values(described: dict[str, Any]) -> None:
+    """A filter schema that reads an empty field as "any" (a form left blank) accepts ""
+    for every query parameter: the document says so, so a fuzzer does not count it."""
+    described.pop(_EMPTY_MEANS_ANY, None)
+    for parameter in described.get("parameters", []):
+        if parameter.get("in") == "query" and "schema" in parameter:
+            parameter["schema"] = {"anyOf": [parameter["schema"],
+                                             {"type": "string", "maxLength": 0}]}
+
+
+def _describe_paths(app: Flask, prefix: str, paths: dict[str, dict[str, Any]]) -> None:
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith(prefix):
             continue
@@ -119,9 +150,6 @@ def build_document(app: Flask, *, prefix: str, title: str, version: str,
             for method in methods:
                 described = _operation(variant, _path_parameters(path, rule.rule))
                 paths.setdefault(path, {})[method.lower()] = {**described, "tags": [tag]}
-    for path in sorted(paths):
-        spec.path(path=path, operations=paths[path])
-    return spec.to_dict()
 
 
 def _expand(rule: str, operation: Operation) -> list[tuple[str, Operation]]:
@@ -156,13 +184,36 @@ def _operation(operation: Operation, parameters: list[dict[str, Any]]) -> dict[s
     if operation.scope:
         described["x-token-scope"] = operation.scope
     if operation.query is not None:
-        parameters = [*parameters, {"in": "query", "schema": operation.query}]
+        query = schema_of(operation.query)
+        parameters = [*parameters, {"in": "query", "schema": query}]
+        if getattr(query, EMPTY_MEANS_ANY, False):
+            described[_EMPTY_MEANS_ANY] = True
     if parameters:
         described["parameters"] = parameters
     if operation.body is not None:
-        described["requestBody"] = {"required": False,
-                                    "content": {"application/json": {"schema": operation.body}}}
+        described["requestBody"] = _request_body(schema_of(operation.body))
     return described
+
+
+def schema_of(declared: SchemaRef | SchemaFactory) -> SchemaRef:
+    if isinstance(declared, Schema):
+        return declared
+    if isinstance(declared, type) and issubclass(declared, Schema):
+        return declared
+    factory = cast(SchemaFactory, declared)
+    return factory()
+
+
+def _request_body(schema: SchemaRef) -> dict[str, Any]:
+    """Required when any field is; a partial update (ChangesIn) needs at least one field.
+    A fuzzer reads these to aim at the edges the code enforces."""
+    instance = schema() if isinstance(schema, type) else schema
+    required = any(field.required for field in instance.fields.values())
+    described: dict[str, Any] = {"schema": schema}
+    if isinstance(instance, ChangesIn):
+        described = {"schema": {"allOf": [schema], "minProperties": 1}}
+        required = True
+    return {"required": required, "content": {"application/json": described}}
 
 
 def _responses(operation: Operation) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from core.errors import DomainError, NotAuthenticated, RefusalNote
 from core.web.api import error_response
+from core.web.rate_limits import RateLimited
 from core.web.request_id import current_request_id
 from core.web.request_scope import rollback_if_open
 
@@ -37,6 +38,7 @@ PAGE_TITLES = {
     405: "Not allowed here",
     409: "Not possible right now",
     413: "Too large",
+    429: "Too many requests",
     500: "Something went wrong",
     502: "A service we depend on did not answer",
     503: "Temporarily unavailable",
@@ -52,14 +54,22 @@ def install(app: Flask, record_refusal: RefusalRecorder) -> None:
         if isinstance(error, NotAuthenticated) and not wants_json():
             query = urlencode({"next": request.full_path.rstrip("?")})
             return redirect(f"/auth/login?{query}")  # type: ignore[return-value]
-        return respond(error.status, error.code, error.message, dict(error.details))
+        response = respond(error.status, error.code, error.message, dict(error.details))
+        if isinstance(error, RateLimited):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
         rollback_if_open()
         status = error.code or 500
         code = (error.name or "error").lower().replace(" ", "_")
-        return respond(status, code, error.description or PAGE_TITLES.get(status, "Error"))
+        response = respond(status, code, error.description or PAGE_TITLES.get(status, "Error"))
+        # A 405 says which methods would do (RFC 9110); the 503 of an outage when to retry.
+        for name, value in error.get_headers():
+            if name in ("Allow", "Retry-After"):
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)

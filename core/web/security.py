@@ -4,23 +4,51 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, Response
+from flask import Flask, Response, current_app
+
+_FORM_TARGETS = "custodian.form_targets"
+# Two years, subdomains included: what browsers' preload lists ask for.
+HSTS = "max-age=63072000; includeSubDomains"
+PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), "
+                      "magnetometer=(), microphone=(), payment=(), usb=(), "
+                      "interest-cohort=()")
 
 
-def install(app: Flask) -> None:
-    app.after_request(_security_headers)
+def install(app: Flask, *, https_only: bool) -> None:
+    """``https_only``: the service is served over HTTPS (everywhere but the demo), so
+    browsers are told never to reach it over plain HTTP."""
+    app.extensions[_FORM_TARGETS] = ["'self'"]
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        headers = response.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        # Signed download URLs must never travel onward in a Referer header.
+        headers.setdefault("Referrer-Policy", "no-referrer")
+        headers.setdefault("Content-Security-Policy", _content_security_policy())
+        headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        # Pages and answers are about someone: no shared or browser cache keeps them.
+        # Static files and anything else that may be cached set their own.
+        headers.setdefault("Cache-Control", "no-store")
+        if https_only:
+            headers.setdefault("Strict-Transport-Security", HSTS)
+        # The server in front writes the one Date; Werkzeug's ranges add a second.
+        del headers["Date"]
+        return response
 
 
-def _security_headers(response: Response) -> Response:
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    # Signed download URLs must never travel onward in a Referer header.
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
-    )
-    return response
+def allow_form_target(app: Flask, origin: str) -> None:
+    """A site our forms may lead to (the object store a download button redirects to)."""
+    app.extensions[_FORM_TARGETS].append(origin)
+
+
+def _content_security_policy() -> str:
+    targets = " ".join(current_app.extensions[_FORM_TARGETS])
+    return ("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+            f"form-action {targets}; base-uri 'none'; object-src 'none'")
 
 
 def safe_next_path(candidate: str | None, default: str = "/") -> str:

@@ -16,6 +16,7 @@ from access.grants import has_live_grant, lapse_reason, lapsed_grant
 from access.identity.actor import Actor
 from access.identity.models import User
 from access.passports.passport_grants import has_live_passport_grant
+from access.tokens import token_is_live
 from audit.log.actions import AuditAction
 from audit.log.append import record_event
 from core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, RefusalNote
@@ -27,15 +28,17 @@ from datasets.storage.local import URL_PREFIX, InvalidSignature, LocalStorage
 
 ANONYMOUS = "anonymous"
 # Whom a URL is for, signed into it: "<user id>", or "<user id>-t<token id>" when an API
-# token asked for it, so that the file:serve event names the token as url:issue did.
-_PRINCIPAL = re.compile(r"([0-9]+)(?:-t([0-9]+))?")
+# token asked for it, so that the file:serve event names the token as url:issue did, and
+# "-p" when a passport presented with the request (and so nowhere stored) granted it.
+_PRINCIPAL = re.compile(r"([0-9]+)(?:-t([0-9]+))?(-p)?")
+PRESENTED = "passport"
 
 
-def url_principal(actor: Actor) -> str:
+def url_principal(actor: Actor, basis: str = "grant") -> str:
     if actor.user is None:
         return ANONYMOUS
     token = f"-t{actor.token_id}" if actor.token_id is not None else ""
-    return f"{actor.user.id}{token}"
+    return f"{actor.user.id}{token}{'-p' if basis == PRESENTED else ''}"
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ def issue_signed_url(
     if data_file.tier != Tier.OPEN:
         basis = require_access(session, actor, data_file, now, passport_dataset_ids)
     expires_at = now + timedelta(seconds=seconds)
-    url = storage.signed_url(data_file.storage_key, user=url_principal(actor),
+    url = storage.signed_url(data_file.storage_key, user=url_principal(actor, basis),
                              expires_at=expires_at, filename=data_file.name)
     details = {"dataset_id": data_file.dataset_id, "expires_at": expires_at.isoformat()}
     if basis not in ("grant", "open"):
@@ -161,7 +164,7 @@ def open_signed_file(
     # The signature vouches for the user (and token) ids: the event names them as the actor.
     principal = _PRINCIPAL.fullmatch(user)
     if principal is not None:
-        user_id, token_id = principal.groups()
+        user_id, token_id, presented = principal.groups()
         actor = Actor(user=session.get(User, int(user_id)), origin=actor.origin,
                       token_id=int(token_id) if token_id else None)
     path = storage.resolve(key)
@@ -169,6 +172,9 @@ def open_signed_file(
     if path is None or data_file is None:
         count_signed_url_refused("download")
         raise NotFound("No such file.", refusal=refusal)
+    if data_file.tier != Tier.OPEN:
+        _require_still_allowed(session, actor, data_file, now, url_user=user,
+                               presented=principal is not None and presented is not None)
     record_event(
         session, actor.audit(), AuditAction.FILE_SERVE, now=now,
         target_type="file", target_id=data_file.id,
@@ -176,3 +182,29 @@ def open_signed_file(
     )
     return ServedFile(path, data_file)
 
+
+
+def _require_still_allowed(session: Session, actor: Actor, data_file: DataFile, now: datetime,
+                           *, url_user: str, presented: bool) -> None:
+    """What allowed the URL must still hold at every request for its bytes (each range),
+    so revoking a grant, a visa or the token that asked ends downloads at once, not when the
+    URL expires. A passport presented with the request was stored nowhere: its URL lives
+    only its own short life."""
+    reason = None
+    if actor.user is None:
+        reason = "unknown_user"
+    elif actor.token_id is not None and not token_is_live(session, actor.token_id, now):
+        reason = "token_revoked"
+    elif not presented and not (
+            has_live_grant(session, actor.user.id, data_file.dataset_id, now)
+            or has_live_passport_grant(session, actor.user.id, data_file.dataset_id, now)):
+        reason = lapse_reason(lapsed_grant(session, actor.user.id, data_file.dataset_id, now))
+    if reason is None:
+        return
+    count_signed_url_refused("download")
+    raise Forbidden(
+        "Access behind this download link has ended (grant or token revoked or expired).",
+        details={"reason": reason},
+        refusal=RefusalNote(AuditAction.FILE_REFUSE, "file", str(data_file.id),
+                            {"dataset_id": data_file.dataset_id, "reason": reason,
+                             "url_user": url_user}))

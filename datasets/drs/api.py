@@ -15,13 +15,14 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask_login import current_user
 
 from access.extensions import passport_verifier
-from access.identity.current_actor import current_actor
+from access.identity.current_actor import current_actor, limit_url_issuance
 from access.passports.passport_grants import passport_grants
 from config import Settings
 from core.scopes import Scope
 from core.web.api import parse_body, parse_query
 from core.web.api_docs import documented
 from core.web.csrf import csrf_exempt, require_csrf_token
+from core.web.rate_limits import enforce
 from core.web.request_scope import clock, db_session
 from datasets.drs import objects as drs
 from datasets.drs.schemas import (
@@ -44,6 +45,14 @@ def error_shape(status: int, code: str, message: str, details: Mapping[str, Any]
     """The spec's Error: our code and details folded into the message, nothing dropped."""
     extra = f" ({code}: {dict(details)})" if details else ""
     return {"msg": message + extra, "status_code": status}
+
+
+@api.before_request
+def _rate_limit() -> None:
+    enforce("drs")
+    if request.endpoint and request.endpoint.endswith(("get_access", "post_access",
+                                                       "bulk_access")):
+        limit_url_issuance()
 
 
 @api.before_request

@@ -82,7 +82,8 @@ def test_api_token_drives_the_api_without_a_session(live: DemoInstance) -> None:
     base = live.base_url
     researcher, request_id, _ = approve_access(base)
     created = researcher.post(f"{base}/api/v1/tokens", headers=csrf_header(researcher, base),
-                              json={"name": "script"}, timeout=10)
+                              json={"name": "script", "scopes": ["requests", "download"]},
+                              timeout=10)
     assert created.status_code == 201, created.text
     token = created.json()["token"]
     bearer = {"Authorization": f"Bearer {token}"}

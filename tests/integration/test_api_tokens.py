@@ -36,13 +36,14 @@ def events(demo: DemoInstance, action: str) -> list[AuditEvent]:
                                     .order_by(AuditEvent.seq)))
 
 
-def test_default_token_lives_30_days_with_the_makers_scopes(demo: DemoInstance) -> None:
+def test_default_token_lives_30_days_browsing_and_downloading_only(demo: DemoInstance) -> None:
     client = demo.app.test_client()
     body = make_token(client, issue_token(demo, "researcher"), name="laptop", days=None)
-    assert body["scopes"] == ["admin", "audit-read", "catalogue", "download", "requests"]
+    assert body["scopes"] == ["catalogue", "download"]
     created = events(demo, "token:create")[-1]
     assert created.details["scopes"] == body["scopes"]
-    narrow = bearer(make_token(client, issue_token(demo, "researcher"), scopes=["download"]))
+    narrow = bearer(make_token(client, issue_token(demo, "researcher"),
+                               scopes=["download", "tokens"]))
     assert make_token(client, narrow)["scopes"] == ["download"]
     # issue_token's own token expires in a day, and a token cannot outlive its maker...
     assert str(body["expires_at"]).startswith((demo.clock.now() + timedelta(days=1))
@@ -105,7 +106,7 @@ def test_token_outside_its_scope_gets_403_naming_the_scope(demo: DemoInstance) -
     assert client.get("/api/v1/datasets", headers=catalogue_only).status_code == 200
     refused = client.get(f"/api/v1/files/{files[0]}/url", headers=catalogue_only)
     error = assert_error_shape(refused, 403)
-    assert "'download'" in error["message"] and error["details"]["missing_scope"] == "download"
+    assert '"download"' in error["message"] and error["details"]["missing_scope"] == "download"
     for path in ("/api/v1/requests", "/api/v1/audit/events"):
         error = assert_error_shape(client.get(path, headers=catalogue_only), 403)
         assert error["details"]["missing_scope"] in ("requests", "audit-read")
@@ -130,7 +131,8 @@ def test_audit_scope_does_not_make_a_researcher_an_auditor(demo: DemoInstance) -
 
 def test_a_token_cannot_make_a_wider_token(demo: DemoInstance) -> None:
     client = demo.app.test_client()
-    narrow = bearer(make_token(client, issue_token(demo, "researcher"), scopes=["catalogue"]))
+    narrow = bearer(make_token(client, issue_token(demo, "researcher"),
+                               scopes=["catalogue", "tokens"]))
     before = counts(demo)
     refused = client.post("/api/v1/tokens", headers=narrow, json={"scopes": ["download"]})
     assert assert_error_shape(refused, 403)["details"]["missing_scopes"] == ["download"]
@@ -195,11 +197,11 @@ def test_tokens_page_creates_shows_once_lists_and_revokes(demo: DemoInstance) ->
         assert record.scopes == "download"
         assert record.expires_at - record.created_at == timedelta(days=7)
     headers = {"Authorization": f"Bearer {token}"}
-    assert demo.app.test_client().get("/api/v1/tokens", headers=headers).status_code == 200
+    assert demo.app.test_client().get("/api/v1/users/me", headers=headers).status_code == 200
     revoked = client.post(f"/tokens/{record.id}/revoke", data={"csrf_token": "known-token"})
     assert revoked.status_code == 302
     assert "revoked" in client.get("/tokens").get_data(as_text=True)
-    assert_error_shape(demo.app.test_client().get("/api/v1/tokens", headers=headers), 401)
+    assert_error_shape(demo.app.test_client().get("/api/v1/users/me", headers=headers), 401)
 
 
 def test_a_token_form_sent_again_creates_no_second_token(demo: DemoInstance) -> None:
@@ -246,4 +248,21 @@ def test_tokens_page_revoke_needs_csrf_and_ownership(demo: DemoInstance) -> None
                       data={"csrf_token": "known-token"}).status_code == 404
     mine = signed_in_client(demo, "researcher")
     assert mine.post(f"/tokens/{body['id']}/revoke").status_code == 400  # no CSRF token
-    assert owner.get("/api/v1/tokens", headers=bearer(body)).status_code == 200
+    assert owner.get("/api/v1/users/me", headers=bearer(body)).status_code == 200
+
+
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/api/v1/tokens"), ("POST", "/api/v1/tokens"), ("DELETE", "/api/v1/tokens/1")])
+def test_a_token_without_the_tokens_scope_cannot_manage_tokens(
+        demo: DemoInstance, method: str, path: str) -> None:
+    client = demo.app.test_client()
+    narrow = bearer(make_token(client, issue_token(demo, "researcher"),
+                               scopes=["catalogue", "download", "requests"]))
+    before = counts(demo)
+    refused = client.open(path, method=method, headers=narrow, json={"name": "wider"})
+    error = assert_error_shape(refused, 403)
+    assert error["details"]["missing_scope"] == "tokens"
+    assert "<Scope" not in error["message"] and "'tokens'" not in error["message"]
+    after = counts(demo)
+    assert after["ApiToken"] == before["ApiToken"]
+    assert events(demo, "token:refused")[-1].details["missing_scope"] == "tokens"

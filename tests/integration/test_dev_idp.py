@@ -28,7 +28,7 @@ from access.identity.devidp import DevIdpAuthorizationCode, create_dev_idp_bluep
 from config import Settings, load_settings
 from core.clock import MovableClock
 from core.db import Base, make_engine, make_session_factory
-from core.web import csrf, request_scope
+from core.web import csrf, error_handling, rate_limits, request_scope
 
 REPO = Path(__file__).resolve().parents[2]
 PUBLIC_URL = "http://127.0.0.1:5999"
@@ -61,7 +61,10 @@ def harness(tmp_path: Path, fresh_database_url: str) -> Iterator[Harness]:
     app = Flask(__name__)
     app.secret_key = settings.secret_key
     request_scope.install(app, make_session_factory(engine), clock)
-    csrf.install(app)
+    csrf.install(app, lambda: False)
+    error_handling.install(app, lambda note: None)  # no audit log in this harness
+    rate_limits.install(app, enabled=True, storage_uri="memory://",
+                        limits=settings.rate_limits)
     app.register_blueprint(
         Blueprint(
             "core",

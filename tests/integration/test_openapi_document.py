@@ -122,6 +122,9 @@ def test_live_answers_match_the_document(
     call("DELETE", f"/api/v1/tokens/{made['id']}", researcher, expected=204)
     call("DELETE", f"/api/v1/tokens/{made['id']}", researcher, expected=409)
     call("POST", "/api/v1/tokens", researcher, {"days": 9999}, 400)
+    call("DELETE", "/api/v1/users/me/sessions", researcher, expected=204)
+    call("DELETE", "/api/v1/users/424242/sessions", issue_token(demo, "admin"), expected=404)
+    call("DELETE", "/api/v1/users/1/sessions", researcher, expected=403)
     call("GET", "/api/v1/datasets")
     call("GET", f"/api/v1/datasets/{dataset_id}")
     call("GET", "/api/v1/datasets/424242", expected=404)
@@ -252,3 +255,23 @@ def test_docs_page_is_served_from_here_under_the_csp(client: FlaskClient) -> Non
         assert client.get(asset).status_code == 200, asset
     assert "SwaggerUIBundle" in client.get("/static/api-docs.js").get_data(as_text=True)
     assert "openapi.json" in html
+
+
+def test_the_document_states_the_limits_the_code_enforces(
+        demo: DemoInstance, document: dict[str, Any]) -> None:
+    """What a fuzzer needs to aim at the edges: required bodies, the settings' maximum URL
+    lifetime, at least one field for a partial update, bounded path ids."""
+    paths = document["paths"]
+    assert paths["/api/v1/requests"]["post"]["requestBody"]["required"] is True
+    assert paths["/api/v1/requests/{request_id}/approve"]["post"]["requestBody"]["required"]
+    assert not paths["/api/v1/requests/{request_id}/submit"]["post"]["requestBody"]["required"]
+    patch = paths["/api/v1/committees/{committee_id}"]["patch"]["requestBody"]
+    assert patch["content"]["application/json"]["schema"]["minProperties"] == 1
+    query = paths["/api/v1/files/{file_id}/url"]["get"]["parameters"]
+    expires_in = next(p for p in query if p["name"] == "expires_in")
+    assert expires_in["schema"]["maximum"] == demo.settings.signed_url_max_seconds
+    file_id = next(p for p in query if p["name"] == "file_id")
+    assert file_id["schema"]["maximum"] == 2**63 - 1
+    audit = paths["/api/v1/audit/events"]["get"]["parameters"]
+    subject = next(p for p in audit if p["name"] == "subject")["schema"]
+    assert {"type": "string", "maxLength": 0} in subject["anyOf"]  # empty means any

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from datetime import timedelta
 
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -76,14 +77,21 @@ def test_catalogue_and_dataset_pages_show_data_use_and_checksums(demo: DemoInsta
 
 
 def signed_in_client(demo: DemoInstance, username: str) -> FlaskClient:
-    """A test client whose session holds the persona (flask-login's session key)."""
+    """A test client signed in as the persona: a live server-side session, its id and
+    flask-login's user key in the cookie, and a known CSRF token."""
     from access.identity.models import User
+    from access.identity.sessions import SessionTerms, start_session
 
     client = demo.app.test_client()
-    with demo.app.extensions["custodian.session_factory"]() as session:
-        user_id = session.scalars(select(User.id).where(User.subject == username)).one()
+    terms = SessionTerms(idle=timedelta(minutes=demo.settings.session_idle_minutes),
+                         absolute=timedelta(hours=demo.settings.session_max_hours))
+    with demo.app.extensions["custodian.session_factory"].begin() as session:
+        user = session.scalars(select(User).where(User.subject == username)).one()
+        user_id = user.id
+        session_id = start_session(session, user, terms=terms, now=demo.clock.now())
     with client.session_transaction() as flask_session:
         flask_session["_user_id"] = str(user_id)
+        flask_session["sid"] = session_id
         flask_session["csrf_token"] = "known-token"
     return client
 

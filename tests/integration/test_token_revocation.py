@@ -12,7 +12,8 @@ from tests.integration.test_api_bad_input import assert_error_shape
 
 
 def new_token(client: FlaskClient, owner: dict[str, str]) -> tuple[int, dict[str, str]]:
-    created = client.post("/api/v1/tokens", headers=owner, json={"name": "script"})
+    created = client.post("/api/v1/tokens", headers=owner,
+                          json={"name": "script", "scopes": ["catalogue", "tokens"]})
     assert created.status_code == 201
     return created.get_json()["id"], {"Authorization": f"Bearer {created.get_json()['token']}"}
 

@@ -8,7 +8,7 @@ import pytest
 
 from access.tokens import token_terms
 from core.errors import Forbidden, InvalidInput
-from core.scopes import ALL_SCOPES, Scope
+from core.scopes import DEFAULT_SCOPES, Scope
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -20,13 +20,14 @@ def terms(scopes: set[str] | None = None, days: int | None = None, *,
                        now=NOW, maker_expires_at=maker_ends)
 
 
-def test_a_session_gets_every_scope_and_the_default_life_when_it_names_none() -> None:
-    assert terms() == (ALL_SCOPES, NOW + timedelta(days=30))
+def test_a_session_gets_browse_and_download_and_the_default_life_when_it_names_none() -> None:
+    assert terms() == (DEFAULT_SCOPES, NOW + timedelta(days=30))
+    assert Scope.ADMIN not in terms()[0] and Scope.AUDIT_READ not in terms()[0]
 
 
 def test_a_token_made_by_a_token_gets_at_most_the_makers_scopes() -> None:
-    narrow = frozenset({Scope.DOWNLOAD})
-    assert terms(holder=narrow)[0] == narrow
+    narrow = frozenset({Scope.DOWNLOAD, Scope.TOKENS})
+    assert terms(holder=narrow)[0] == {Scope.DOWNLOAD}
     with pytest.raises(Forbidden) as refused:
         terms({Scope.DOWNLOAD, Scope.ADMIN}, holder=narrow)
     assert refused.value.details == {"missing_scopes": ["admin"]}

@@ -15,6 +15,7 @@ from flask.typing import ResponseReturnValue
 from access.identity.devidp.provider import DevIdentityProvider
 from access.identity.personas import DEMO_PERSONAS, PERSONAS_BY_USERNAME
 from core.web.csrf import csrf_exempt
+from core.web.rate_limits import count_failure, refuse_if_blocked
 
 LOGIN_TEMPLATE = "devidp/login.html"
 INVALID_BEARER_CHALLENGE = 'Bearer error="invalid_token"'
@@ -22,6 +23,17 @@ INVALID_BEARER_CHALLENGE = 'Bearer error="invalid_token"'
 
 def register_views(blueprint: Blueprint, provider: DevIdentityProvider) -> None:
     """Closures, not module state: two apps (or two tests) each get their own provider."""
+
+    @blueprint.before_request
+    def _not_while_guessing() -> None:
+        refuse_if_blocked("dev_idp")
+
+    @blueprint.after_request
+    def _count_refusals(response: Response) -> Response:
+        """Unknown personas, bad client secrets, bad codes: what a guesser produces."""
+        if response.status_code >= 400:
+            count_failure("dev_idp")
+        return response
 
     @blueprint.get("/.well-known/openid-configuration")
     def discovery() -> Response:
