@@ -78,8 +78,9 @@ def drive_the_demo(live: DemoInstance) -> str:
 
     researcher = sign_in(base, "researcher")
     cookie_headers = csrf_header(researcher, base)
-    created = researcher.post(f"{base}/api/v1/tokens", headers=cookie_headers,
-                              json={"name": "laptop"}, timeout=10)
+    created = researcher.post(f"{base}/api/v1/tokens", headers=cookie_headers, timeout=10,
+                              json={"name": "laptop",
+                                    "scopes": ["catalogue", "download", "requests"]})
     assert created.status_code == 201
     token = created.json()["token"]
     bearer = {"Authorization": f"Bearer {token}"}

@@ -176,10 +176,16 @@ def test_expired_grant_stops_the_next_url_request(live: DemoInstance) -> None:
     base = live.base_url
     researcher, _, _ = approve_access(base)  # approved for 30 days
     _, genotype = controlled_dataset_and_file(base)
-    assert researcher.get(f"{base}/api/v1/files/{genotype['id']}/url", timeout=10).ok
+    # A browser session ends within hours; a script's token outlives the grant here.
+    token = researcher.post(f"{base}/api/v1/tokens", headers=csrf_header(researcher, base),
+                            json={"name": "job", "days": 60, "scopes": ["download"]},
+                            timeout=10).json()["token"]
+    script = {"Authorization": f"Bearer {token}"}
+    assert requests.get(f"{base}/api/v1/files/{genotype['id']}/url", headers=script,
+                        timeout=10).ok
     live.clock.advance(timedelta(days=30, seconds=1))
-    assert researcher.get(f"{base}/api/v1/files/{genotype['id']}/url",
-                          timeout=10).status_code == 403
+    assert requests.get(f"{base}/api/v1/files/{genotype['id']}/url", headers=script,
+                        timeout=10).status_code == 403
 
 
 def test_other_users_request_is_invisible_and_cannot_be_acted_on(live: DemoInstance) -> None:
