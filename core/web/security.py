@@ -51,9 +51,17 @@ def _content_security_policy() -> str:
             f"form-action {targets}; base-uri 'none'; object-src 'none'")
 
 
+# Pages of the sign-in itself: coming back to one after signing in would start it again
+# (or find its one-time state spent), so the user goes to the default instead.
+SIGN_IN_PATHS = ("/auth/", "/dev-idp/")
+
+
 def safe_next_path(candidate: str | None, default: str = "/") -> str:
-    """Only a path on this site: no scheme, no host, no protocol-relative or backslash trick."""
+    """Only a path on this site: no scheme, no host, no protocol-relative or backslash trick,
+    and not a page of the sign-in itself."""
     if not candidate or not candidate.startswith("/") or candidate.startswith(("//", "/\\")):
+        return default
+    if candidate.startswith(SIGN_IN_PATHS):
         return default
     if any(ch in candidate for ch in "\\\r\n\t") or any(ord(ch) < 32 for ch in candidate):
         return default

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from urllib.parse import urlencode
+
+from flask import Blueprint, request
 from werkzeug.wrappers import Response
+
+from core.web.security import safe_next_path
 
 ICON_MAX_AGE = 86_400  # a day: the icon seldom changes, and costs a request per page otherwise
 
@@ -20,5 +24,12 @@ def blueprint() -> Blueprint:
         icon.cache_control.max_age = ICON_MAX_AGE
         icon.cache_control.public = True
         return icon
+
+    @site.app_template_global()
+    def sign_in_link() -> str:
+        """The header's "Sign in": back to this page afterwards, unless this page is part
+        of the sign-in (then the catalogue), so signing in never loops."""
+        after = safe_next_path(request.full_path.rstrip("?"), default="")
+        return f"/auth/login?{urlencode({'next': after})}" if after else "/auth/login"
 
     return site

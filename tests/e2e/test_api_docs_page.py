@@ -5,9 +5,6 @@ from __future__ import annotations
 from playwright.sync_api import Page
 
 from tests.conftest import DemoInstance
-from tests.e2e.test_browser_walkthrough import browser, page, playwright
-
-__all__ = ["browser", "page", "playwright"]  # the walk-through's fixtures, reused
 
 
 def test_api_docs_page_lists_every_documented_operation(page: Page, live: DemoInstance) -> None:

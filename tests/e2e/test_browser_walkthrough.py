@@ -9,55 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
-from playwright.sync_api import Browser, Locator, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Locator, Page, expect
 
 from tests.conftest import DemoInstance, csrf_header, sign_in
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-]
-TIMEOUT_MS = 10_000
 SETTLED_MS = 2_000  # for checks on a page that has finished loading: nothing will change
 TITLE = "Ageing eQTLs in the browser"
 STATEMENT = "We study tissue-specific regulation of gene expression in ageing adults."
 REASON = "Consistent with GRU consent."
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make system-packages` (Debian's chromium)")
-    launched = playwright.chromium.launch(
-        executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
-    )
-    yield launched
-    launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser, live: DemoInstance) -> Iterator[Page]:
-    """A fresh browser profile (no cookies) per test, pointed at the live demo."""
-    context = browser.new_context(base_url=live.base_url, accept_downloads=True,
-                                  viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    opened = context.new_page()
-    yield opened
-    context.close()
 
 
 # --- catalogue facts, from the JSON API the pages must agree with ---------------------------

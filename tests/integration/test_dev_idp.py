@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from flask import Blueprint, Flask, Response
+from flask import Flask, Response
 from flask.testing import FlaskClient
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
@@ -28,9 +28,8 @@ from access.identity.devidp import DevIdpAuthorizationCode, create_dev_idp_bluep
 from config import Settings, load_settings
 from core.clock import MovableClock
 from core.db import Base, make_engine, make_session_factory
-from core.web import csrf, error_handling, rate_limits, request_scope
+from core.web import csrf, error_handling, rate_limits, request_scope, site
 
-REPO = Path(__file__).resolve().parents[2]
 PUBLIC_URL = "http://127.0.0.1:5999"
 ISSUER = f"{PUBLIC_URL}/dev-idp"
 REDIRECT_URI = f"{PUBLIC_URL}/auth/callback"
@@ -65,14 +64,7 @@ def harness(tmp_path: Path, fresh_database_url: str) -> Iterator[Harness]:
     error_handling.install(app, lambda note: None)  # no audit log in this harness
     rate_limits.install(app, enabled=True, storage_uri="memory://",
                         limits=settings.rate_limits)
-    app.register_blueprint(
-        Blueprint(
-            "core",
-            "core",
-            template_folder=str(REPO / "core" / "web" / "templates"),
-            static_folder=str(REPO / "core" / "web" / "static"),
-        )
-    )
+    app.register_blueprint(site.blueprint())  # the page layout the IdP's page extends
     app.register_blueprint(create_dev_idp_blueprint(settings), url_prefix="/dev-idp")
 
     @app.after_request

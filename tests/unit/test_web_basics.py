@@ -23,6 +23,14 @@ def test_local_paths_are_kept(candidate: str) -> None:
     assert safe_next_path(candidate) == candidate
 
 
+@pytest.mark.parametrize("candidate", [
+    "/auth/login", "/auth/login?next=/requests", "/dev-idp/authorize?client_id=x&state=y",
+])
+def test_pages_of_the_sign_in_itself_are_never_a_next_page(candidate: str) -> None:
+    """Coming back to a spent sign-in page after signing in ended on an error page."""
+    assert safe_next_path(candidate) == "/"
+
+
 def fields(**changes: object) -> dict[str, object]:
     base: dict[str, object] = {
         "seq": 1, "occurred_at": datetime(2026, 1, 1, 12, 0, 0, 5, tzinfo=UTC),
