@@ -25,6 +25,7 @@ def _new_demo_secrets() -> dict[str, str]:
     return {
         "SECRET_KEY": secrets.token_urlsafe(48),
         "URL_SIGNING_KEY": secrets.token_urlsafe(48),
+        "DATA_KEY": secrets.token_urlsafe(48),
         "DEV_IDP_CLIENT_SECRET": secrets.token_urlsafe(32),
         "DEV_IDP_PRIVATE_KEY": pem,
         "AUDIT_SIGNING_KEY": new_audit_signing_key(),
@@ -59,6 +60,9 @@ def load_or_create_demo_secrets(path: Path) -> dict[str, str]:
         if "VISA_SIGNING_KEY" not in stored:
             stored = _add_secret(path, stored, "VISA_SIGNING_KEY", new_visa_signing_key(),
                                  "a visa signing key")
+        if "DATA_KEY" not in stored:
+            stored = _add_secret(path, stored, "DATA_KEY", secrets.token_urlsafe(48),
+                                 "a key for the data encrypted at rest")
         return stored
     path.parent.mkdir(parents=True, exist_ok=True)
     values = _new_demo_secrets()

@@ -97,6 +97,9 @@ class Settings:
     rate_limits_enabled: bool = True
     rate_limit_storage: str = field(default="memory://", repr=False)  # may hold a password
     rate_limits: Mapping[str, str] = field(default_factory=dict)
+    # Encrypts the columns a database dump must not give away (core/field_encryption.py).
+    data_key: str = field(default="", repr=False)
+    data_keys_previous: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def is_demo(self) -> bool:
@@ -144,6 +147,8 @@ def _web_settings(env: EnvReader, demo_secrets: Mapping[str, str]) -> dict[str, 
     return {
         "secret_key": env.secret("SECRET_KEY", demo_secrets, min_length=32),
         "secret_key_previous": env.previous_secrets("SECRET_KEY", min_length=32),
+        "data_key": env.secret("DATA_KEY", demo_secrets, min_length=32),
+        "data_keys_previous": env.previous_secrets("DATA_KEY", min_length=32),
         "trusted_proxies": env.integer("TRUSTED_PROXIES", default=0, minimum=0, maximum=5),
     }
 

@@ -29,6 +29,7 @@ from config import Settings, load_settings
 from core.clock import MovableClock
 from core.db import Base, make_engine, make_session_factory
 from core.web import csrf, error_handling, rate_limits, request_scope, site
+from tests.data_keys import keyed
 
 PUBLIC_URL = "http://127.0.0.1:5999"
 ISSUER = f"{PUBLIC_URL}/dev-idp"
@@ -54,7 +55,7 @@ def harness(tmp_path: Path, fresh_database_url: str) -> Iterator[Harness]:
         environ={},
         overrides={"ENV": "demo", "INSTANCE_DIR": str(tmp_path), "PUBLIC_URL": PUBLIC_URL},
     )
-    engine = make_engine(fresh_database_url)
+    engine = keyed(make_engine(fresh_database_url))
     Base.metadata.create_all(engine)
     clock = MovableClock()
     app = Flask(__name__)

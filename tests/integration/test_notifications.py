@@ -23,6 +23,7 @@ from access.requests.notices import Notices
 from app import create_app
 from datasets.catalogue.queries import CatalogueDirectory
 from tests.conftest import DemoInstance, issue_token
+from tests.data_keys import keyed
 from tests.integration.audit_support import STATEMENT, controlled_files, grant_access
 from tests.smtp_server import SmtpServer
 
@@ -383,7 +384,7 @@ def postgres_factory(postgres_server: str) -> Iterator[sessionmaker[Session]]:
     from tests.postgres import create_database, drop_database
 
     name = f"outbox_{uuid.uuid4().hex[:8]}"
-    engine = make_engine(create_database(postgres_server, name))
+    engine = keyed(make_engine(create_database(postgres_server, name)))
     upgrade(engine)
     yield make_session_factory(engine)
     engine.dispose()
@@ -437,7 +438,7 @@ def test_a_sender_skips_emails_another_has_locked_instead_of_waiting(
                           body="b", now=now + timedelta(seconds=number))
     # A sender whose every wait for a lock fails after 2 s, so that waiting is an error.
     url = postgres_factory.kw["bind"].url.render_as_string(hide_password=False)
-    impatient = create_engine(url, connect_args={"options": "-c lock_timeout=2s"})
+    impatient = keyed(create_engine(url, connect_args={"options": "-c lock_timeout=2s"}))
     with postgres_factory() as holder:
         holder.execute(select(OutboxEmail.id).order_by(OutboxEmail.next_attempt_at)
                        .limit(4).with_for_update())

@@ -22,6 +22,7 @@ from access.notifications.models import EmailStatus, OutboxEmail
 from access.notifications.outbox import SendReport, enqueue_email, send_due_emails
 from core.db import make_engine, make_session_factory
 from core.migrations import upgrade
+from tests.data_keys import keyed
 from tests.smtp_server import SmtpServer
 
 CREDENTIALS = ("custodian", "correct-horse-battery")
@@ -31,7 +32,7 @@ NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 @pytest.fixture
 def outbox(fresh_database_url: str) -> Iterator[sessionmaker[Session]]:
     """A migrated database holding one queued email."""
-    engine = make_engine(fresh_database_url)
+    engine = keyed(make_engine(fresh_database_url))
     upgrade(engine)
     factory = make_session_factory(engine)
     with factory.begin() as session:
