@@ -6,7 +6,7 @@ import secrets
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from core import migrations
 from core.db import Base
@@ -31,7 +31,9 @@ def downgrade_command(revision: str) -> None:
     click.echo(f"Database migrated down to {revision}.")
 
 
-keys_cli = AppGroup("keys", help="Generate secrets for the settings.")
+# A plain group, not an AppGroup, and a Flask plugin (pyproject's "flask.commands" entry
+# point): Flask then finds it without building the app, so it runs before any setting exists.
+keys_cli = click.Group("keys", help="Generate secrets for the settings (needs no settings).")
 
 
 @keys_cli.command("generate")
@@ -42,6 +44,7 @@ def generate_key_command() -> None:
 
 
 @keys_cli.command("reencrypt")
+@with_appcontext
 def reencrypt_command() -> None:
     """Re-encrypt with CUSTODIAN_DATA_KEY what a previous data key encrypted; afterwards the
     previous key can be removed. One transaction: all or nothing."""

@@ -30,7 +30,8 @@ class AccessRequest(Base):
     # What the applicant wrote about their work and people: encrypted at rest (README,
     # "Sensitive data at rest").
     research_use_statement: Mapped[str] = mapped_column(
-        EncryptedText("access_requests.research_use_statement"))
+        EncryptedText("access_requests.research_use_statement")
+    )
     state: Mapped[str] = mapped_column(String(16), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -41,13 +42,17 @@ class AccessRequest(Base):
     approved_days: Mapped[int | None] = mapped_column(Integer)
     # What a dbGaP request asks for besides the title and the research-use statement.
     non_technical_summary: Mapped[str] = mapped_column(
-        EncryptedText("access_requests.non_technical_summary"), default="")
+        EncryptedText("access_requests.non_technical_summary"), default=""
+    )
     cloud_use_statement: Mapped[str] = mapped_column(
-        EncryptedText("access_requests.cloud_use_statement"), default="")
+        EncryptedText("access_requests.cloud_use_statement"), default=""
+    )
     it_director_name: Mapped[str] = mapped_column(
-        EncryptedText("access_requests.it_director_name"), default="")
+        EncryptedText("access_requests.it_director_name"), default=""
+    )
     it_director_email: Mapped[str] = mapped_column(
-        EncryptedText("access_requests.it_director_email"), default="")
+        EncryptedText("access_requests.it_director_email"), default=""
+    )
     # The research purpose in DUO terms, read by the data-use match (access/duo/match.py).
     # Disease ids are ontology terms such as "MONDO:0005148"; empty: not disease-specific.
     purpose_disease_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -62,11 +67,12 @@ class AccessRequest(Base):
     endorsed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     close_out_statement: Mapped[str | None] = mapped_column(
-        EncryptedText("access_requests.close_out_statement"))
-    renewal_of_id: Mapped[int | None] = mapped_column(ForeignKey("access_requests.id"),
-                                                      index=True)
+        EncryptedText("access_requests.close_out_statement")
+    )
+    renewal_of_id: Mapped[int | None] = mapped_column(ForeignKey("access_requests.id"), index=True)
     progress_report: Mapped[str | None] = mapped_column(
-        EncryptedText("access_requests.progress_report"))
+        EncryptedText("access_requests.progress_report")
+    )
 
     applicant: Mapped[User] = relationship(foreign_keys=[applicant_id], lazy="joined")
     datasets: Mapped[list[RequestedDataset]] = relationship(
