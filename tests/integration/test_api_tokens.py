@@ -198,7 +198,12 @@ def test_tokens_page_creates_shows_once_lists_and_revokes(demo: DemoInstance) ->
         assert record.expires_at - record.created_at == timedelta(days=7)
     headers = {"Authorization": f"Bearer {token}"}
     assert demo.app.test_client().get("/api/v1/users/me", headers=headers).status_code == 200
-    revoked = client.post(f"/tokens/{record.id}/revoke", data={"csrf_token": "known-token"})
+    asked = client.post(f"/tokens/{record.id}/revoke", data={"csrf_token": "known-token"})
+    assert asked.status_code == 200 and "Yes, revoke it" in asked.get_data(as_text=True)
+    still = demo.app.test_client().get("/api/v1/users/me", headers=headers)
+    assert still.status_code == 200  # asking changed nothing
+    revoked = client.post(f"/tokens/{record.id}/revoke",
+                          data={"csrf_token": "known-token", "confirmed": "yes"})
     assert revoked.status_code == 302
     assert "revoked" in client.get("/tokens").get_data(as_text=True)
     assert_error_shape(demo.app.test_client().get("/api/v1/users/me", headers=headers), 401)
