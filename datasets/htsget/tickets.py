@@ -23,7 +23,12 @@ from core.errors import NotFound
 from core.metrics import count_signed_url_issued
 from datasets.catalogue.models import DataFile, Tier
 from datasets.catalogue.queries import get_file
-from datasets.downloads.signed_urls import UrlLifetime, require_access, url_principal
+from datasets.downloads.signed_urls import (
+    UrlLifetime,
+    require_access,
+    require_store_up,
+    url_principal,
+)
 from datasets.genomics import bgzf, indexes, slices
 from datasets.genomics.checks import Indexed
 from datasets.genomics.headers import RangeReader
@@ -32,6 +37,7 @@ from datasets.htsget.errors import InvalidRange
 from datasets.htsget.loading import IndexCache, indexed_file, reading, stored_reader
 from datasets.htsget.queries import UNPLACED, Endpoint, Region, SliceQuery
 from datasets.storage import Storage
+from datasets.storage.health import StoreHealth
 
 # Ranges are cut to at most this: a failed block is retried alone (spec: "~1GB" at most).
 MAX_RANGE_BYTES = 256 * 1024 * 1024
@@ -41,6 +47,7 @@ MEDIA_TYPES = {"VCF": "application/vnd.ga4gh.vcf", "BAM": "application/vnd.ga4gh
 @dataclass(frozen=True)
 class TicketContext:
     storage: Storage
+    health: StoreHealth
     lifetime: UrlLifetime
     cache: IndexCache
     now: datetime
@@ -64,38 +71,64 @@ def sliceable_file(session: Session, endpoint: Endpoint, object_id: str) -> Data
         raise NotFound(f"No {endpoint.value} object {object_id[:100]!r}.")
     data_file = get_file(session, int(object_id))
     if data_file.data_format != endpoint.served or not data_file.index_key:
-        raise NotFound(f"File {data_file.id} is not an indexed {endpoint.served} file; "
-                       f"/{endpoint.value} serves only those.")
+        raise NotFound(
+            f"File {data_file.id} is not an indexed {endpoint.served} file; "
+            f"/{endpoint.value} serves only those."
+        )
     return data_file
 
 
-def issue_ticket(session: Session, actor: Actor, endpoint: Endpoint, object_id: str,
-                 query: SliceQuery, ctx: TicketContext) -> Ticket:
+def issue_ticket(
+    session: Session,
+    actor: Actor,
+    endpoint: Endpoint,
+    object_id: str,
+    query: SliceQuery,
+    ctx: TicketContext,
+) -> Ticket:
     data_file = sliceable_file(session, endpoint, object_id)
     basis = "open"
     if data_file.tier != Tier.OPEN:
         basis = require_access(session, actor, data_file, ctx.now, ctx.passport_dataset_ids)
+    require_store_up(ctx.health, data_file)
     indexed = indexed_file(data_file, ctx.storage, ctx.cache)
     chunks = None if query.header_only else _chunks(indexed, query.regions)
     with reading(data_file.id):
         pieces = _pieces(indexed, chunks, stored_reader(ctx.storage, data_file.storage_key))
     expires_at = ctx.now + timedelta(seconds=ctx.lifetime.default_seconds)
-    url = ctx.storage.signed_url(data_file.storage_key, user=url_principal(actor),
-                                 expires_at=expires_at, filename=data_file.name)
+    url = ctx.storage.signed_url(
+        data_file.storage_key,
+        user=url_principal(actor),
+        expires_at=expires_at,
+        filename=data_file.name,
+    )
     urls = _urls(pieces, url, data_file.data_format or "")
     size = sum(_size(piece) for piece, _ in pieces)
     details: dict[str, Any] = {
-        "dataset_id": data_file.dataset_id, "expires_at": expires_at.isoformat(),
-        "htsget": {"endpoint": endpoint.value, "format": query.format,
-                   "class": "header" if query.header_only else None,
-                   "regions": None if query.regions is None
-                   else [region.describe() for region in query.regions],
-                   "blocks": len(urls), "bytes": size},
+        "dataset_id": data_file.dataset_id,
+        "expires_at": expires_at.isoformat(),
+        "htsget": {
+            "endpoint": endpoint.value,
+            "format": query.format,
+            "class": "header" if query.header_only else None,
+            "regions": None
+            if query.regions is None
+            else [region.describe() for region in query.regions],
+            "blocks": len(urls),
+            "bytes": size,
+        },
     }
     if basis not in ("grant", "open"):
         details["granted_by"] = basis
-    record_event(session, actor.audit(), AuditAction.URL_ISSUE, now=ctx.now,
-                 target_type="file", target_id=data_file.id, details=details)
+    record_event(
+        session,
+        actor.audit(),
+        AuditAction.URL_ISSUE,
+        now=ctx.now,
+        target_type="file",
+        target_id=data_file.id,
+        details=details,
+    )
     count_signed_url_issued()
     return Ticket(query.format, urls, expires_at, size)
 
@@ -114,21 +147,28 @@ def _chunks(indexed: Indexed, regions: tuple[Region, ...] | None) -> list[Chunk]
             found += [(start, end_of_records)] if start < end_of_records else []
             continue
         if region.reference_name not in names and region.reference_name not in declared:
-            raise NotFound(f"No reference {region.reference_name[:100]!r} in this file.",
-                           details={"references": sorted(declared or names)[:50]})
+            raise NotFound(
+                f"No reference {region.reference_name[:100]!r} in this file.",
+                details={"references": sorted(declared or names)[:50]},
+            )
         length = declared.get(region.reference_name)
         start, end = region.start or 0, region.end
         if length is not None and start > length:
-            raise InvalidRange(f"start ({start}) is past the end of {region.reference_name} "
-                               f"({length}).")
+            raise InvalidRange(
+                f"start ({start}) is past the end of {region.reference_name} ({length})."
+            )
         if region.reference_name in names:
-            found += indexed.index.chunks(names.index(region.reference_name), start,
-                                          indexed.index.max_position if end is None else end)
+            found += indexed.index.chunks(
+                names.index(region.reference_name),
+                start,
+                indexed.index.max_position if end is None else end,
+            )
     return indexes.merge(sorted(found))
 
 
-def _pieces(indexed: Indexed, chunks: list[Chunk] | None, read: RangeReader
-            ) -> list[tuple[slices.Piece, str]]:
+def _pieces(
+    indexed: Indexed, chunks: list[Chunk] | None, read: RangeReader
+) -> list[tuple[slices.Piece, str]]:
     header = [(slices.header_piece(indexed.header), "header")]
     if chunks is None:
         return [*header, (slices.eof_piece(), "header")]
@@ -136,8 +176,9 @@ def _pieces(indexed: Indexed, chunks: list[Chunk] | None, read: RangeReader
     return [*header, *body, (slices.eof_piece(), "body")]
 
 
-def _urls(pieces: list[tuple[slices.Piece, str]], url: str, data_format: str
-          ) -> list[dict[str, Any]]:
+def _urls(
+    pieces: list[tuple[slices.Piece, str]], url: str, data_format: str
+) -> list[dict[str, Any]]:
     media = MEDIA_TYPES.get(data_format, "application/octet-stream")
     urls: list[dict[str, Any]] = []
     for piece, data_class in pieces:
@@ -147,8 +188,9 @@ def _urls(pieces: list[tuple[slices.Piece, str]], url: str, data_format: str
             continue
         for start in range(piece.start, piece.end, MAX_RANGE_BYTES):
             end = min(start + MAX_RANGE_BYTES, piece.end)
-            urls.append({"url": url, "headers": {"Range": f"bytes={start}-{end - 1}"},
-                         "class": data_class})
+            urls.append(
+                {"url": url, "headers": {"Range": f"bytes={start}-{end - 1}"}, "class": data_class}
+            )
     return urls
 
 
