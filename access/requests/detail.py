@@ -112,9 +112,7 @@ def tally_of(session: Session, actor: Actor, request: AccessRequest, votes: list
     )
     conflicted = set(
         session.scalars(
-            select(ConflictDeclaration.user_id).where(
-                ConflictDeclaration.request_id == request.id
-            )
+            select(ConflictDeclaration.user_id).where(ConflictDeclaration.request_id == request.id)
         )
     )
     applicants = {request.applicant_id} | {c.user_id for c in request.collaborators}

@@ -173,5 +173,8 @@ def latest_endorsement(session: Session, request_id: int) -> Endorsement | None:
         return None
     official = session.get(User, row.actor_user_id) if row.actor_user_id else None
     said = row.details if isinstance(row.details, dict) else {}
-    return Endorsement(official.display_name if official else "The signing official",
-                       row.occurred_at, str(said.get("comment", "")))
+    return Endorsement(
+        official.display_name if official else "The signing official",
+        row.occurred_at,
+        str(said.get("comment", "")),
+    )

@@ -109,8 +109,12 @@ def show_request(request_id: int) -> str:
     return _request_page(request_id)
 
 
-def _request_page(request_id: int, *, errors: Mapping[str, Any] | None = None,
-                  typed: Mapping[str, Any] | None = None) -> str:
+def _request_page(
+    request_id: int,
+    *,
+    errors: Mapping[str, Any] | None = None,
+    typed: Mapping[str, Any] | None = None,
+) -> str:
     """The request as this reader may see it; after a refused form, with that form's
     problems beside its fields and what was typed kept (both keyed by the form's action)."""
     actor = current_actor()
@@ -122,11 +126,19 @@ def _request_page(request_id: int, *, errors: Mapping[str, Any] | None = None,
     described["actions"].sort(key=PAGE_ORDER.index)
     votes = described["votes"]
     # Reviewers (those who see the votes) get the data-use match: a recommendation only.
-    matches = None if votes is None else match_request(
-        dataset_directory().data_use(session, dataset_ids), ResearchPurpose.of(found))
+    matches = (
+        None
+        if votes is None
+        else match_request(
+            dataset_directory().data_use(session, dataset_ids), ResearchPurpose.of(found)
+        )
+    )
     open_questions = current_questions(session, found) if found.state == "returned" else []
     return render_template(
-        "requests/detail.html", req=found, datasets=datasets, matches=matches,
+        "requests/detail.html",
+        req=found,
+        datasets=datasets,
+        matches=matches,
         progress=progress_for(session, actor, found, described["parts"]),
         timeline=request_timeline(session, found.id, deliberating=votes is not None),
         tally=None if votes is None else tally_of(session, actor, found, votes),
@@ -134,7 +146,9 @@ def _request_page(request_id: int, *, errors: Mapping[str, Any] | None = None,
         open_questions=open_questions,
         unanswered=[q for q in open_questions if not q.answer],
         committee_days={c.id: c.default_approval_days for c in list_committees(session)},
-        errors=errors or {}, typed=typed or {}, **described,
+        errors=errors or {},
+        typed=typed or {},
+        **described,
     )
 
 
@@ -146,8 +160,7 @@ def edit_request(request_id: int) -> str:
 
 
 # The chair's one decision form: which fields each choice reads.
-DECISION_FIELDS = {"approve": ("reason", "days"), "reject": ("reason",),
-                   "return": ("questions",)}
+DECISION_FIELDS = {"approve": ("reason", "days"), "reject": ("reason",), "return": ("questions",)}
 
 
 @pages.post("/requests/<int:request_id>/decide")
@@ -156,45 +169,69 @@ def decide_on_request(request_id: int) -> Response | tuple[str, int] | str:
     form = request.form
     decision = form.get("decision", "")
     if decision not in DECISION_FIELDS:
-        return _request_page(request_id, errors={"decide": {"decision": [
-            "Choose one: approve, reject or return with questions."]}},
-            typed={"decide": form.to_dict()}), 400
+        return _request_page(
+            request_id,
+            errors={
+                "decide": {"decision": ["Choose one: approve, reject or return with questions."]}
+            },
+            typed={"decide": form.to_dict()},
+        ), 400
     fields = MultiDict([(name, form.get(name, "")) for name in DECISION_FIELDS[decision]])
     return _act(request_id, decision, fields, form_name="decide", typed=form.to_dict())
 
 
 @pages.post("/requests/<int:request_id>/<action>")
 def act_on_request(request_id: int, action: str) -> Response | tuple[str, int] | str:
-    fields = MultiDict([(k, v) for k, v in request.form.items(multi=True)
-                        if k not in ("csrf_token", CONFIRMED)])
+    fields = MultiDict(
+        [(k, v) for k, v in request.form.items(multi=True) if k not in ("csrf_token", CONFIRMED)]
+    )
     return _act(request_id, action, fields, form_name=action, typed=request.form.to_dict())
 
 
-def _act(request_id: int, action: str, fields: MultiDict[str, str], *, form_name: str,
-         typed: dict[str, str]) -> Response | tuple[str, int] | str:
+def _act(
+    request_id: int,
+    action: str,
+    fields: MultiDict[str, str],
+    *,
+    form_name: str,
+    typed: dict[str, str],
+) -> Response | tuple[str, int] | str:
     chosen = action_named(action)
     try:
         data = chosen.body().load(action_form(action, fields))
     except ValidationError as exc:
-        return _request_page(request_id, errors={form_name: exc.messages},
-                             typed={form_name: typed}), 400
+        return _request_page(
+            request_id, errors={form_name: exc.messages}, typed={form_name: typed}
+        ), 400
     session, now = db_session(), clock().now()
     asked = confirmation_for(RequestAction(action), request_id)
     if asked is not None and not is_confirmed(request.form):
         # Only the party who could act is asked; anyone else gets the refusal now.
         check_move(session, current_actor(), request_id, RequestAction(action), now)
-        return confirmation_page(asked, action_url=f"/requests/{request_id}/{action}",
-                                 back_url=f"/requests/{request_id}", fields=fields.to_dict())
+        return confirmation_page(
+            asked,
+            action_url=f"/requests/{request_id}/{action}",
+            back_url=f"/requests/{request_id}",
+            fields=fields.to_dict(),
+        )
     try:
-        moved = take_action(session, current_actor(), request_id, action, data, now=now,
-                            collaborators=request_collaborators())
+        moved = take_action(
+            session,
+            current_actor(),
+            request_id,
+            action,
+            data,
+            now=now,
+            collaborators=request_collaborators(),
+        )
     except (InvalidInput, Conflict) as exc:
         if exc.refusal is not None:
             raise  # audited by the one error handler
         rollback_if_open()  # nothing of the refused action stays
         status = 409 if isinstance(exc, Conflict) else 400
-        return _request_page(request_id, errors={form_name: {"_schema": [exc.message]}},
-                             typed={form_name: typed}), status
+        return _request_page(
+            request_id, errors={form_name: {"_schema": [exc.message]}}, typed={form_name: typed}
+        ), status
     flash(after_action(RequestAction(action), moved, acted_on=request_id), "success")
     return redirect(f"/requests/{moved.id if chosen.creates else request_id}")
 
