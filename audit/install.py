@@ -22,20 +22,31 @@ from config import Settings
 from core.web.health import Failing, add_check
 
 
-def install(app: Flask, settings: Settings, *, session_factory: sessionmaker[Session],
-            reader: Callable[[], AuditReader]) -> None:
+def install(
+    app: Flask,
+    settings: Settings,
+    *,
+    session_factory: sessionmaker[Session],
+    reader: Callable[[], AuditReader],
+) -> None:
     """``reader`` tells who reads the log: the audit package cannot look up users itself."""
-    signer = CheckpointSigner.from_seed(settings.audit_signing_key,
-                                        origin=settings.audit_origin,
-                                        every=settings.audit_checkpoint_every)
-    install_commit_hooks(session_factory, CommitHooks(signer, AlertRules(
-        settings.alert_downloads_per_hour, settings.alert_refusals_per_hour)))
+    signer = CheckpointSigner.from_seed(
+        settings.audit_signing_key,
+        origin=settings.audit_origin,
+        every=settings.audit_checkpoint_every,
+    )
+    install_commit_hooks(
+        session_factory,
+        CommitHooks(
+            signer, AlertRules(settings.alert_downloads_per_hour, settings.alert_refusals_per_hour)
+        ),
+    )
     extensions.keep(app, signer=signer, reader=reader)
     for blueprint in (review_pages, review_api, integrity_api):
         app.register_blueprint(blueprint)
     app.add_template_global(extensions.may_read_audit, "may_read_audit")
     app.cli.add_command(audit_cli)
-    add_check(app, "audit", _check_audit_writes)
+    add_check(app, "audit", _check_audit_writes, needs="database")
 
 
 def _check_audit_writes() -> None:

@@ -29,7 +29,9 @@ def downgrade_command(revision: str) -> None:
     click.echo(f"Database migrated down to {revision}.")
 
 
-keys_cli = AppGroup("keys", help="Generate secrets for the settings.")
+# A plain group, not an AppGroup, and a Flask plugin (pyproject's "flask.commands" entry
+# point): Flask then finds it without building the app, so it runs before any setting exists.
+keys_cli = click.Group("keys", help="Generate secrets for the settings (needs no settings).")
 
 
 @keys_cli.command("generate")

@@ -26,7 +26,12 @@ from core.errors import NotFound
 from core.metrics import count_signed_url_issued
 from datasets.catalogue.models import DataFile, Tier
 from datasets.catalogue.queries import get_file
-from datasets.downloads.signed_urls import UrlLifetime, require_access, url_principal
+from datasets.downloads.signed_urls import (
+    UrlLifetime,
+    require_access,
+    require_store_up,
+    url_principal,
+)
 from datasets.genomics import bgzf, cram, indexes, slices
 from datasets.genomics.checks import Indexed, Sliceable
 from datasets.genomics.headers import RangeReader, Reference
@@ -35,6 +40,7 @@ from datasets.htsget.errors import InvalidRange, UnsupportedFormat
 from datasets.htsget.loading import IndexCache, indexed_file, reading, stored_reader
 from datasets.htsget.queries import UNPLACED, Endpoint, Region, SliceQuery
 from datasets.storage import Storage
+from datasets.storage.health import StoreHealth
 
 # Ranges are cut to at most this: a failed block is retried alone (spec: "~1GB" at most).
 MAX_RANGE_BYTES = 256 * 1024 * 1024
@@ -45,6 +51,7 @@ MEDIA_TYPES = {"VCF": "application/vnd.ga4gh.vcf", "BAM": "application/vnd.ga4gh
 @dataclass(frozen=True)
 class TicketContext:
     storage: Storage
+    health: StoreHealth
     lifetime: UrlLifetime
     cache: IndexCache
     now: datetime
@@ -85,6 +92,7 @@ def issue_ticket(session: Session, actor: Actor, endpoint: Endpoint, object_id: 
     basis = "open"
     if data_file.tier != Tier.OPEN:
         basis = require_access(session, actor, data_file, ctx.now, ctx.passport_dataset_ids)
+    require_store_up(ctx.health, data_file)
     indexed = indexed_file(data_file, ctx.storage, ctx.cache)
     with reading(data_file.id):
         pieces = _pieces(indexed, query, stored_reader(ctx.storage, data_file.storage_key))
