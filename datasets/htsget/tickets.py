@@ -22,7 +22,7 @@ from audit.log.append import record_event
 from core.errors import NotFound
 from core.metrics import count_signed_url_issued
 from datasets.catalogue.models import DataFile, Tier
-from datasets.catalogue.queries import get_file
+from datasets.catalogue.queries import get_live_file
 from datasets.downloads.signed_urls import (
     UrlLifetime,
     require_access,
@@ -69,7 +69,7 @@ def sliceable_file(session: Session, endpoint: Endpoint, object_id: str) -> Data
     """The catalogue file an id names, if this endpoint can slice it."""
     if not object_id.isascii() or not object_id.isdigit() or len(object_id) > 18:
         raise NotFound(f"No {endpoint.value} object {object_id[:100]!r}.")
-    data_file = get_file(session, int(object_id))
+    data_file = get_live_file(session, int(object_id))
     if data_file.data_format != endpoint.served or not data_file.index_key:
         raise NotFound(
             f"File {data_file.id} is not an indexed {endpoint.served} file; "
