@@ -39,6 +39,9 @@ class AuditActor:
     ip: str | None = None
     user_agent: str | None = None
     request_id: str | None = None
+    # An operator's command on the host (which command, which OS user): it goes into each
+    # event's details, so the columns, and with them the chain's format, stay as they are.
+    operator: Mapping[str, str] | None = None
 
 
 SYSTEM = AuditActor()
@@ -72,7 +75,10 @@ def record_event(
         request_id=actor.request_id,
         target_type=target_type,
         target_id=None if target_id is None else str(target_id),
-        details=dict(details or {}),
+        details={
+            **(details or {}),
+            **({"operator": dict(actor.operator)} if actor.operator else {}),
+        },
         prev_hash=prev_hash,
     )
     event.hash, event.leaf_hash = event_hashes(prev_hash, hashed_fields(event))
@@ -119,8 +125,9 @@ def _lock_chain_tip(session: Session) -> tuple[int, str]:
         session.execute(select(func.pg_advisory_xact_lock(CHAIN_LOCK_KEY)))
     else:
         session.execute(update(AuditEvent).where(false()).values(seq=AuditEvent.seq))
-    last = session.execute(select(_EVENT_COLUMNS.seq, _EVENT_COLUMNS.hash)
-                           .order_by(_EVENT_COLUMNS.seq.desc()).limit(1)).first()
+    last = session.execute(
+        select(_EVENT_COLUMNS.seq, _EVENT_COLUMNS.hash).order_by(_EVENT_COLUMNS.seq.desc()).limit(1)
+    ).first()
     return (1, GENESIS_HASH) if last is None else (last.seq + 1, last.hash)
 
 

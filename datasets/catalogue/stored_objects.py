@@ -33,6 +33,7 @@ KIND_BY_SUFFIX = {
     ".bcf": FileKind.GENOTYPE,
     ".vcf": FileKind.GENOTYPE,
     ".bam": FileKind.ALIGNMENT,
+    ".cram": FileKind.ALIGNMENT,
 }
 # The manifest's column names, as this API's fields are called.
 _FIELDS = {"location": "key"}
@@ -114,7 +115,7 @@ def register_prefix(
 ) -> PrefixPlan:
     """Every object under the prefix not yet catalogued, with the size and checksums the
     store has (a dry run reads sizes and indexes, not the data's bytes). A VCF or BAM next
-    to its index (``x.vcf.gz.tbi``, ``x.bam.bai``) is registered with it, once it is known
+    to its index (``x.vcf.gz.tbi``, ``x.bam.bai``, ``x.cram.crai``) is registered with it, once it is known
     to belong."""
     require_admin(actor, "file_register")
     dataset = get_dataset(session, dataset_id)
@@ -206,7 +207,7 @@ def _plan(
 
 
 def _index_for(key: str, indexes: set[str]) -> str | None:
-    """``x.vcf.gz.tbi`` / ``x.vcf.gz.csi`` / ``x.bam.bai``, or samtools' ``x.bai``."""
+    """``x.vcf.gz.tbi`` / ``.csi``, ``x.bam.bai``, ``x.cram.crai``, or samtools' ``x.bai``."""
     candidates = [key + suffix for suffix in SUFFIXES]
     if key.lower().endswith(".bam"):
         candidates.append(key[:-4] + ".bai")

@@ -1,7 +1,7 @@
 """retired files: a file taken out of circulation stays in the catalogue, with when
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-04 22:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import core.db
 
 revision = "0014"
-down_revision = "0011"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -378,6 +378,16 @@ MATRIX: dict[str, Entry] = {
         form=True,
         hidden=True,
     ),
+    # Only a chair of the request's committee decides, once it is endorsed: in this world it
+    # is only submitted, so the committee does not see it yet and nobody may.
+    "POST /requests/<int:request_id>/decide": Entry(
+        "POST",
+        at("/requests/{ids.request}/decide"),
+        NOBODY,
+        json({"decision": "approve", "reason": "Fine.", "days": "30"}),
+        form=True,
+        hidden=True,
+    ),
     # The form shows what they may see; only the applicant's revise is accepted.
     "GET /requests/<int:request_id>/edit": Entry(
         "GET", at("/requests/{ids.request}/edit"), SEES_REQUEST, hidden=True
