@@ -27,8 +27,7 @@ class FileOut(Schema):
     sha256 = fields.String()
     md5 = fields.String()
     # An indexed VCF, BAM or CRAM, which htsget slices (/ga4gh/htsget/v1/variants or /reads).
-    data_format = fields.String(allow_none=True,
-                                metadata={"enum": ["VCF", "BAM", "CRAM", None]})
+    data_format = fields.String(allow_none=True, metadata={"enum": ["VCF", "BAM", "CRAM", None]})
     index = fields.Method("_index", metadata={"type": "object", "nullable": True})
 
     def _index(self, data_file: DataFile) -> dict[str, Any] | None:

@@ -114,9 +114,9 @@ def register_prefix(
     now: datetime,
 ) -> PrefixPlan:
     """Every object under the prefix not yet catalogued, with the size and checksums the
-    store has (a dry run reads sizes and indexes, not the data's bytes). A VCF or BAM next
-    to its index (``x.vcf.gz.tbi``, ``x.bam.bai``, ``x.cram.crai``) is registered with it, once it is known
-    to belong."""
+    store has (a dry run reads sizes and indexes, not the data's bytes). A VCF, BAM or CRAM
+    next to its index (``x.vcf.gz.tbi``, ``x.bam.bai``, ``x.cram.crai``) is registered with
+    it, once it is known to belong."""
     require_admin(actor, "file_register")
     dataset = get_dataset(session, dataset_id)
     with _store():
