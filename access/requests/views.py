@@ -200,6 +200,11 @@ def _act(
     try:
         data = chosen.body().load(action_form(action, fields))
     except ValidationError as exc:
+        if action == RequestAction.REVISE:  # its form is on the edit page: back there
+            found = get_visible_request(db_session(), current_actor(), request_id, clock().now())
+            return render_template(
+                "requests/edit.html", req=found, form=typed, errors=exc.messages
+            ), 400
         return _request_page(
             request_id, errors={form_name: exc.messages}, typed={form_name: typed}
         ), 400
