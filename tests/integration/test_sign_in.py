@@ -73,7 +73,8 @@ def test_next_is_limited_to_our_own_paths(live: DemoInstance) -> None:
         browser, callback = start_login(live.base_url, next_path=evil)
         landed = browser.get(callback, allow_redirects=False, timeout=10)
         assert landed.status_code == 302
-        assert landed.headers["Location"] in ("/", f"{live.base_url}/"), evil
+        # Not there: to the signed-in user's own work page instead.
+        assert landed.headers["Location"] in ("/work", f"{live.base_url}/work"), evil
 
 
 def test_session_cookie_is_httponly_and_samesite(live: DemoInstance) -> None:
