@@ -123,20 +123,17 @@ def _ending_soon(
     session: Session, user_id: int, now: datetime
 ) -> list[tuple[AccessRequest, datetime]]:
     """My live grants ending within ENDING_SOON, one line per request (its latest end)."""
-    rows = (
-        session.execute(
-            select(AccessRequest, Grant.ends_at)
-            .join(Grant, Grant.request_id == AccessRequest.id)
-            .where(
-                Grant.user_id == user_id,
-                Grant.revoked_at.is_(None),
-                Grant.ends_at > now,
-                Grant.ends_at <= now + ENDING_SOON,
-            )
-            .order_by(Grant.ends_at)
+    rows = session.execute(
+        select(AccessRequest, Grant.ends_at)
+        .join(Grant, Grant.request_id == AccessRequest.id)
+        .where(
+            Grant.user_id == user_id,
+            Grant.revoked_at.is_(None),
+            Grant.ends_at > now,
+            Grant.ends_at <= now + ENDING_SOON,
         )
-        .all()
-    )
+        .order_by(Grant.ends_at)
+    ).all()
     latest: dict[int, tuple[AccessRequest, datetime]] = {}
     for request, ends in rows:
         latest[request.id] = (request, ends)

@@ -95,7 +95,8 @@ def test_a_wide_table_scrolls_in_its_box_not_the_page(phone: Page) -> None:
 
 
 def test_signing_in_from_the_sign_in_pages_own_header_link_ends_signed_in(
-    desktop: Page, live: DemoInstance,
+    desktop: Page,
+    live: DemoInstance,
 ) -> None:
     """The IdP's page has the site header too; its "Sign in" must not lead back to the
     spent sign-in page (which used to end on an error page)."""
