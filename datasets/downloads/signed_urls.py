@@ -23,7 +23,8 @@ from core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, Ref
 from core.metrics import count_signed_url_issued, count_signed_url_refused
 from datasets.agreements.versions import agreement_not_accepted, pending_agreement_version
 from datasets.catalogue.models import DataFile, Tier
-from datasets.errors import StorageDown
+from datasets.catalogue.queries import get_live_file
+from datasets.errors import FileRetired, StorageDown
 from datasets.storage import Storage
 from datasets.storage.health import StoreHealth
 from datasets.storage.local import URL_PREFIX, InvalidSignature, LocalStorage
@@ -78,9 +79,7 @@ def issue_signed_url(
             f"expires_in must be between 1 and {lifetime.max_seconds} seconds.",
             details={"expires_in": seconds},
         )
-    data_file = session.get(DataFile, file_id)
-    if data_file is None:
-        raise NotFound(f"No file {file_id}.")
+    data_file = get_live_file(session, file_id)
     basis = "open"
     if data_file.tier != Tier.OPEN:
         basis = require_access(session, actor, data_file, now, passport_dataset_ids)
@@ -229,6 +228,9 @@ def open_signed_file(
     if path is None or data_file is None:
         count_signed_url_refused("download")
         raise NotFound("No such file.", refusal=refusal)
+    if data_file.retired_at is not None:  # URLs issued before it was retired die with it
+        count_signed_url_refused("download")
+        raise FileRetired(data_file.id, data_file.dataset_id)
     if data_file.tier != Tier.OPEN:
         _require_still_allowed(
             session,

@@ -181,6 +181,31 @@ MATRIX: dict[str, Entry] = {
     ),
     # Controlled file: only a live grant opens it, and nobody here holds one.
     "GET /api/v1/files/<int:file_id>/url": Entry("GET", at("/api/v1/files/{ids.file}/url"), NOBODY),
+    "PATCH /api/v1/files/<int:file_id>": Entry(
+        "PATCH", at("/api/v1/files/{ids.file}"), ADMIN, json({"description": "x"})
+    ),
+    "DELETE /api/v1/files/<int:file_id>": Entry("DELETE", at("/api/v1/files/{ids.file}"), ADMIN),
+    # No object is stored under the key: the admin's answer is a 400 after authorisation.
+    "POST /api/v1/datasets/<int:dataset_id>/files": Entry(
+        "POST",
+        at("/api/v1/datasets/{ids.dataset}/files"),
+        ADMIN,
+        json(
+            {
+                "key": "none/x.tsv",
+                "kind": "clinical",
+                "size": 1,
+                "sha256": "0" * 64,
+                "md5": "0" * 32,
+            }
+        ),
+    ),
+    "POST /api/v1/datasets/<int:dataset_id>/files/prefix": Entry(
+        "POST",
+        at("/api/v1/datasets/{ids.dataset}/files/prefix"),
+        ADMIN,
+        json({"prefix": "none/", "dry_run": True}),
+    ),
     "POST /api/v1/files/<int:file_id>/url": Entry(
         "POST", at("/api/v1/files/{ids.file}/url"), NOBODY, json({"passports": ["x.y.z"]})
     ),
@@ -342,6 +367,7 @@ MATRIX: dict[str, Entry] = {
     "GET /healthz": Entry("GET", at("/healthz"), EVERYONE),
     "GET /readyz": Entry("GET", at("/readyz"), EVERYONE),
     "GET /requests": Entry("GET", at("/requests"), SIGNED_IN),
+    "GET /work": Entry("GET", at("/work"), SIGNED_IN),
     "GET /requests/<int:request_id>": Entry(
         "GET", at("/requests/{ids.request}"), SEES_REQUEST, hidden=True
     ),
