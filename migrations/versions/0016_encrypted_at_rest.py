@@ -1,7 +1,7 @@
 """encrypted at rest: research-use statements, summaries, contact emails and the outbox
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-04 22:00:00.000000
 
 Existing rows are encrypted in place with the data key of the engine running the migration
@@ -24,7 +24,7 @@ from core.field_encryption import (
 )
 
 revision = "0016"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
