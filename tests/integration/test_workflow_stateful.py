@@ -53,23 +53,12 @@ from tests.data_keys import keyed
 SYSTEM = Actor(user=None)
 START = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 INSTITUTION = "Example University"
-PEOPLE = (
-    "applicant",
-    "collaborator",
-    "official",
-    "chair_a",
-    "member_a",
-    "chair_b",
-    "outsider",
-    "admin",
-)
+PEOPLE = ("applicant", "collaborator", "official", "chair_a", "member_a", "chair_b",
+          "outsider", "admin")
 ACTIONS = [action for action in RequestAction if action is not RequestAction.EXPIRE]
 LIKELY: dict[Party, list[str]] = {  # empty: a chair of one of the request's committees
-    Party.APPLICANT: ["applicant"],
-    Party.COLLABORATOR: ["collaborator"],
-    Party.SIGNING_OFFICIAL: ["official"],
-    Party.MEMBER: [],
-    Party.CHAIR: [],
+    Party.APPLICANT: ["applicant"], Party.COLLABORATOR: ["collaborator"],
+    Party.SIGNING_OFFICIAL: ["official"], Party.MEMBER: [], Party.CHAIR: [],
     Party.SYSTEM: ["outsider"],
 }
 SIDEWAYS = {RequestAction.DECLINE, RequestAction.REJECT, RequestAction.RETURN}
@@ -85,36 +74,24 @@ def seeded_engine(fresh_database_url: str) -> Iterator[Engine]:
     engine = keyed(make_engine(fresh_database_url))
     upgrade(engine)
     with Session(engine) as session, session.begin():
-        users = {
-            name: factories.user(
-                session,
-                START,
-                subject=name,
-                signing_official_of=INSTITUTION if name == "official" else None,
-                roles=[Role.ADMIN] if name == "admin" else [],
-                institution=INSTITUTION
-                if name in ("applicant", "collaborator", "official")
-                else "Committee House",
-            )
-            for name in PEOPLE
-        }
+        users = {name: factories.user(
+            session, START, subject=name, signing_official_of=INSTITUTION
+            if name == "official" else None, roles=[Role.ADMIN] if name == "admin" else [],
+            institution=INSTITUTION if name in ("applicant", "collaborator", "official")
+            else "Committee House") for name in PEOPLE}
         study = factories.study(session, START, accession="phs999")
         for letter in "ab":
             committee = factories.committee(
-                session,
-                START,
-                name=f"DAC {letter}",
-                chairs=[users[f"chair_{letter}"]],
-                members=[users["member_a"]] if letter == "a" else [],
-            )
-            factories.controlled_dataset(
-                session, START, committee, of_study=study, accession=f"phs999.{letter}"
-            )
+                session, START, name=f"DAC {letter}", chairs=[users[f"chair_{letter}"]],
+                members=[users["member_a"]] if letter == "a" else [])
+            factories.controlled_dataset(session, START, committee, of_study=study,
+                                         accession=f"phs999.{letter}")
     yield engine
     engine.dispose()
 
 
-def body_for(action: RequestAction, questions: list[int], committee: int | None) -> dict[str, Any]:
+def body_for(action: RequestAction, questions: list[int], committee: int | None
+             ) -> dict[str, Any]:
     """A body each action accepts, as its schema loads it."""
     chosen: dict[str, Any] = {"committee_id": committee}
     bodies: dict[RequestAction, dict[str, Any]] = {
@@ -133,25 +110,11 @@ def body_for(action: RequestAction, questions: list[int], committee: int | None)
     return bodies.get(action, {})
 
 
-def call(
-    action: RequestAction,
-    session: Session,
-    actor: Actor,
-    rid: int,
-    now: datetime,
-    questions: list[int],
-    committee: int | None,
-) -> Any:
+def call(action: RequestAction, session: Session, actor: Actor, rid: int, now: datetime,
+         questions: list[int], committee: int | None) -> Any:
     """The action through the table the API and the pages use."""
-    return take_action(
-        session,
-        actor,
-        rid,
-        action,
-        body_for(action, questions, committee),
-        now=now,
-        collaborators=Collaborators(CatalogueDirectory(), None),
-    )
+    return take_action(session, actor, rid, action, body_for(action, questions, committee),
+                       now=now, collaborators=Collaborators(CatalogueDirectory(), None))
 
 
 def parties_of(person: str, request: AccessRequest, committees: dict[str, int]) -> set[Party]:
@@ -201,15 +164,11 @@ class WorkflowMachine(RuleBasedStateMachine):
     def file_request(self, both: bool, collaborator: bool) -> None:
         with self.session.begin_nested():
             filed = create_request(
-                self.session,
-                Actor(user=self.users["applicant"]),
-                title="Project",
+                self.session, Actor(user=self.users["applicant"]), title="Project",
                 research_use_statement=STATEMENT,
                 dataset_ids=self.dataset_ids if both else self.dataset_ids[:1],
-                directory=CatalogueDirectory(),
-                now=self.now,
-                collaborator_emails=["collaborator@example.org"] if collaborator else [],
-            )
+                directory=CatalogueDirectory(), now=self.now,
+                collaborator_emails=["collaborator@example.org"] if collaborator else [])
         self.request_ids.append(filed.id)
 
     @rule(days=st.integers(min_value=1, max_value=12))
@@ -233,31 +192,20 @@ class WorkflowMachine(RuleBasedStateMachine):
         # Forward moves weigh three times the moves that end or send back a request.
         allowed = [a for a in allowed_actions(current) if a not in RARELY]
         possible = [a for a in allowed if a not in SIDEWAYS for _ in range(3)] + [
-            a for a in allowed if a in SIDEWAYS
-        ]
+            a for a in allowed if a in SIDEWAYS]
         action = data.draw(st.sampled_from(possible or ACTIONS), label="action")
-        letters = sorted(
-            {
-                letter
-                for letter, cid in self.committees.items()
-                if cid in {rd.committee_id for rd in found.datasets}
-            }
-        )
-        person = data.draw(
-            st.sampled_from(LIKELY[party_for(action)] or [f"chair_{letter}" for letter in letters]),
-            label="person",
-        )
+        letters = sorted({letter for letter, cid in self.committees.items()
+                          if cid in {rd.committee_id for rd in found.datasets}})
+        person = data.draw(st.sampled_from(LIKELY[party_for(action)]
+                                           or [f"chair_{letter}" for letter in letters]),
+                           label="person")
         self.act(rid, action, person, None)
 
     def approved_ids(self) -> list[int]:
         approved = RequestState.APPROVED.value
-        return list(
-            self.session.scalars(
-                select(AccessRequest.id)
-                .where(AccessRequest.id.in_(self.request_ids), AccessRequest.state == approved)
-                .order_by(AccessRequest.id)
-            )
-        )
+        return list(self.session.scalars(select(AccessRequest.id).where(
+            AccessRequest.id.in_(self.request_ids), AccessRequest.state == approved)
+            .order_by(AccessRequest.id)))
 
     @precondition(lambda self: self.approved_ids())
     @rule(data=st.data())
@@ -268,15 +216,10 @@ class WorkflowMachine(RuleBasedStateMachine):
         action = data.draw(st.sampled_from(AFTER_APPROVAL), label="action")
         found = self.session.get(AccessRequest, rid)
         assert found is not None
-        chairs = sorted(
-            f"chair_{letter}"
-            for letter, cid in self.committees.items()
-            if cid in {rd.committee_id for rd in found.datasets}
-        )
-        person = data.draw(
-            st.sampled_from(chairs if action is RequestAction.REVOKE else ["applicant"]),
-            label="person",
-        )
+        chairs = sorted(f"chair_{letter}" for letter, cid in self.committees.items()
+                        if cid in {rd.committee_id for rd in found.datasets})
+        person = data.draw(st.sampled_from(
+            chairs if action is RequestAction.REVOKE else ["applicant"]), label="person")
         self.act(rid, action, person, None)
 
     def act(self, rid: int, action: RequestAction, person: str, committee: str | None) -> None:
@@ -290,26 +233,16 @@ class WorkflowMachine(RuleBasedStateMachine):
         events_before = self.events(rid, ACTION_EVENTS[action])
         nested = self.session.begin_nested()
         try:
-            result = call(
-                action,
-                self.session,
-                Actor(user=self.users[person]),
-                rid,
-                self.now,
-                questions,
-                self.committees.get(committee or ""),
-            )
+            result = call(action, self.session, Actor(user=self.users[person]), rid, self.now,
+                          questions, self.committees.get(committee or ""))
         except DomainError as refused:
             nested.rollback()
             self.session.expire_all()
             assert self.session.get(AccessRequest, rid).state == before.value  # type: ignore[union-attr]
             assert self.events(rid, ACTION_EVENTS[action]) == events_before
             assert refused.status in (400, 403, 404, 409), refused
-            if (
-                (before, action) not in TRANSITIONS
-                and party_for(action) in parties
-                and (rid, person) not in self.conflicted
-            ):
+            if (before, action) not in TRANSITIONS and party_for(action) in parties \
+                    and (rid, person) not in self.conflicted:
                 assert refused.status in (404, 409)  # 404: not yet theirs to see
             return
         nested.commit()
@@ -325,14 +258,8 @@ class WorkflowMachine(RuleBasedStateMachine):
             self.request_ids.append(result.id)
 
     def events(self, rid: int, action: str) -> int:
-        return (
-            self.session.scalar(
-                select(func.count())
-                .select_from(AuditEvent)
-                .where(AuditEvent.action == str(action), AuditEvent.target_id == str(rid))
-            )
-            or 0
-        )
+        return self.session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == str(action), AuditEvent.target_id == str(rid))) or 0
 
     @invariant()
     def every_state_change_is_audited(self) -> None:
@@ -341,14 +268,9 @@ class WorkflowMachine(RuleBasedStateMachine):
             assert request is not None
             state = RequestState.DRAFT.value
             for details in self.session.scalars(
-                select(AuditEvent.details)
-                .where(
-                    AuditEvent.target_type == "access_request",
-                    AuditEvent.target_id == str(rid),
-                    AuditEvent.action != "request:create",
-                )
-                .order_by(AuditEvent.seq)
-            ):
+                select(AuditEvent.details).where(
+                    AuditEvent.target_type == "access_request", AuditEvent.target_id == str(rid),
+                    AuditEvent.action != "request:create").order_by(AuditEvent.seq)):
                 assert details["from"] == state, (rid, details)
                 state = details["to"]
             assert state == request.state
@@ -358,18 +280,9 @@ class WorkflowMachine(RuleBasedStateMachine):
         for rid in self.request_ids:
             request = self.session.get(AccessRequest, rid)
             assert request is not None
-            live = (
-                self.session.scalar(
-                    select(func.count())
-                    .select_from(Grant)
-                    .where(
-                        Grant.request_id == rid,
-                        Grant.revoked_at.is_(None),
-                        Grant.ends_at > self.now,
-                    )
-                )
-                or 0
-            )
+            live = self.session.scalar(select(func.count()).select_from(Grant).where(
+                Grant.request_id == rid, Grant.revoked_at.is_(None),
+                Grant.ends_at > self.now)) or 0
             if request.state != RequestState.APPROVED.value:
                 assert live == 0, (rid, request.state)
 
@@ -379,25 +292,12 @@ def test_random_actions_never_reach_an_illegal_state_or_go_unaudited(
 ) -> None:
     REACHED.clear()
     WorkflowMachine.engine = seeded_engine
-    run_state_machine_as_test(
-        WorkflowMachine,
-        settings=settings(
-            max_examples=25,
-            stateful_step_count=50,
-            deadline=None,
-            derandomize=True,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-        ),
-    )
+    run_state_machine_as_test(WorkflowMachine, settings=settings(
+        max_examples=25, stateful_step_count=50, deadline=None, derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
     # The runs went deep: decisions, and life after approval, were exercised (derandomized,
     # so this holds run after run; a change to the machine may need more steps).
     done = {action for _, action in REACHED}
-    assert {
-        RequestAction.ENDORSE,
-        RequestAction.VOTE,
-        RequestAction.APPROVE,
-        RequestAction.REJECT,
-        RequestAction.RETURN,
-        RequestAction.ANSWER,
-    } <= done, done
+    assert {RequestAction.ENDORSE, RequestAction.VOTE, RequestAction.APPROVE,
+            RequestAction.REJECT, RequestAction.RETURN, RequestAction.ANSWER} <= done, done
     assert set(AFTER_APPROVAL) <= done, done
