@@ -5,11 +5,12 @@ store, after a dry run that lists what would happen. Any problem registers nothi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import islice
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -41,6 +42,20 @@ _FIELDS = {"location": "key"}
 
 def tier_of(dataset: Dataset) -> Tier:
     return Tier.OPEN if dataset.committee_id is None else Tier.CONTROLLED
+
+
+def file_record(data: Mapping[str, Any], dataset: Dataset) -> FileRecord:
+    """What a loaded FileIn states, with the defaults it leaves to the dataset and the key."""
+    return FileRecord(
+        key=data["key"],
+        name=data.get("name") or data["key"].rsplit("/", 1)[-1],
+        kind=FileKind(data["kind"]),
+        tier=Tier(data["tier"]) if "tier" in data else tier_of(dataset),
+        description=data["description"],
+        size=data["size"],
+        md5=data["md5"],
+        sha256=data["sha256"],
+    )
 
 
 def register_stored_file(
