@@ -19,7 +19,7 @@ def opened(client: FlaskClient, url: str, accept: str | None) -> tuple[int, str,
     parts = urlsplit(url)
     headers = {"Accept": accept} if accept else {}
     answer = client.get(f"{parts.path}?{parts.query}", headers=headers)
-    return answer.status_code, answer.mimetype, answer.get_data(as_text=True)
+    return answer.status_code, answer.mimetype or "", answer.get_data(as_text=True)
 
 
 def test_an_expired_link_in_a_browser_says_so_and_points_to_a_fresh_one(
