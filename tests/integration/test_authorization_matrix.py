@@ -401,6 +401,7 @@ MATRIX: dict[str, Entry] = {
     "GET /healthz": Entry("GET", at("/healthz"), EVERYONE),
     "GET /readyz": Entry("GET", at("/readyz"), EVERYONE),
     "GET /requests": Entry("GET", at("/requests"), SIGNED_IN),
+    "GET /work": Entry("GET", at("/work"), SIGNED_IN),
     "GET /requests/<int:request_id>": Entry(
         "GET", at("/requests/{ids.request}"), SEES_REQUEST, hidden=True
     ),
