@@ -90,6 +90,41 @@ MATRIX: dict[str, Entry] = {
     "POST /admin/committees/<int:committee_id>/members/<int:user_id>/remove": Entry(
         "POST", at("/admin/committees/1/members/{ids.user}/remove"), ADMIN, json({}), form=True
     ),
+    "GET /admin/catalogue": Entry("GET", at("/admin/catalogue"), ADMIN),
+    "POST /admin/manifest": Entry("POST", at("/admin/manifest"), ADMIN, json({}), form=True),
+    "POST /admin/studies": Entry(
+        "POST",
+        at("/admin/studies"),
+        ADMIN,
+        lambda role: {"accession": f"p-{role}", "title": "A study"},
+        form=True,
+    ),
+    "POST /admin/studies/<int:study_id>": Entry(
+        "POST", at("/admin/studies/1"), ADMIN, json({"title": "Renamed"}), form=True
+    ),
+    "POST /admin/datasets": Entry("POST", at("/admin/datasets"), ADMIN, json({}), form=True),
+    "GET /admin/datasets/<int:dataset_id>": Entry(
+        "GET", at("/admin/datasets/{ids.dataset}"), ADMIN
+    ),
+    "POST /admin/datasets/<int:dataset_id>": Entry(
+        "POST", at("/admin/datasets/{ids.dataset}"), ADMIN, json({"name": "x"}), form=True
+    ),
+    "POST /admin/datasets/<int:dataset_id>/files": Entry(
+        "POST", at("/admin/datasets/{ids.dataset}/files"), ADMIN, json({}), form=True
+    ),
+    "POST /admin/datasets/<int:dataset_id>/files/prefix": Entry(
+        "POST",
+        at("/admin/datasets/{ids.dataset}/files/prefix"),
+        ADMIN,
+        json({"prefix": "none/", "dry_run": "on"}),
+        form=True,
+    ),
+    "POST /admin/files/<int:file_id>": Entry(
+        "POST", at("/admin/files/{ids.file}"), ADMIN, json({"description": "x"}), form=True
+    ),
+    "POST /admin/files/<int:file_id>/retire": Entry(
+        "POST", at("/admin/files/{ids.file}/retire"), ADMIN, json({}), form=True
+    ),
     "GET /admin/users": Entry("GET", at("/admin/users"), ADMIN),
     "POST /admin/users/<int:user_id>/roles": Entry(
         "POST", at("/admin/users/{ids.user}/roles"), ADMIN, json({"role": "auditor"}), form=True
