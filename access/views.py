@@ -37,9 +37,10 @@ from access.schemas import (
 )
 from access.tokens import IssuedToken, create_api_token, list_api_tokens, revoke_api_token
 from config import Settings
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotFound
 from core.schemas import first_problem
 from core.scopes import DEFAULT_SCOPES, SCOPE_MEANINGS
+from core.web.confirmation import Confirmation, confirmation_page, is_confirmed
 from core.web.request_scope import clock, db_session
 
 pages = Blueprint("access", __name__, template_folder="templates")
@@ -122,9 +123,30 @@ def admin_set_member(committee_id: int) -> Response:
 
 
 @pages.post("/admin/committees/<int:committee_id>/members/<int:user_id>/remove")
-def admin_remove_member(committee_id: int, user_id: int) -> Response:
+def admin_remove_member(committee_id: int, user_id: int) -> Response | str:
+    actor = current_actor()
+    if not is_confirmed(request.form):
+        roles.require_admin(actor, "committee_member_remove")
+        committee = committees.get_committee(db_session(), committee_id)
+        member = next(
+            (u for _, u in committees.members_of(db_session(), committee_id) if u.id == user_id),
+            None,
+        )
+        if member is None:
+            raise NotFound(f"User {user_id} is not a member of committee {committee_id}.")
+        return confirmation_page(
+            Confirmation(
+                f"Remove {member.display_name} from {committee.name}?",
+                "They stop seeing the committee's queue and can no longer vote or decide on its "
+                "requests, at once. Adding them back later starts a new membership.",
+                "Yes, remove them",
+            ),
+            action_url=request.path,
+            back_url=f"/admin/committees/{committee_id}",
+            fields={},
+        )
     committees.remove_committee_member(
-        db_session(), current_actor(), committee_id, user_id, now=clock().now()
+        db_session(), actor, committee_id, user_id, now=clock().now()
     )
     flash("Member removed.", "success")
     return redirect(f"/admin/committees/{committee_id}")
@@ -331,7 +353,28 @@ def _tokens_page(
 
 
 @pages.post("/tokens/<int:token_id>/revoke")
-def revoke_token(token_id: int) -> Response:
+def revoke_token(token_id: int) -> Response | str:
+    mine = next(
+        (
+            t
+            for t in list_api_tokens(db_session(), current_actor())
+            if t.id == token_id and t.revoked_at is None
+        ),
+        None,
+    )
+    # Someone else's, unknown or already revoked: the use case refuses it as it is.
+    if mine is not None and not is_confirmed(request.form):
+        return confirmation_page(
+            Confirmation(
+                f"Revoke the API token {mine.name!r}?",
+                "Every script or client using it stops working at once. A revoked token cannot "
+                "be restored: you would create a new one.",
+                "Yes, revoke it",
+            ),
+            action_url=request.path,
+            back_url="/tokens",
+            fields={},
+        )
     revoked = revoke_api_token(db_session(), current_actor(), token_id, clock().now())
     flash(f"Token {revoked.name!r} revoked: it no longer works.", "success")
     return redirect("/tokens")

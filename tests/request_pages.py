@@ -29,3 +29,12 @@ def state_on_page(html: str) -> str:
     found = re.search(r'id="request-state" data-state="([a-z_]+)"', html)
     assert found is not None
     return found.group(1)
+
+
+def confirm(browser: requests.Session, asked: requests.Response) -> requests.Response:
+    """Answer "yes" on the confirmation page an irreversible action answers with first."""
+    assert 'id="confirm"' in asked.text, "no confirmation asked"
+    form = next(f for f in forms_in(asked.text, asked.url) if "confirmed" in f.fields)
+    done = browser.post(form.action, data=form.fields, timeout=10)
+    assert done.status_code == 200, done.text
+    return done

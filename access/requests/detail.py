@@ -7,6 +7,7 @@ admins and auditors, not to the applicant or the signing official.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -16,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from access.identity.actor import Actor
 from access.identity.models import Role
-from access.models import Committee
-from access.requests.models import AccessRequest, RequestQuestion
-from access.requests.moves import standing_of
+from access.models import Committee, CommitteeMembership
+from access.requests.models import AccessRequest, ConflictDeclaration, RequestQuestion, Vote
+from access.requests.moves import committees_of, standing_of
 from access.requests.progress import Facts, Progress, progress_of
 from access.requests.review import conflicts_of, part_decisions, votes_of
 from access.requests.workflow import RequestAction, RequestState, allowed_actions, party_for
@@ -89,6 +90,42 @@ def actions_for(session: Session, actor: Actor, request: AccessRequest) -> list[
         if standing.is_party(party_for(action))
         and not (action is RequestAction.ACCEPT and accepted)
     ]
+
+
+@dataclass(frozen=True)
+class Tally:
+    approve: int
+    reject: int
+    abstain: int
+    voted: int
+    eligible: int  # members who may vote: not the applicant's side, no declared conflict
+    mine: str | None  # the reader's own vote this round
+
+
+def tally_of(session: Session, actor: Actor, request: AccessRequest, votes: list[Vote]) -> Tally:
+    members = set(
+        session.scalars(
+            select(CommitteeMembership.user_id).where(
+                CommitteeMembership.committee_id.in_(committees_of(request))
+            )
+        )
+    )
+    conflicted = set(
+        session.scalars(
+            select(ConflictDeclaration.user_id).where(ConflictDeclaration.request_id == request.id)
+        )
+    )
+    applicants = {request.applicant_id} | {c.user_id for c in request.collaborators}
+    counts = Counter(v.vote for v in votes)
+    reader = actor.user.id if actor.user else None
+    return Tally(
+        counts["approve"],
+        counts["reject"],
+        counts["abstain"],
+        len({v.voter_id for v in votes}),
+        len(members - applicants - conflicted),
+        next((v.vote for v in votes if v.voter_id == reader), None),
+    )
 
 
 def progress_for(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from access.requests.models import AccessRequest
 from access.requests.workflow import RequestAction, RequestState
+from core.web.confirmation import Confirmation
 
 A = RequestAction
 
@@ -43,3 +44,34 @@ def after_action(action: RequestAction, moved: AccessRequest, *, acted_on: int) 
         A.ACCEPT: "You joined the request. Accept the data-use agreement to download.",
     }
     return messages.get(action, "Done.")
+
+
+def confirmation_for(action: RequestAction, request_id: int) -> Confirmation | None:
+    """The question asked before an action that cannot be undone; None: no question."""
+    asked = {
+        A.REJECT: Confirmation(
+            f"Reject request {request_id}?",
+            "The applicant is told at once, with your reason. A rejected request cannot be "
+            "reopened: they would have to file a new one.",
+            "Yes, reject it",
+        ),
+        A.WITHDRAW: Confirmation(
+            f"Withdraw request {request_id}?",
+            "Nobody will review it any further, and it cannot be reopened: you would have to "
+            "file a new request.",
+            "Yes, withdraw it",
+        ),
+        A.CLOSE: Confirmation(
+            f"Close out request {request_id}?",
+            "Your access and your collaborators' access end now, for good, and you attest "
+            "that every copy of the data was destroyed.",
+            "Yes, close it out",
+        ),
+        A.REVOKE: Confirmation(
+            f"Revoke access for request {request_id}?",
+            "Every grant of this request ends now: downloads stop on the next request and "
+            "the holders are told. This cannot be undone.",
+            "Yes, revoke access",
+        ),
+    }
+    return asked.get(action)

@@ -147,3 +147,34 @@ def _sentence(
     if action == "collaborator_accept":
         return "collaborator", "joined the request as a collaborator.", []
     return "someone", action.replace("_", " ") + ".", []
+
+
+@dataclass(frozen=True)
+class Endorsement:
+    by: str
+    at: datetime
+    comment: str
+
+
+def latest_endorsement(session: Session, request_id: int) -> Endorsement | None:
+    """The signing official's word the committee reads: the last endorsement's comment."""
+    row = session.execute(
+        select(AuditEvent.occurred_at, AuditEvent.details, AuditEvent.actor_user_id)
+        .where(
+            AuditEvent.target_type == "access_request",
+            AuditEvent.target_id == str(request_id),
+            AuditEvent.action == "request:endorse",
+            AuditEvent.outcome == "success",
+        )
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    official = session.get(User, row.actor_user_id) if row.actor_user_id else None
+    said = row.details if isinstance(row.details, dict) else {}
+    return Endorsement(
+        official.display_name if official else "The signing official",
+        row.occurred_at,
+        str(said.get("comment", "")),
+    )

@@ -6,8 +6,12 @@ This file lists every page URL of requests; the JSON API is in api.py.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from flask import Blueprint, flash, redirect, render_template, request
 from marshmallow import ValidationError
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from access.committees import get_committee, list_committees
@@ -22,19 +26,21 @@ from access.requests.applicant import (
     requests_filed_by,
     requests_shared_with,
 )
-from access.requests.detail import describe_request, progress_for
+from access.requests.detail import describe_request, progress_for, tally_of
 from access.requests.endorsement import endorsement_queue
 from access.requests.filing import create_request
 from access.requests.forms import action_form, request_form, shown
-from access.requests.messages import after_action
-from access.requests.moves import get_visible_request
+from access.requests.messages import after_action, confirmation_for
+from access.requests.moves import check_move, get_visible_request
+from access.requests.my_work import work_for
 from access.requests.review import review_queue
 from access.requests.schemas import QUEUE_STATES, CommitteeQueueQuery, RequestIn
-from access.requests.timeline import request_timeline
+from access.requests.timeline import latest_endorsement, request_timeline
 from access.requests.workflow import RequestAction
-from core.errors import InvalidInput
-from core.schemas import first_problem
-from core.web.request_scope import clock, db_session
+from core.errors import Conflict, InvalidInput
+from core.web.confirmation import FIELD as CONFIRMED
+from core.web.confirmation import confirmation_page, is_confirmed
+from core.web.request_scope import clock, db_session, rollback_if_open
 
 pages = Blueprint("requests", __name__, template_folder="templates")
 # The order a person meets the actions in: answer the questions before resubmitting, the
@@ -56,6 +62,27 @@ PAGE_ORDER = [
     "revoke",
     "withdraw",
 ]
+
+
+@pages.app_context_processor
+def _header_count() -> dict[str, object]:
+    return {"my_work_count": _waiting_count}
+
+
+def _waiting_count() -> int:
+    """For the header: asked only on pages whose header shows a signed-in user."""
+    actor = current_actor()
+    return work_for(db_session(), actor, clock().now()).count if actor.user else 0
+
+
+@pages.get("/work")
+def my_work() -> str:
+    """Where everyone lands after signing in: what waits for them, whatever their roles."""
+    actor = current_actor()
+    actor.require_user()
+    return render_template(
+        "requests/my_work.html", work=work_for(db_session(), actor, clock().now())
+    )
 
 
 @pages.get("/requests")
@@ -101,6 +128,17 @@ def new_request() -> Response | tuple[str, int] | str:
 
 @pages.get("/requests/<int:request_id>")
 def show_request(request_id: int) -> str:
+    return _request_page(request_id)
+
+
+def _request_page(
+    request_id: int,
+    *,
+    errors: Mapping[str, Any] | None = None,
+    typed: Mapping[str, Any] | None = None,
+) -> str:
+    """The request as this reader may see it; after a refused form, with that form's
+    problems beside its fields and what was typed kept (both keyed by the form's action)."""
     actor = current_actor()
     session = db_session()
     found = get_visible_request(session, actor, request_id, clock().now())
@@ -108,24 +146,31 @@ def show_request(request_id: int) -> str:
     datasets = dataset_directory().lookup(session, dataset_ids)
     described = describe_request(session, actor, found)
     described["actions"].sort(key=PAGE_ORDER.index)
+    votes = described["votes"]
     # Reviewers (those who see the votes) get the data-use match: a recommendation only.
     matches = (
         None
-        if described["votes"] is None
+        if votes is None
         else match_request(
             dataset_directory().data_use(session, dataset_ids), ResearchPurpose.of(found)
         )
     )
+    open_questions = current_questions(session, found) if found.state == "returned" else []
     return render_template(
         "requests/detail.html",
         req=found,
         datasets=datasets,
         matches=matches,
         progress=progress_for(session, actor, found, described["parts"]),
-        timeline=request_timeline(session, found.id, deliberating=described["votes"] is not None),
-        **described,
-        open_questions=[q for q in current_questions(session, found) if found.state == "returned"],
+        timeline=request_timeline(session, found.id, deliberating=votes is not None),
+        tally=None if votes is None else tally_of(session, actor, found, votes),
+        endorsement=None if votes is None else latest_endorsement(session, found.id),
+        open_questions=open_questions,
+        unanswered=[q for q in open_questions if not q.answer],
         committee_days={c.id: c.default_approval_days for c in list_committees(session)},
+        errors=errors or {},
+        typed=typed or {},
+        **described,
     )
 
 
@@ -136,23 +181,84 @@ def edit_request(request_id: int) -> str:
     return render_template("requests/edit.html", req=found, form=found, errors={})
 
 
+# The chair's one decision form: which fields each choice reads.
+DECISION_FIELDS = {"approve": ("reason", "days"), "reject": ("reason",), "return": ("questions",)}
+
+
+@pages.post("/requests/<int:request_id>/decide")
+def decide_on_request(request_id: int) -> Response | tuple[str, int] | str:
+    """Approve with a period, reject, or return with questions: one choice, no default."""
+    form = request.form
+    decision = form.get("decision", "")
+    if decision not in DECISION_FIELDS:
+        return _request_page(
+            request_id,
+            errors={
+                "decide": {"decision": ["Choose one: approve, reject or return with questions."]}
+            },
+            typed={"decide": form.to_dict()},
+        ), 400
+    fields = MultiDict([(name, form.get(name, "")) for name in DECISION_FIELDS[decision]])
+    return _act(request_id, decision, fields, form_name="decide", typed=form.to_dict())
+
+
 @pages.post("/requests/<int:request_id>/<action>")
-def act_on_request(request_id: int, action: str) -> Response:
+def act_on_request(request_id: int, action: str) -> Response | tuple[str, int] | str:
+    fields = MultiDict(
+        [(k, v) for k, v in request.form.items(multi=True) if k not in ("csrf_token", CONFIRMED)]
+    )
+    return _act(request_id, action, fields, form_name=action, typed=request.form.to_dict())
+
+
+def _act(
+    request_id: int,
+    action: str,
+    fields: MultiDict[str, str],
+    *,
+    form_name: str,
+    typed: dict[str, str],
+) -> Response | tuple[str, int] | str:
     chosen = action_named(action)
     try:
-        data = chosen.body().load(action_form(action, request.form))
+        data = chosen.body().load(action_form(action, fields))
     except ValidationError as exc:
-        flash(f"Not done: {first_problem(exc.messages)}", "error")
-        return redirect(f"/requests/{request_id}")
-    moved = take_action(
-        db_session(),
-        current_actor(),
-        request_id,
-        action,
-        data,
-        now=clock().now(),
-        collaborators=request_collaborators(),
-    )
+        if action == RequestAction.REVISE:  # its form is on the edit page: back there
+            found = get_visible_request(db_session(), current_actor(), request_id, clock().now())
+            return render_template(
+                "requests/edit.html", req=found, form=typed, errors=exc.messages
+            ), 400
+        return _request_page(
+            request_id, errors={form_name: exc.messages}, typed={form_name: typed}
+        ), 400
+    session, now = db_session(), clock().now()
+    asked = confirmation_for(RequestAction(action), request_id)
+    if asked is not None and not is_confirmed(request.form):
+        # Only the party who could act is asked; anyone else gets the refusal now.
+        check_move(session, current_actor(), request_id, RequestAction(action), now)
+        return confirmation_page(
+            asked,
+            action_url=f"/requests/{request_id}/{action}",
+            back_url=f"/requests/{request_id}",
+            fields=fields.to_dict(),
+        )
+    try:
+        moved = take_action(
+            session,
+            current_actor(),
+            request_id,
+            action,
+            data,
+            now=now,
+            collaborators=request_collaborators(),
+        )
+    except (InvalidInput, Conflict) as exc:
+        if exc.refusal is not None:
+            raise  # audited by the one error handler
+        rollback_if_open()  # nothing of the refused action stays
+        status = 409 if isinstance(exc, Conflict) else 400
+        return _request_page(
+            request_id, errors={form_name: {"_schema": [exc.message]}}, typed={form_name: typed}
+        ), status
     flash(after_action(RequestAction(action), moved, acted_on=request_id), "success")
     return redirect(f"/requests/{moved.id if chosen.creates else request_id}")
 

@@ -11,6 +11,7 @@ from access.duo.match import DatasetTerms
 from access.ports import DatasetRef
 from core.errors import NotFound
 from datasets.catalogue.models import DataFile, Dataset, Study
+from datasets.errors import FileRetired
 
 
 def list_studies(session: Session) -> list[Study]:
@@ -29,9 +30,18 @@ def get_dataset(session: Session, dataset_id: int) -> Dataset:
 
 
 def get_file(session: Session, file_id: int) -> DataFile:
+    """Any catalogued file, retired or not: for admins and the catalogue's history."""
     data_file = session.get(DataFile, file_id)
     if data_file is None:
         raise NotFound(f"No file {file_id}.")
+    return data_file
+
+
+def get_live_file(session: Session, file_id: int) -> DataFile:
+    """A file that URLs, DRS and htsget may still serve; FileRetired (410) once retired."""
+    data_file = get_file(session, file_id)
+    if data_file.retired_at is not None:
+        raise FileRetired(data_file.id, data_file.dataset_id)
     return data_file
 
 
@@ -50,21 +60,22 @@ class CatalogueDirectory:
         )
         return [DatasetRef(*row) for row in rows]
 
-    def by_accession(self, session: Session, accessions: Collection[str]
-                     ) -> dict[str, DatasetRef]:
+    def by_accession(self, session: Session, accessions: Collection[str]) -> dict[str, DatasetRef]:
         if not accessions:
             return {}
         rows = session.execute(_REF_COLUMNS.where(Dataset.accession.in_(list(accessions))))
         return {row.accession: DatasetRef(*row) for row in rows}
 
-
-# Column order matches DatasetRef's fields.
+    # Column order matches DatasetRef's fields.
     def data_use(self, session: Session, dataset_ids: Collection[int]) -> list[DatasetTerms]:
         if not dataset_ids:
             return []
-        return [DatasetTerms.of(dataset) for dataset in session.scalars(
-            select(Dataset).where(Dataset.id.in_(list(dataset_ids))).order_by(Dataset.id))]
+        return [
+            DatasetTerms.of(dataset)
+            for dataset in session.scalars(
+                select(Dataset).where(Dataset.id.in_(list(dataset_ids))).order_by(Dataset.id)
+            )
+        ]
 
 
 _REF_COLUMNS = select(Dataset.id, Dataset.accession, Dataset.name, Dataset.committee_id)
-

@@ -74,24 +74,19 @@ def _cors(response: Response) -> Response:
 def _service_info(endpoint: Endpoint) -> Response:
     settings: Settings = current_app.config["CUSTODIAN_SETTINGS"]
     host = settings.public_url.split("://", 1)[-1].split("/", 1)[0].split(":")[0]
-    return _json(
-        {
-            "id": ".".join(reversed(host.split("."))) + f".htsget.{endpoint.value}",
-            "name": f"Custodian htsget ({endpoint.value})",
-            "type": {"group": "org.ga4gh", "artifact": "htsget", "version": VERSION},
-            "description": f"Region slices of indexed {endpoint.served} files under the same "
-            "grants, agreements, passports and audit as downloads.",
-            "organization": {"name": host, "url": settings.public_url},
-            "documentationUrl": f"{settings.public_url}/api/docs",
-            "version": "1.0.0",
-            "htsget": {
-                "datatype": endpoint.value,
-                "formats": [endpoint.served],
-                "fieldsParameterEffective": False,
-                "tagsParametersEffective": False,
-            },
-        }
-    )
+    return _json({
+        "id": ".".join(reversed(host.split("."))) + f".htsget.{endpoint.value}",
+        "name": f"Custodian htsget ({endpoint.value})",
+        "type": {"group": "org.ga4gh", "artifact": "htsget", "version": VERSION},
+        "description": f"Region slices of indexed {' and '.join(endpoint.served)} files, "
+                       "each in the format it is stored in, under the same "
+                       "grants, agreements, passports and audit as downloads.",
+        "organization": {"name": host, "url": settings.public_url},
+        "documentationUrl": f"{settings.public_url}/api/docs",
+        "version": "1.0.0",
+        "htsget": {"datatype": endpoint.value, "formats": list(endpoint.served),
+                   "fieldsParameterEffective": False, "tagsParametersEffective": False},
+    })
 
 
 @api.get("/reads/service-info", **_OWN_OPTIONS)

@@ -12,6 +12,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from playwright.sync_api import Locator, Page, expect
@@ -52,7 +53,8 @@ def browser_sign_in(page: Page, username: str) -> None:
     expect(page.get_by_role("heading", name="Sign in as a demo persona")).to_be_visible()
     page.locator("form.dev-idp-login input[name=username]").fill(username)
     page.locator("form.dev-idp-login").get_by_role("button", name="Sign in").click()
-    page.wait_for_url(before)
+    # From the front page one lands on "my work"; from any other page, back on it.
+    page.wait_for_url(before + "work" if urlsplit(before).path == "/" else before)
     expect(page.locator("header .who")).not_to_be_empty()
     expect(page.locator("header").get_by_role("button", name="Sign out")).to_be_visible()
 
@@ -170,6 +172,8 @@ def test_readme_walkthrough_request_approve_download(page: Page, live: DemoInsta
     # The researcher finds the controlled dataset from the catalogue and has no Download yet.
     page.goto("/")
     browser_sign_in(page, "researcher")
+    expect(page.get_by_role("heading", level=1)).to_have_text("My work")
+    page.locator("header").get_by_role("link", name="Catalogue").click()
     page.get_by_role("link", name=controlled["name"]).click()
     page.wait_for_url(f"{base}{dataset_path}")
     expect(page.get_by_role("heading", level=1)).to_have_text(controlled["name"])
@@ -216,16 +220,16 @@ def test_readme_walkthrough_request_approve_download(page: Page, live: DemoInsta
     queued.get_by_role("link", name=TITLE).click()
     page.wait_for_url(f"{base}{request_path}")
     expect_state(page, "endorsed")
-    approve_form = page.locator("form.decision").filter(
-        has=page.get_by_role("button", name="Approve")
-    )
-    approve_form.get_by_label("Reason for approval").fill(REASON)
-    approve_form.get_by_label("Approval period (days)").fill("30")
-    click_and_load(page, approve_form.get_by_role("button", name="Approve"))
+    panel = page.locator("#decision-panel")
+    panel.get_by_label("Approve, for the period below").check()
+    panel.get_by_label("Reason, to approve or reject").fill(REASON)
+    panel.get_by_label("Approval period in days").fill("30")
+    click_and_load(page, panel.get_by_role("button", name="Record the decision"))
     assert page.url == f"{base}{request_path}"
     expect_state(page, "approved")
+    expect(page.locator(".flash-success")).to_contain_text("The request is approved")
     expect(page.locator("dl.facts")).to_contain_text(f"for 30 days: {REASON}")
-    expect(page.get_by_role("button", name="Approve")).to_have_count(0)
+    expect(page.locator("#decision-panel form")).to_have_count(0)
     browser_sign_out(page, base)
 
     # The researcher sees the grant's end date and downloads the exact bytes.
@@ -337,10 +341,10 @@ def test_review_and_admin_pages_load_without_csp_violations(page: Page, live: De
     page.goto(f"/requests/{filed['id']}")
     expect_state(page, "endorsed")
     expect(page.locator("#duo-match")).to_have_count(1)
-    vote = page.get_by_role("button", name="Vote", exact=True)
-    vote_form = page.locator("form.decision").filter(has=vote)
+    vote_form = page.locator("#vote-form")
+    vote_form.get_by_label("Approve").check()
     vote_form.get_by_label("Rationale").fill("Fits the GRU consent.")
-    click_and_load(page, vote_form.get_by_role("button", name="Vote", exact=True))
+    click_and_load(page, vote_form.get_by_role("button", name="Record my vote"))
     expect_state(page, "under_review")
     expect(page.locator("#votes")).to_contain_text("Fits the GRU consent.")
     committee_link = page.locator("header").get_by_role("link", name="Requests")

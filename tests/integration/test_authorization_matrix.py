@@ -94,6 +94,40 @@ MATRIX: dict[str, Entry] = {
     "POST /admin/committees/<int:committee_id>/members/<int:user_id>/remove": Entry(
         "POST", at("/admin/committees/1/members/{ids.user}/remove"), ADMIN, json({}), form=True
     ),
+    "GET /admin/catalogue": Entry("GET", at("/admin/catalogue"), ADMIN),
+    "POST /admin/studies": Entry(
+        "POST",
+        at("/admin/studies"),
+        ADMIN,
+        lambda role: {"accession": f"p-{role}", "title": "A study"},
+        form=True,
+    ),
+    "POST /admin/studies/<int:study_id>": Entry(
+        "POST", at("/admin/studies/1"), ADMIN, json({"title": "Renamed"}), form=True
+    ),
+    "POST /admin/datasets": Entry("POST", at("/admin/datasets"), ADMIN, json({}), form=True),
+    "GET /admin/datasets/<int:dataset_id>": Entry(
+        "GET", at("/admin/datasets/{ids.dataset}"), ADMIN
+    ),
+    "POST /admin/datasets/<int:dataset_id>": Entry(
+        "POST", at("/admin/datasets/{ids.dataset}"), ADMIN, json({"name": "x"}), form=True
+    ),
+    "POST /admin/datasets/<int:dataset_id>/files": Entry(
+        "POST", at("/admin/datasets/{ids.dataset}/files"), ADMIN, json({}), form=True
+    ),
+    "POST /admin/datasets/<int:dataset_id>/files/prefix": Entry(
+        "POST",
+        at("/admin/datasets/{ids.dataset}/files/prefix"),
+        ADMIN,
+        json({"prefix": "none/", "dry_run": "on"}),
+        form=True,
+    ),
+    "POST /admin/files/<int:file_id>": Entry(
+        "POST", at("/admin/files/{ids.file}"), ADMIN, json({"description": "x"}), form=True
+    ),
+    "POST /admin/files/<int:file_id>/retire": Entry(
+        "POST", at("/admin/files/{ids.file}/retire"), ADMIN, json({}), form=True
+    ),
     "GET /admin/users": Entry("GET", at("/admin/users"), ADMIN),
     "POST /admin/users": Entry("POST", at("/admin/users"), ADMIN, invitee, form=True),
     "POST /admin/users/<int:user_id>/withdraw": Entry(
@@ -189,6 +223,31 @@ MATRIX: dict[str, Entry] = {
     ),
     # Controlled file: only a live grant opens it, and nobody here holds one.
     "GET /api/v1/files/<int:file_id>/url": Entry("GET", at("/api/v1/files/{ids.file}/url"), NOBODY),
+    "PATCH /api/v1/files/<int:file_id>": Entry(
+        "PATCH", at("/api/v1/files/{ids.file}"), ADMIN, json({"description": "x"})
+    ),
+    "DELETE /api/v1/files/<int:file_id>": Entry("DELETE", at("/api/v1/files/{ids.file}"), ADMIN),
+    # No object is stored under the key: the admin's answer is a 400 after authorisation.
+    "POST /api/v1/datasets/<int:dataset_id>/files": Entry(
+        "POST",
+        at("/api/v1/datasets/{ids.dataset}/files"),
+        ADMIN,
+        json(
+            {
+                "key": "none/x.tsv",
+                "kind": "clinical",
+                "size": 1,
+                "sha256": "0" * 64,
+                "md5": "0" * 32,
+            }
+        ),
+    ),
+    "POST /api/v1/datasets/<int:dataset_id>/files/prefix": Entry(
+        "POST",
+        at("/api/v1/datasets/{ids.dataset}/files/prefix"),
+        ADMIN,
+        json({"prefix": "none/", "dry_run": True}),
+    ),
     "POST /api/v1/files/<int:file_id>/url": Entry(
         "POST", at("/api/v1/files/{ids.file}/url"), NOBODY, json({"passports": ["x.y.z"]})
     ),
@@ -354,6 +413,7 @@ MATRIX: dict[str, Entry] = {
     "GET /healthz": Entry("GET", at("/healthz"), EVERYONE),
     "GET /readyz": Entry("GET", at("/readyz"), EVERYONE),
     "GET /requests": Entry("GET", at("/requests"), SIGNED_IN),
+    "GET /work": Entry("GET", at("/work"), SIGNED_IN),
     "GET /requests/<int:request_id>": Entry(
         "GET", at("/requests/{ids.request}"), SEES_REQUEST, hidden=True
     ),
@@ -362,6 +422,16 @@ MATRIX: dict[str, Entry] = {
         at("/requests/{ids.request}/endorse"),
         frozenset({SO}),
         json({}),
+        form=True,
+        hidden=True,
+    ),
+    # Only a chair of the request's committee decides, once it is endorsed: in this world it
+    # is only submitted, so the committee does not see it yet and nobody may.
+    "POST /requests/<int:request_id>/decide": Entry(
+        "POST",
+        at("/requests/{ids.request}/decide"),
+        NOBODY,
+        json({"decision": "approve", "reason": "Fine.", "days": "30"}),
         form=True,
         hidden=True,
     ),

@@ -300,6 +300,19 @@ def test_live_answers_match_the_document(
     )
     call("PATCH", f"/api/v1/datasets/{consent_group['id']}", admin, {"duo_codes": ["XYZ"]}, 400)
     call("PATCH", f"/api/v1/datasets/{consent_group['id']}", admin, {"name": "HMB-IRB"})
+    prefix = {"prefix": "phs000424/", "dry_run": True}
+    plan = call("POST", f"/api/v1/datasets/{dataset_id}/files/prefix", admin, prefix)
+    assert plan["files"] == [] and plan["skipped"]  # the demo's files are all registered
+    call(
+        "POST",
+        f"/api/v1/datasets/{dataset_id}/files",
+        admin,
+        {"key": "none/x.tsv", "kind": "clinical", "size": 1, "sha256": "0" * 64, "md5": "0" * 32},
+        400,
+    )
+    call("PATCH", f"/api/v1/files/{files[-1]}", admin, {"description": "Documented."})
+    call("DELETE", f"/api/v1/files/{files[-1]}", admin, expected=204)
+    call("GET", f"/api/v1/datasets/{dataset_id}")
     call("GET", "/api/v1/eqtls?gene=ALB&limit=5")
     call("GET", "/api/v1/expression/genes/ALB")
     call("GET", "/api/v1/expression/genes/ALB/isoforms")

@@ -90,7 +90,9 @@ def test_each_step_says_who_holds_the_request_and_what_comes_next(live: DemoInst
     assert "Morgan" not in mine and "too vague" not in mine
 
     chair = sign_in(base, "dac-chair")
-    returned = post_form(chair, base, path, f"{path}/return", questions="Which tissues?")
+    returned = post_form(
+        chair, base, path, f"{path}/decide", decision="return", questions="Which tissues?"
+    )
     assert flash(returned.text) == "The request went back to the applicant with your questions."
     back = researcher.get(f"{base}{path}", timeout=10).text
     assert current_stage(back) == "Filed"

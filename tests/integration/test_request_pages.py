@@ -7,7 +7,7 @@ import re
 from tests.agreements import accept_over_http
 from tests.conftest import DemoInstance, csrf_header, sign_in
 from tests.html_forms import forms_in
-from tests.request_pages import STATEMENT, post_form, state_on_page
+from tests.request_pages import STATEMENT, confirm, post_form, state_on_page
 
 
 def test_every_role_walks_the_request_through_its_pages(live: DemoInstance) -> None:
@@ -63,7 +63,8 @@ def test_every_role_walks_the_request_through_its_pages(live: DemoInstance) -> N
         chair,
         base,
         request_path,
-        f"{request_path}/return",
+        f"{request_path}/decide",
+        decision="return",
         questions="Which tissues?\nHow long will you keep the data?",
     )
     assert state_on_page(returned.text) == "returned"
@@ -92,7 +93,8 @@ def test_every_role_walks_the_request_through_its_pages(live: DemoInstance) -> N
         chair,
         base,
         request_path,
-        f"{request_path}/approve",
+        f"{request_path}/decide",
+        decision="approve",
         reason="Consistent with GRU consent.",
         days="30",
     )
@@ -116,13 +118,16 @@ def test_every_role_walks_the_request_through_its_pages(live: DemoInstance) -> N
         progress_report="Half of the tissues are analysed.",
     )
     assert renewal.url != f"{base}{request_path}" and "Renews <a href" in renewal.text
-    closed = post_form(
+    closed = confirm(
         researcher,
-        base,
-        request_path,
-        f"{request_path}/close",
-        copies_destroyed="on",
-        statement="Deleted.",
+        post_form(
+            researcher,
+            base,
+            request_path,
+            f"{request_path}/close",
+            copies_destroyed="on",
+            statement="Deleted.",
+        ),
     )
     assert state_on_page(closed.text) == "closed"
     assert collaborator.get(f"{base}/api/v1/files/1/url", timeout=10).status_code == 403
@@ -210,7 +215,10 @@ def test_admin_manages_committees_members_and_roles(live: DemoInstance) -> None:
             "chair": True,
         }
     ]
-    post_form(admin, base, committee_path, f"{committee_path}/members/{member_id}/remove")
+    confirm(
+        admin,
+        post_form(admin, base, committee_path, f"{committee_path}/members/{member_id}/remove"),
+    )
     assert (
         admin.get(f"{base}/api/v1{committee_path.removeprefix('/admin')}", timeout=10).json()[
             "members"
