@@ -81,7 +81,7 @@ def register_stored_file(
     if index_key == record.key:
         problems["index_key"] = ["The index is the data file's own key."]
     index = None
-    with _store():
+    with store_answers():
         if not problems:
             for field, message in object_problems(record, storage, stated_in="the request"):
                 problems.setdefault(_FIELDS.get(field, field), []).append(message)
@@ -134,7 +134,7 @@ def register_prefix(
     it, once it is known to belong."""
     require_admin(actor, "file_register")
     dataset = get_dataset(session, dataset_id)
-    with _store():
+    with store_answers():
         listed = list(islice(storage.list_objects(prefix), MAX_PREFIX_OBJECTS + 1))
         if len(listed) > MAX_PREFIX_OBJECTS:
             raise InvalidInput(
@@ -230,7 +230,7 @@ def _index_for(key: str, indexes: set[str]) -> str | None:
 
 
 @contextmanager
-def _store() -> Iterator[None]:
+def store_answers() -> Iterator[None]:
     """The store failing half-way is a 503 to retry, never a 500 or a partial registration."""
     try:
         yield

@@ -23,6 +23,7 @@ from core.web.confirmation import Confirmation, confirmation_page, is_confirmed
 from core.web.request_scope import clock, db_session, rollback_if_open
 from datasets.agreements.versions import agreement_status
 from datasets.catalogue import editing, stored_objects
+from datasets.catalogue.manifest_import import import_manifest
 from datasets.catalogue.models import FileKind
 from datasets.catalogue.queries import get_dataset, get_file, list_studies
 from datasets.catalogue.schemas import (
@@ -34,6 +35,7 @@ from datasets.catalogue.schemas import (
     StudyIn,
     StudyUpdateIn,
 )
+from datasets.errors import ManifestRejected
 from datasets.extensions import storage
 
 pages = Blueprint("catalogue", __name__, template_folder="templates")
@@ -107,6 +109,32 @@ def admin_update_study(study_id: int) -> Response:
         is not None
     ):
         flash("Study saved.", "success")
+    return redirect("/admin/catalogue")
+
+
+@pages.post("/admin/manifest")
+def admin_import_manifest() -> Response:
+    """The CLI's ``flask datasets import`` from a page: an uploaded TSV, all of it or none."""
+    actor = current_actor()
+    require_admin(actor, "file_register")
+    upload = request.files.get("manifest")
+    try:
+        text = upload.read().decode("utf-8") if upload else ""
+    except UnicodeDecodeError:
+        text = None
+    if not text:
+        flash("Not done: choose a UTF-8 manifest file (TSV).", "error")
+        return redirect("/admin/catalogue")
+    try:
+        with stored_objects.store_answers():
+            made = import_manifest(db_session(), actor, text, storage=storage(), now=clock().now())
+    except ManifestRejected as rejected:
+        rollback_if_open()
+        flash(f"Not done: {rejected.message}", "error")
+        for problem in rejected.problems[:MAX_SHOWN_PROBLEMS]:
+            flash(f"Line {problem.line}: {problem.message}", "error")
+        return redirect("/admin/catalogue")
+    flash(f"Registered {len(made)} files from the manifest.", "success")
     return redirect("/admin/catalogue")
 
 
@@ -268,6 +296,7 @@ def _dataset_page(
 
 
 T = TypeVar("T")
+MAX_SHOWN_PROBLEMS = 20  # of a rejected manifest's lines, on the page; the CLI shows all
 
 
 def _done(act: Callable[[], T]) -> T | None:

@@ -95,6 +95,7 @@ MATRIX: dict[str, Entry] = {
         "POST", at("/admin/committees/1/members/{ids.user}/remove"), ADMIN, json({}), form=True
     ),
     "GET /admin/catalogue": Entry("GET", at("/admin/catalogue"), ADMIN),
+    "POST /admin/manifest": Entry("POST", at("/admin/manifest"), ADMIN, json({}), form=True),
     "POST /admin/studies": Entry(
         "POST",
         at("/admin/studies"),

@@ -5,6 +5,7 @@ retired after a confirmation; a bad field is shown on the page and writes nothin
 from __future__ import annotations
 
 import hashlib
+import io
 from pathlib import Path
 from typing import Any
 
@@ -154,3 +155,39 @@ def test_the_pages_are_for_admins_only(demo: DemoInstance) -> None:
     )
     assert refused.status_code == 403
     assert Catalogue(demo).events("admin:file_retire") == []
+
+
+def test_a_manifest_imports_from_the_page_all_or_nothing(
+    demo: DemoInstance, admin: FlaskClient, tmp_path: Path
+) -> None:
+    storage = demo.app.extensions["custodian.storage"]
+    (tmp_path / "m.tsv").write_bytes(CLINICAL)
+    storage.put_file("manifests/m.tsv", tmp_path / "m.tsv")
+    header = "location\tkind\ttier\tdataset\tsize\tsha256\tmd5"
+    good = "\t".join(
+        [
+            "manifests/m.tsv",
+            "clinical",
+            "controlled",
+            "phs000424.v10.p2.c1",
+            str(len(CLINICAL)),
+            hashlib.sha256(CLINICAL).hexdigest(),
+            hashlib.md5(CLINICAL, usedforsecurity=False).hexdigest(),
+        ]
+    )
+    bad = good.replace("manifests/m.tsv", "manifests/absent.tsv", 1)
+
+    def upload(*lines: str) -> str:
+        body = ("\n".join(lines) + "\n").encode()
+        page = admin.post(
+            "/admin/manifest",
+            follow_redirects=True,
+            data={"csrf_token": "known-token", "manifest": (io.BytesIO(body), "m.tsv")},
+        )
+        return page.text
+
+    refused = upload(header, good, bad)
+    assert "nothing was registered" in refused and "Line 3" in refused
+    assert not keys_registered(demo, "manifests/m.tsv")
+    assert "Registered 1 files from the manifest" in upload(header, good)
+    assert keys_registered(demo, "manifests/m.tsv")
