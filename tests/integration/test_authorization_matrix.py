@@ -69,6 +69,10 @@ def json(body: Any) -> Callable[[str], Any]:
     return lambda role: body
 
 
+def invitee(role: str) -> dict[str, str]:
+    return {"email": f"invitee-{role}@example.org"}
+
+
 def committee_named(role: str) -> dict[str, str]:
     return {"name": f"Committee of {role}"}
 
@@ -126,6 +130,10 @@ MATRIX: dict[str, Entry] = {
         "POST", at("/admin/files/{ids.file}/retire"), ADMIN, json({}), form=True
     ),
     "GET /admin/users": Entry("GET", at("/admin/users"), ADMIN),
+    "POST /admin/users": Entry("POST", at("/admin/users"), ADMIN, invitee, form=True),
+    "POST /admin/users/<int:user_id>/withdraw": Entry(
+        "POST", at("/admin/users/{ids.user}/withdraw"), ADMIN, json({}), form=True
+    ),
     "POST /admin/users/<int:user_id>/roles": Entry(
         "POST", at("/admin/users/{ids.user}/roles"), ADMIN, json({"role": "auditor"}), form=True
     ),
@@ -276,6 +284,10 @@ MATRIX: dict[str, Entry] = {
         "DELETE", at("/api/v1/tokens/{ids.token}"), frozenset({R}), hidden=True
     ),
     "GET /api/v1/users": Entry("GET", at("/api/v1/users"), ADMIN),
+    "POST /api/v1/users": Entry("POST", at("/api/v1/users"), ADMIN, invitee),
+    "DELETE /api/v1/users/<int:user_id>/invitation": Entry(
+        "DELETE", at("/api/v1/users/{ids.user}/invitation"), ADMIN
+    ),
     "POST /api/v1/users/<int:user_id>/roles": Entry(
         "POST", at("/api/v1/users/{ids.user}/roles"), ADMIN, json({"role": "auditor"})
     ),
