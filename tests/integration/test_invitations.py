@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from access.identity.actor import Actor
-from access.identity.models import User
+from access.identity.models import User, email_is
 from access.identity.sign_in import sign_in
 from access.models import CommitteeMembership
 from audit.log.models import AuditEvent
@@ -251,7 +251,7 @@ def test_the_admin_page_invites_and_withdraws(demo: DemoInstance) -> None:
     )
     assert sent.status_code == 302
     with demo.app.extensions["custodian.session_factory"]() as session:
-        invited = session.scalars(select(User).where(User.email == "page@example.org")).one()
+        invited = session.scalars(select(User).where(email_is(session, "page@example.org"))).one()
         invited_id = invited.id
     assert roles_and_seats(demo, invited_id) == (["signing_official"], [(committee_id, True)])
     page = client.get("/admin/users").get_data(as_text=True)
