@@ -26,16 +26,16 @@ from access.requests.applicant import (
     requests_filed_by,
     requests_shared_with,
 )
-from access.requests.detail import describe_request, progress_for, tally_of
 from access.requests.endorsement import endorsement_queue
+from access.requests.explained.detail import describe_request, progress_for, tally_of
+from access.requests.explained.messages import after_action, confirmation_for
+from access.requests.explained.my_work import work_for
+from access.requests.explained.timeline import latest_endorsement, request_timeline
 from access.requests.filing import create_request
 from access.requests.forms import action_form, request_form, shown
-from access.requests.messages import after_action, confirmation_for
 from access.requests.moves import check_move, get_visible_request
-from access.requests.my_work import work_for
 from access.requests.review import review_queue
 from access.requests.schemas import QUEUE_STATES, CommitteeQueueQuery, RequestIn
-from access.requests.timeline import latest_endorsement, request_timeline
 from access.requests.workflow import RequestAction
 from core.errors import Conflict, InvalidInput
 from core.web.confirmation import FIELD as CONFIRMED
