@@ -11,9 +11,8 @@ from core.web.api import parse_body
 from core.web.api_docs import documented
 from core.web.request_scope import clock, db_session
 from datasets.catalogue import editing, stored_objects
-from datasets.catalogue.models import FileKind, Tier
+from datasets.catalogue.models import FileKind
 from datasets.catalogue.queries import get_dataset, list_datasets, list_studies
-from datasets.catalogue.registration import FileRecord
 from datasets.catalogue.schemas import (
     DatasetIn,
     DatasetListOut,
@@ -141,22 +140,11 @@ def update_dataset(dataset_id: int) -> Response:
 )
 def register_file(dataset_id: int) -> tuple[Response, int]:
     data = parse_body(FileIn())
-    dataset = get_dataset(db_session(), dataset_id)
-    record = FileRecord(
-        key=data["key"],
-        name=data.get("name") or data["key"].rsplit("/", 1)[-1],
-        kind=FileKind(data["kind"]),
-        tier=Tier(data["tier"]) if "tier" in data else stored_objects.tier_of(dataset),
-        description=data["description"],
-        size=data["size"],
-        md5=data["md5"],
-        sha256=data["sha256"],
-    )
     made = stored_objects.register_stored_file(
         db_session(),
         current_actor(),
         dataset_id,
-        record,
+        stored_objects.file_record(data, get_dataset(db_session(), dataset_id)),
         index_key=data["index_key"],
         index_sha256=data["index_sha256"],
         storage=storage(),

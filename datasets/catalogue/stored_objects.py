@@ -5,11 +5,12 @@ store, after a dry run that lists what would happen. Any problem registers nothi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import islice
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -43,6 +44,20 @@ def tier_of(dataset: Dataset) -> Tier:
     return Tier.OPEN if dataset.committee_id is None else Tier.CONTROLLED
 
 
+def file_record(data: Mapping[str, Any], dataset: Dataset) -> FileRecord:
+    """What a loaded FileIn states, with the defaults it leaves to the dataset and the key."""
+    return FileRecord(
+        key=data["key"],
+        name=data.get("name") or data["key"].rsplit("/", 1)[-1],
+        kind=FileKind(data["kind"]),
+        tier=Tier(data["tier"]) if "tier" in data else tier_of(dataset),
+        description=data["description"],
+        size=data["size"],
+        md5=data["md5"],
+        sha256=data["sha256"],
+    )
+
+
 def register_stored_file(
     session: Session,
     actor: Actor,
@@ -66,7 +81,7 @@ def register_stored_file(
     if index_key == record.key:
         problems["index_key"] = ["The index is the data file's own key."]
     index = None
-    with _store():
+    with store_answers():
         if not problems:
             for field, message in object_problems(record, storage, stated_in="the request"):
                 problems.setdefault(_FIELDS.get(field, field), []).append(message)
@@ -119,7 +134,7 @@ def register_prefix(
     it, once it is known to belong."""
     require_admin(actor, "file_register")
     dataset = get_dataset(session, dataset_id)
-    with _store():
+    with store_answers():
         listed = list(islice(storage.list_objects(prefix), MAX_PREFIX_OBJECTS + 1))
         if len(listed) > MAX_PREFIX_OBJECTS:
             raise InvalidInput(
@@ -215,7 +230,7 @@ def _index_for(key: str, indexes: set[str]) -> str | None:
 
 
 @contextmanager
-def _store() -> Iterator[None]:
+def store_answers() -> Iterator[None]:
     """The store failing half-way is a 503 to retry, never a 500 or a partial registration."""
     try:
         yield

@@ -213,7 +213,23 @@ def open_signed_file(
         storage.verify("GET", URL_PREFIX + quote(key), expires, user, signature, now)
     except InvalidSignature as exc:
         count_signed_url_refused("download")
-        raise Forbidden(f"This download link is not valid: {exc}.", refusal=refusal) from None
+        expired = "expired" in str(exc)
+        # Where a fresh link comes from: the dataset page's Download button (a link only
+        # lives minutes, so an old one in a bookmark or an email is the usual case).
+        known = session.scalar(select(DataFile.dataset_id).where(DataFile.storage_key == key))
+        raise Forbidden(
+            "This download link is not valid: "
+            + (
+                "it has expired (links last only minutes)."
+                if expired
+                else "it was changed or cut short, so it cannot be trusted."
+            ),
+            details={
+                "reason": "expired" if expired else "tampered",
+                **({"fresh_link_page": f"/datasets/{known}"} if known else {}),
+            },
+            refusal=refusal,
+        ) from None
     # The signature vouches for the user (and token) ids: the event names them as the actor.
     principal = _PRINCIPAL.fullmatch(user)
     if principal is not None:

@@ -257,6 +257,17 @@ def test_live_answers_match_the_document(
     given = call("POST", f"/api/v1/users/{member_id}/roles", admin, {"role": "auditor"}, 201)
     [auditor_role] = [r for r in given["roles"] if r["role"] == "auditor"]
     call("DELETE", f"/api/v1/users/{member_id}/roles/{auditor_role['id']}", admin)
+    invited = call(
+        "POST",
+        "/api/v1/users",
+        admin,
+        {"email": "invitee@example.org", "committees": [{"committee_id": made["id"]}]},
+        201,
+    )
+    call("POST", "/api/v1/users", admin, {"email": "invitee@example.org"}, 409)
+    call("POST", "/api/v1/users", admin, {"email": "nope"}, 400)
+    call("DELETE", f"/api/v1/users/{invited['id']}/invitation", admin, expected=204)
+    call("DELETE", f"/api/v1/users/{invited['id']}/invitation", admin, expected=409)
     call(
         "POST",
         f"/api/v1/datasets/{dataset_id}/agreements",
