@@ -72,7 +72,11 @@ def _header_count() -> dict[str, object]:
 def _waiting_count() -> int:
     """For the header: asked only on pages whose header shows a signed-in user."""
     actor = current_actor()
-    return work_for(db_session(), actor, clock().now()).count if actor.user else 0
+    return (
+        work_for(db_session(), actor, clock().now(), directory=dataset_directory()).count
+        if actor.user
+        else 0
+    )
 
 
 @pages.get("/work")
@@ -81,7 +85,8 @@ def my_work() -> str:
     actor = current_actor()
     actor.require_user()
     return render_template(
-        "requests/my_work.html", work=work_for(db_session(), actor, clock().now())
+        "requests/my_work.html",
+        work=work_for(db_session(), actor, clock().now(), directory=dataset_directory()),
     )
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from access.duo.match import DatasetTerms
 from access.ports import DatasetRef
 from core.errors import NotFound
+from datasets.agreements.models import AgreementAcceptance, DataUseAgreement
 from datasets.catalogue.models import DataFile, Dataset, Study
 from datasets.errors import FileRetired
 
@@ -76,6 +77,33 @@ class CatalogueDirectory:
                 select(Dataset).where(Dataset.id.in_(list(dataset_ids))).order_by(Dataset.id)
             )
         ]
+
+    def agreements_to_accept(
+        self, session: Session, user_id: int, dataset_ids: Collection[int]
+    ) -> list[DatasetRef]:
+        if not dataset_ids:
+            return []
+        newest = (
+            select(DataUseAgreement.dataset_id, func.max(DataUseAgreement.version).label("v"))
+            .where(DataUseAgreement.dataset_id.in_(list(dataset_ids)))
+            .group_by(DataUseAgreement.dataset_id)
+            .subquery()
+        )
+        accepted = select(AgreementAcceptance.id).where(
+            AgreementAcceptance.agreement_id == DataUseAgreement.id,
+            AgreementAcceptance.user_id == user_id,
+        )
+        rows = session.execute(
+            _REF_COLUMNS.join(newest, newest.c.dataset_id == Dataset.id)
+            .join(
+                DataUseAgreement,
+                (DataUseAgreement.dataset_id == Dataset.id)
+                & (DataUseAgreement.version == newest.c.v),
+            )
+            .where(~accepted.exists())
+            .order_by(Dataset.id)
+        )
+        return [DatasetRef(*row) for row in rows]
 
 
 _REF_COLUMNS = select(Dataset.id, Dataset.accession, Dataset.name, Dataset.committee_id)

@@ -7,7 +7,8 @@ import re
 
 import requests
 
-from tests.conftest import DemoInstance, sign_in
+from tests.agreements import accept_over_http
+from tests.conftest import DemoInstance, csrf_header, sign_in
 from tests.html_forms import form_with_field
 from tests.request_pages import STATEMENT, post_form
 
@@ -65,7 +66,9 @@ def test_each_role_sees_what_waits_for_it_and_the_header_counts_it(
     assert work(researcher, base) == {"to-answer": 1, "header": 1}
 
 
-def test_access_ending_within_a_month_is_listed(live: DemoInstance) -> None:
+def test_agreements_to_accept_and_access_ending_within_a_month_are_listed(
+    live: DemoInstance,
+) -> None:
     base = live.base_url
     researcher = sign_in(base, "researcher")
     filed = post_form(
@@ -91,6 +94,10 @@ def test_access_ending_within_a_month_is_listed(live: DemoInstance) -> None:
     )
     page = researcher.get(f"{base}/work", timeout=10).text
     assert "Access ending soon" in page and "Short project" in page.split('id="ending-soon"')[1]
+    assert 'href="/datasets/1/agreement"' in page.split('id="agreements"')[1]
+    assert work(researcher, base) == {"agreements": 1, "ending-soon": 1, "header": 2}
+    accept_over_http(researcher, base, 1, headers=csrf_header(researcher, base))
+    assert work(researcher, base) == {"ending-soon": 1, "header": 1}
 
 
 def test_signing_in_from_the_front_page_lands_on_my_work(live: DemoInstance) -> None:

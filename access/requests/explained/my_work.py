@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from access.identity.actor import Actor
 from access.models import CommitteeMembership, Grant
+from access.ports import DatasetDirectory, DatasetRef
 from access.requests.applicant import requests_filed_by, requests_shared_with
 from access.requests.endorsement import endorsement_queue
 from access.requests.models import AccessRequest, CommitteeDecision, ConflictDeclaration, Vote
@@ -34,6 +35,7 @@ class Work:
     to_answer: list[AccessRequest] = field(default_factory=list)  # returned to me
     to_submit: list[AccessRequest] = field(default_factory=list)  # my drafts
     to_accept: list[AccessRequest] = field(default_factory=list)  # invitations
+    agreements: list[DatasetRef] = field(default_factory=list)  # granted, not yet accepted
     ending_soon: list[tuple[AccessRequest, datetime]] = field(default_factory=list)
 
     @property
@@ -47,12 +49,13 @@ class Work:
                 self.to_answer,
                 self.to_submit,
                 self.to_accept,
+                self.agreements,
                 self.ending_soon,
             )
         )
 
 
-def work_for(session: Session, actor: Actor, now: datetime) -> Work:
+def work_for(session: Session, actor: Actor, now: datetime, *, directory: DatasetDirectory) -> Work:
     user = actor.require_user()
     mine = requests_filed_by(session, actor)
     invited = [
@@ -69,6 +72,9 @@ def work_for(session: Session, actor: Actor, now: datetime) -> Work:
         to_answer=[r for r in mine if r.state == RequestState.RETURNED.value],
         to_submit=[r for r in mine if r.state == RequestState.DRAFT.value],
         to_accept=invited,
+        agreements=directory.agreements_to_accept(
+            session, user.id, _granted(session, user.id, now)
+        ),
         ending_soon=_ending_soon(session, user.id, now),
     )
 
@@ -117,6 +123,17 @@ def _committee_work(
         if any(seats[c] and (request.id, c, request.review_round) not in decided for c in mine):
             to_decide.append(request)
     return to_vote, to_decide
+
+
+def _granted(session: Session, user_id: int, now: datetime) -> set[int]:
+    """The datasets of my live grants: their agreements stand between me and a download."""
+    return set(
+        session.scalars(
+            select(Grant.dataset_id).where(
+                Grant.user_id == user_id, Grant.revoked_at.is_(None), Grant.ends_at > now
+            )
+        )
+    )
 
 
 def _ending_soon(
