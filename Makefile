@@ -58,6 +58,7 @@ bench: $(VENV)/.installed system-packages
 	$(BIN)/python -m benchmarks.audit_append
 	$(BIN)/python -m benchmarks.audit_verify
 	$(BIN)/python -m benchmarks.htsget_tickets
+	$(BIN)/python -m benchmarks.soak
 
 # Mutation testing of the security core (pyproject's [tool.mutmut]; README, "Mutation
 # testing"): not part of `make test`. By default the decisions themselves, as globs of
