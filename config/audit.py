@@ -52,11 +52,19 @@ def _default_origin(public_url: str) -> str:
     return f"{parts.netloc}{parts.path.rstrip('/')}/audit"
 
 
-def audit_settings(env: EnvReader, *, public_url: str, demo_secrets: Mapping[str, str]
-                   ) -> dict[str, Any]:
-    """The checkpoint key and the log's name, how often checkpoints are signed, and the
-    thresholds of the auditors' alerts."""
+def audit_settings(env: EnvReader, *, public_url: str, is_demo: bool,
+                   demo_secrets: Mapping[str, str]) -> dict[str, Any]:
+    """The checkpoint key and the log's name, how often checkpoints are signed, how the
+    sequencer runs (audit/log/sequencing.py), and the thresholds of the auditors' alerts."""
     return {
+        "audit_sequencer": env.choice("AUDIT_SEQUENCER", ("thread", "after_commit"),
+                                      default="after_commit" if is_demo else "thread"),
+        "audit_sequencer_batch": env.integer("AUDIT_SEQUENCER_BATCH", default=1000,
+                                             minimum=1, maximum=100_000),
+        "audit_sequencer_interval_ms": env.integer("AUDIT_SEQUENCER_INTERVAL_MS", default=100,
+                                                   minimum=1, maximum=60_000),
+        "audit_max_lag_seconds": env.integer("AUDIT_MAX_LAG_SECONDS", default=60, minimum=1,
+                                             maximum=86_400),
         "audit_signing_key": _audit_signing_key(env, demo_secrets),
         "audit_checkpoint_every": env.integer("AUDIT_CHECKPOINT_EVERY", default=1000,
                                               minimum=1, maximum=1_000_000),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from audit.extensions import checkpoint_signer, current_reader
+from audit.extensions import checkpoint_signer, current_reader, sequencer
 from audit.integrity.checkpoints import checkpoints_page, published_keys
 from audit.integrity.log_export import start_log_export, stream_log_export
 from audit.integrity.proofs import prove_consistency, prove_inclusion
@@ -38,14 +38,14 @@ key_out = SigningKeyOut()
 @documented("The verifiable export for python -m audit.verify (JSON Lines; recorded)",
             query=NoQueryIn, scope=Scope.AUDIT_READ, media_types=("application/x-ndjson",))
 def export() -> Response:
-    """The whole log for ``python -m audit.verify``; recorded and checkpointed with this
-    request, which commits before the first byte streams."""
+    """The whole log for ``python -m audit.verify``; recorded, then chained and checkpointed
+    by the sequencer before the first byte streams (a 503 if it is too far behind)."""
     reader = current_reader()
     parse_query(NoQueryIn())
     now = clock().now()
     signer = checkpoint_signer()
-    tree_size = start_log_export(db_session(), reader.actor, destination="download",
-                                 now=now, signer=signer).tree_size
+    tree_size = start_log_export(session_factory(), sequencer(), reader.actor,
+                                 destination="download", now=now)
     return Response(stream_log_export(session_factory(), tree_size, now=now, signer=signer),
                     content_type="application/x-ndjson",
                     headers={"Content-Disposition":

@@ -1,13 +1,10 @@
 """Signed checkpoints of the audit log, written every N events and on demand.
 
-A checkpoint is written in the transaction of the append that brings the log to its size,
-while that append holds the chain lock, so checkpoints are ordered like the events and
-never race each other. Each one extends the stored Merkle nodes from the previous
-checkpoint, so its cost is that of the events since then, however long the log is.
-
-The app's commit hooks call ``checkpoint_if_due`` for every event a transaction appended
-(audit/on_commit.py); sessions without them (migrations, bare test sessions) append
-without checkpointing.
+The sequencer signs them, in the transaction of the batch that brings the log to their
+size (audit/log/sequencer.py), so checkpoints are ordered like the events and never race
+each other, and no user's request waits for a signature. Each one extends the stored
+Merkle nodes from the previous checkpoint, so its cost is that of the events since then,
+however long the log is.
 """
 
 from __future__ import annotations
@@ -33,7 +30,7 @@ from audit.integrity.signed_note import (
 )
 from audit.log.actions import AuditAction
 from audit.log.append import AuditActor, record_event
-from audit.log.models import AuditEvent
+from audit.log.models import AuditEvent, AuditQueueEntry
 
 NODE_BATCH = 10_000
 
@@ -58,17 +55,11 @@ class CheckpointSigner:
         public_key = raw_public_key(private_key.public_key())
         return cls(origin, private_key, every, public_key, key_id(origin, public_key))
 
-    def checkpoint_if_due(self, session: Session, seq: int, now: datetime) -> None:
-        """Called for each event a transaction appended, before it commits (on_commit.py)."""
-        if seq % self.every == 0:
-            write_checkpoint(session, self, seq, now)
 
-
-def checkpoint_now(session: Session, actor: AuditActor, now: datetime,
-                   signer: CheckpointSigner) -> AuditCheckpoint:
-    """An on-demand checkpoint, covering the event that records it."""
-    event = record_event(session, actor, AuditAction.AUDIT_CHECKPOINT, now=now)
-    return write_checkpoint(session, signer, event.seq, now)
+def request_checkpoint(session: Session, actor: AuditActor, now: datetime) -> AuditQueueEntry:
+    """Ask for a checkpoint: the sequencer signs one at the event recorded here, covering it
+    (``asks_for_checkpoint``)."""
+    return record_event(session, actor, AuditAction.AUDIT_CHECKPOINT, now=now)
 
 
 def write_checkpoint(

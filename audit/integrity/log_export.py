@@ -18,17 +18,13 @@ from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit.integrity.chain_check import stored_fields, stored_rows
-from audit.integrity.checkpoints import (
-    CheckpointSigner,
-    fetch_nodes,
-    signing_keys,
-    write_checkpoint,
-)
+from audit.integrity.checkpoints import CheckpointSigner, fetch_nodes, signing_keys
 from audit.integrity.export_format import FORMAT, VERSION, are_hashes, event_line, laid_out_line
 from audit.integrity.merkle import consistency_proof, nodes_needed
 from audit.integrity.models import AuditCheckpoint
 from audit.integrity.signed_note import public_key_pem, verifier_key
 from audit.log.actions import AuditAction
+from audit.log.alarm import commit_audited
 from audit.log.append import AuditActor, record_event
 from audit.log.chain import (
     bet_encodings,
@@ -37,19 +33,29 @@ from audit.log.chain import (
     format_timestamp,
     stored_columns,
 )
+from audit.log.sequencing import Sequencer
+from core.errors import Unavailable
 
 BATCH = 5000
+CHAIN_WAIT_SECONDS = 10.0  # several times the sequencer's lag under load (benchmarks/)
 
 
 def start_log_export(
-    session: Session, actor: AuditActor, *, destination: str, now: datetime,
-    signer: CheckpointSigner,
-) -> AuditCheckpoint:
-    """Record the export and checkpoint the log at it: the export ends at that checkpoint."""
-    event = record_event(session, actor, AuditAction.AUDIT_EXPORT, now=now,
-                         details={"format": "verifiable-jsonl", "scope": "whole log",
-                                  "destination": destination[:200]})
-    return write_checkpoint(session, signer, event.seq, now)
+    factory: sessionmaker[Session], sequencer: Sequencer, actor: AuditActor, *,
+    destination: str, now: datetime,
+) -> int:
+    """Record the export in a transaction of its own, and wait for it to be chained and
+    checkpointed: the export ends at that checkpoint, whose tree size this returns."""
+    with factory() as session:
+        entry = record_event(session, actor, AuditAction.AUDIT_EXPORT, now=now,
+                             details={"format": "verifiable-jsonl", "scope": "whole log",
+                                      "destination": destination[:200]})
+        commit_audited(session)
+    tree_size = sequencer.chained_seq(entry.id, timeout=CHAIN_WAIT_SECONDS)
+    if tree_size is None:
+        raise Unavailable("The audit log is behind: the export is recorded, but its events "
+                          "are not all chained yet. Try again in a moment.")
+    return tree_size
 
 
 def stream_log_export(

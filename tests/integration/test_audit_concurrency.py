@@ -1,8 +1,11 @@
-"""Several processes appending at once leave one linear chain: no gap, no fork.
+"""Several processes appending at once, and several sequencers integrating at once, leave
+one linear chain: no gap, no fork.
 
 PostgreSQL only: it is where several app processes write at once. Each writer is a
 process of its own (spawned, so nothing is shared but the database), and every fifth of
 its transactions rolls back after its append, which must leave no hole in the sequence.
+Meanwhile two sequencers drain the queue side by side, as two app instances' would if
+leadership failed: the chain lock alone must keep them from forking the chain.
 The writers start each round together (a barrier), so every round has all of them
 appending at once whatever the scheduler does, and what the test checks of the order
 follows from the rounds alone, not from how the operating system interleaved them.
@@ -11,6 +14,7 @@ follows from the rounds alone, not from how the operating system interleaved the
 from __future__ import annotations
 
 import multiprocessing
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -25,6 +29,7 @@ from audit.log.append import AuditActor, record_event
 from audit.log.models import GENESIS_HASH, AuditEvent
 from core.db import make_engine, make_session_factory
 from core.migrations import upgrade
+from tests.sequencing import drain
 
 WRITERS = 4
 APPENDS = 40  # transactions per writer
@@ -68,11 +73,28 @@ def run_writers(url: str) -> None:
     start_line = spawn.Barrier(WRITERS)
     writers = [spawn.Process(target=append_events, args=(url, writer, start_line))
                for writer in range(WRITERS)]
+    engine = make_engine(url)
+    done = threading.Event()
+    sequencers = [threading.Thread(target=drain_until, args=(engine, done)) for _ in range(2)]
     for process in writers:
         process.start()
+    for thread in sequencers:
+        thread.start()
     for process in writers:
         process.join(timeout=60)
+    done.set()
+    for thread in sequencers:
+        thread.join(timeout=60)
+    drain(make_session_factory(engine))
+    engine.dispose()
     assert [process.exitcode for process in writers] == [0] * WRITERS
+
+
+def drain_until(engine: Engine, done: threading.Event) -> None:
+    """A sequencer draining in small batches (so that they interleave) until told to stop."""
+    factory = make_session_factory(engine)
+    while not done.is_set():
+        drain(factory, batch_size=3)
 
 
 def test_concurrent_appends_from_several_processes_form_one_linear_chain(
@@ -97,7 +119,7 @@ def test_concurrent_appends_from_several_processes_form_one_linear_chain(
     for writer in range(WRITERS):  # what was rolled back left nothing behind
         assert [e.details["n"] for e in events if e.details["writer"] == writer] == KEPT
     # Every writer took part in every kept round, and a round's events all come before the
-    # next round's: the rounds overlapped the writers, and the chain kept commit order.
+    # next round's: the rounds overlapped the writers, and integration kept their order.
     rounds = [event.details["n"] for event in events]
     assert rounds == sorted(rounds)
     for n in KEPT:

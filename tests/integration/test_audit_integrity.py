@@ -21,7 +21,7 @@ from access.identity.actor import Actor
 from access.identity.models import User
 from app import create_app
 from audit.integrity.chain_check import verify_chain
-from audit.integrity.checkpoints import CheckpointSigner, checkpoint_now, verify_checkpoints
+from audit.integrity.checkpoints import CheckpointSigner, request_checkpoint, verify_checkpoints
 from audit.integrity.merkle import leaf_hash, verify_consistency, verify_inclusion
 from audit.integrity.models import AuditCheckpoint, AuditMerkleNode, AuditSigningKey
 from audit.integrity.signed_note import (
@@ -34,14 +34,13 @@ from audit.log.actions import AuditAction
 from audit.log.append import SYSTEM, hashed_fields, record_event
 from audit.log.chain import LINKED, SEPARATE, canonical_bytes, chain_format, event_hashes
 from audit.log.models import GENESIS_HASH, AuditEvent
-from audit.on_commit import CommitHooks, install_commit_hooks
-from audit.review.alerts import AlertRules
 from core.db import make_engine, make_session_factory
 from core.migrations import upgrade
 from tests.conftest import DemoInstance, issue_token
 from tests.integration.audit_support import event_count
 from tests.integration.tampering import tamper_as_dba
 from tests.integration.test_api_bad_input import assert_error_shape
+from tests.sequencing import drain, seq_of
 
 ROUTES = ["/api/v1/audit/export", "/api/v1/audit/checkpoints", "/api/v1/audit/public-key",
           "/api/v1/audit/events/1/proof?tree_size={size}",
@@ -54,8 +53,11 @@ def cli(demo: DemoInstance, *args: str) -> tuple[int, str]:
 
 
 def checkpoint(demo: DemoInstance) -> int:
-    with demo.app.extensions["custodian.session_factory"].begin() as session:
-        return checkpoint_now(session, SYSTEM, demo.clock.now(), demo_signer(demo)).tree_size
+    """Ask for a checkpoint; the demo's sequencer signs it as the request commits."""
+    factory = demo.app.extensions["custodian.session_factory"]
+    with factory.begin() as session:
+        entry_id = request_checkpoint(session, SYSTEM, demo.clock.now()).id
+    return seq_of(factory, entry_id)
 
 
 def demo_signer(demo: DemoInstance) -> CheckpointSigner:
@@ -221,10 +223,11 @@ def test_every_event_records_the_actors_roles_and_they_are_hashed(demo: DemoInst
         anonymous = record_event(session, Actor(user=None).audit(), AuditAction.AUDIT_VERIFY,
                                  now=demo.clock.now())
     assert (event.actor_roles, anonymous.actor_roles) == ("admin", "")
-    tamper_as_dba(demo, update(AuditEvent).where(AuditEvent.seq == event.seq)
+    seq = seq_of(factory, event.id)
+    tamper_as_dba(demo, update(AuditEvent).where(AuditEvent.seq == seq)
                   .values(actor_roles="admin,auditor"))
     code, output = cli(demo, "audit", "verify")
-    assert code == 1 and f"first bad event is seq {event.seq}" in output
+    assert code == 1 and f"first bad event is seq {seq}" in output
 
 
 # flask audit verify: chain and checkpoints ---------------------------------------------------
@@ -307,12 +310,12 @@ def test_events_recorded_before_the_upgrade_keep_verifying_and_get_leaves(
         upgrade(engine)
         factory = make_session_factory(engine)
         signer = CheckpointSigner.from_seed(bytes(32), origin="example.org/audit", every=2)
-        install_commit_hooks(factory, CommitHooks(signer, AlertRules(1000, 1000)))
         with factory.begin() as session:
             new = record_event(session, SYSTEM, AuditAction.AUDIT_VERIFY,
                                now=moment + timedelta(seconds=1))
             record_event(session, SYSTEM, AuditAction.AUDIT_VERIFY,
                          now=moment + timedelta(seconds=2))
+        drain(factory, signer=signer)
         with factory() as session:
             assert verify_chain(session).ok
             assert verify_checkpoints(session, signer).checkpoints_checked == 1
@@ -322,7 +325,7 @@ def test_events_recorded_before_the_upgrade_keep_verifying_and_get_leaves(
                                      .order_by(AuditEvent.seq)).all()
         # The chain goes on from the old format to the new one, and verifies across.
         assert [chain_format(*hashes) for hashes in stored] == [SEPARATE] * 3 + [LINKED] * 2
-        assert new.seq == 4 and new.actor_roles == ""
+        assert seq_of(factory, new.id) == 4 and new.actor_roles == ""
     finally:
         engine.dispose()
 

@@ -20,7 +20,9 @@ def test_healthz_and_readyz_answer_json(demo: DemoInstance) -> None:
     assert ready.status_code == 200
     assert ready.get_json() == {"status": "ready",
                                 "checks": {"database": "ok", "storage": "ok",
-                                           "audit": "ok"}}
+                                           "audit": "ok", "audit_sequencer": "ok"},
+                                "figures": {"audit_sequencer": {"unchained": 0,
+                                                                "oldest_seconds": 0.0}}}
 
 
 def test_readyz_reports_missing_storage(demo: DemoInstance) -> None:
