@@ -21,8 +21,8 @@ demo: $(VENV)/.installed
 	$(DEMO_ENV) $(FLASK) db upgrade
 	$(DEMO_ENV) $(FLASK) demo setup
 	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"
-	$(DEMO_ENV) $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 \
-		--access-logfile - 'app:create_app()'
+	$(DEMO_ENV) $(BIN)/gunicorn --config deploy/gunicorn.conf.py --bind 127.0.0.1:$(PORT) \
+		--workers 2 --threads 4 'app:create_app()'
 
 
 # PostgreSQL's server binaries back the database tests, Debian's Chromium the browser tests,

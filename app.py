@@ -47,9 +47,14 @@ def create_app(
     _install_logging(settings)
     engine = _install_database(app, settings, clock or SystemClock())
     _install_web_basics(app, settings)
-    audit.install.install(app, settings, engine=engine,
-                          session_factory=request_scope.factory_of(app),
-                          clock=request_scope.clock_of(app), reader=audit_reader)
+    audit.install.install(
+        app,
+        settings,
+        engine=engine,
+        session_factory=request_scope.factory_of(app),
+        clock=request_scope.clock_of(app),
+        reader=audit_reader,
+    )
     access.install.install(app, settings, directory=CatalogueDirectory())
     datasets.install.install(app, settings)
     error_handling.install(app, record_refused)
@@ -89,9 +94,12 @@ def _install_logging(settings: Settings) -> None:
 
 def _install_database(app: Flask, settings: Settings, clock: Clock) -> Engine:
     """One engine per process; one session per request (core/web/request_scope.py)."""
-    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
-                         max_overflow=settings.db_max_overflow,
-                         pool_timeout=settings.db_pool_timeout_seconds)
+    engine = make_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
+    )
     app.extensions["custodian.engine"] = engine
     request_scope.install(app, make_session_factory(engine), clock)
     return engine
@@ -103,8 +111,12 @@ def _install_web_basics(app: Flask, settings: Settings) -> None:
     request_id.install(app)
     security.install(app, https_only=not settings.is_demo)
     csrf.install(app, authenticated_by_token)
-    rate_limits.install(app, enabled=settings.rate_limits_enabled,
-                        storage_uri=settings.rate_limit_storage, limits=settings.rate_limits)
+    rate_limits.install(
+        app,
+        enabled=settings.rate_limits_enabled,
+        storage_uri=settings.rate_limit_storage,
+        limits=settings.rate_limits,
+    )
     app.register_blueprint(site.blueprint())
 
 

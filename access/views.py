@@ -30,9 +30,10 @@ from access.identity.models import Role
 from access.schemas import CommitteeIn, CommitteeUpdateIn, MemberIn, RoleIn, TokenIn
 from access.tokens import IssuedToken, create_api_token, list_api_tokens, revoke_api_token
 from config import Settings
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotFound
 from core.schemas import first_problem
 from core.scopes import DEFAULT_SCOPES, SCOPE_MEANINGS
+from core.web.confirmation import Confirmation, confirmation_page, is_confirmed
 from core.web.request_scope import clock, db_session
 
 pages = Blueprint("access", __name__, template_folder="templates")
@@ -45,20 +46,23 @@ def _settings() -> Settings:
 
 # --- admin pages: committees, members, roles ---------------------------------------------------
 
+
 @pages.get("/admin/committees")
 def admin_committees() -> str:
     actor = current_actor()
     roles.require_admin(actor, "committee_list")
-    return render_template("access/admin_committees.html",
-                           committees=committees.list_committees(db_session()))
+    return render_template(
+        "access/admin_committees.html", committees=committees.list_committees(db_session())
+    )
 
 
 @pages.post("/admin/committees")
 def admin_create_committee() -> Response:
     data = _load_or_flash(CommitteeIn(), _committee_form(request.form))
     if data is not None:
-        created = committees.create_committee(db_session(), current_actor(), now=clock().now(),
-                                            **data)
+        created = committees.create_committee(
+            db_session(), current_actor(), now=clock().now(), **data
+        )
         flash(f"Committee {created.name} created.", "success")
         return redirect(f"/admin/committees/{created.id}")
     return redirect("/admin/committees")
@@ -69,18 +73,21 @@ def admin_committee(committee_id: int) -> str:
     actor = current_actor()
     roles.require_admin(actor, "committee_show")
     session = db_session()
-    return render_template("access/admin_committee.html",
-                           committee=committees.get_committee(session, committee_id),
-                           members=committees.members_of(session, committee_id),
-                           users=users.list_users(session))
+    return render_template(
+        "access/admin_committee.html",
+        committee=committees.get_committee(session, committee_id),
+        members=committees.members_of(session, committee_id),
+        users=users.list_users(session),
+    )
 
 
 @pages.post("/admin/committees/<int:committee_id>")
 def admin_update_committee(committee_id: int) -> Response:
     data = _load_or_flash(CommitteeUpdateIn(), _committee_form(request.form))
     if data is not None:
-        committees.update_committee(db_session(), current_actor(), committee_id, changes=data,
-                                  now=clock().now())
+        committees.update_committee(
+            db_session(), current_actor(), committee_id, changes=data, now=clock().now()
+        )
         flash("Committee saved.", "success")
     return redirect(f"/admin/committees/{committee_id}")
 
@@ -88,20 +95,52 @@ def admin_update_committee(committee_id: int) -> Response:
 @pages.post("/admin/committees/<int:committee_id>/members")
 def admin_set_member(committee_id: int) -> Response:
     user_id = request.form.get("user_id", "")
-    data = _load_or_flash(MemberIn(), {
-        "user_id": int(user_id) if user_id.isdigit() else user_id,
-        "chair": request.form.get("chair") == "on"})
+    data = _load_or_flash(
+        MemberIn(),
+        {
+            "user_id": int(user_id) if user_id.isdigit() else user_id,
+            "chair": request.form.get("chair") == "on",
+        },
+    )
     if data is not None:
-        committees.set_committee_member(db_session(), current_actor(), committee_id,
-                                      data["user_id"], chair=data["chair"], now=clock().now())
+        committees.set_committee_member(
+            db_session(),
+            current_actor(),
+            committee_id,
+            data["user_id"],
+            chair=data["chair"],
+            now=clock().now(),
+        )
         flash("Membership saved.", "success")
     return redirect(f"/admin/committees/{committee_id}")
 
 
 @pages.post("/admin/committees/<int:committee_id>/members/<int:user_id>/remove")
-def admin_remove_member(committee_id: int, user_id: int) -> Response:
-    committees.remove_committee_member(db_session(), current_actor(), committee_id, user_id,
-                                     now=clock().now())
+def admin_remove_member(committee_id: int, user_id: int) -> Response | str:
+    actor = current_actor()
+    if not is_confirmed(request.form):
+        roles.require_admin(actor, "committee_member_remove")
+        committee = committees.get_committee(db_session(), committee_id)
+        member = next(
+            (u for _, u in committees.members_of(db_session(), committee_id) if u.id == user_id),
+            None,
+        )
+        if member is None:
+            raise NotFound(f"User {user_id} is not a member of committee {committee_id}.")
+        return confirmation_page(
+            Confirmation(
+                f"Remove {member.display_name} from {committee.name}?",
+                "They stop seeing the committee's queue and can no longer vote or decide on its "
+                "requests, at once. Adding them back later starts a new membership.",
+                "Yes, remove them",
+            ),
+            action_url=request.path,
+            back_url=f"/admin/committees/{committee_id}",
+            fields={},
+        )
+    committees.remove_committee_member(
+        db_session(), actor, committee_id, user_id, now=clock().now()
+    )
     flash("Member removed.", "success")
     return redirect(f"/admin/committees/{committee_id}")
 
@@ -110,25 +149,35 @@ def admin_remove_member(committee_id: int, user_id: int) -> Response:
 def admin_users() -> str:
     actor = current_actor()
     roles.require_admin(actor, "user_list")
-    return render_template("access/admin_users.html", users=users.list_users(db_session()),
-                           roles=[role.value for role in Role])
+    return render_template(
+        "access/admin_users.html",
+        users=users.list_users(db_session()),
+        roles=[role.value for role in Role],
+    )
 
 
 @pages.post("/admin/users/<int:user_id>/roles")
 def admin_assign_role(user_id: int) -> Response:
-    data = _load_or_flash(RoleIn(), {"role": request.form.get("role", ""),
-                                     "scope": request.form.get("scope", "").strip()})
+    data = _load_or_flash(
+        RoleIn(),
+        {"role": request.form.get("role", ""), "scope": request.form.get("scope", "").strip()},
+    )
     if data is not None:
-        roles.assign_role(db_session(), current_actor(), user_id, Role(data["role"]),
-                             scope=data["scope"], now=clock().now())
+        roles.assign_role(
+            db_session(),
+            current_actor(),
+            user_id,
+            Role(data["role"]),
+            scope=data["scope"],
+            now=clock().now(),
+        )
         flash("Role given.", "success")
     return redirect("/admin/users")
 
 
 @pages.post("/admin/users/<int:user_id>/roles/<int:assignment_id>/remove")
 def admin_revoke_role(user_id: int, assignment_id: int) -> Response:
-    roles.revoke_role(db_session(), current_actor(), user_id, assignment_id,
-                         now=clock().now())
+    roles.revoke_role(db_session(), current_actor(), user_id, assignment_id, now=clock().now())
     flash("Role removed.", "success")
     return redirect("/admin/users")
 
@@ -162,57 +211,111 @@ def tokens() -> Response:
     actor.require_user()
     settings = _settings()
     issued = None
-    form: dict[str, Any] = {"name": "", "days": str(settings.api_token_days),
-                            "scopes": sorted(DEFAULT_SCOPES)}
+    form: dict[str, Any] = {
+        "name": "",
+        "days": str(settings.api_token_days),
+        "scopes": sorted(DEFAULT_SCOPES),
+    }
     if request.method == "POST":
         form_id = request.form.get("form_id", "")
         if form_id in session.get(_SENT_TOKEN_FORMS, []):
-            flash("That form was already sent: the token it created is listed below, and its "
-                  "secret was shown once. Create another token if you need one.", "error")
+            flash(
+                "That form was already sent: the token it created is listed below, and its "
+                "secret was shown once. Create another token if you need one.",
+                "error",
+            )
             return redirect("/tokens", 303)
         days = request.form.get("days", "").strip()
-        form = {"name": request.form.get("name", ""), "days": days,
-                "scopes": request.form.getlist("scopes")}
+        form = {
+            "name": request.form.get("name", ""),
+            "days": days,
+            "scopes": request.form.getlist("scopes"),
+        }
         if not form_id:
-            return _tokens_page(actor, form, None, {"name": [
-                "This form is out of date: reload the page and send it again."]}, 400)
+            return _tokens_page(
+                actor,
+                form,
+                None,
+                {"name": ["This form is out of date: reload the page and send it again."]},
+                400,
+            )
         try:
             # HTML forms send text; the schema wants a strict integer (or nothing).
-            data = TokenIn().load({"name": form["name"] or "API token",
-                                   "days": int(days) if days.isdigit() else days or None,
-                                   "scopes": form["scopes"]})
+            data = TokenIn().load(
+                {
+                    "name": form["name"] or "API token",
+                    "days": int(days) if days.isdigit() else days or None,
+                    "scopes": form["scopes"],
+                }
+            )
         except ValidationError as exc:
             return _tokens_page(actor, form, None, exc.messages, 400)
         try:
             issued = create_api_token(
-                db_session(), actor, name=data["name"], days=data["days"],
-                max_days=settings.api_token_max_days, now=clock().now(),
-                scopes=data["scopes"], default_days=settings.api_token_days,
+                db_session(),
+                actor,
+                name=data["name"],
+                days=data["days"],
+                max_days=settings.api_token_max_days,
+                now=clock().now(),
+                scopes=data["scopes"],
+                default_days=settings.api_token_days,
             )
         except InvalidInput as exc:
             return _tokens_page(actor, form, None, {"days": [exc.message]}, 400)
         session[_SENT_TOKEN_FORMS] = [*session.get(_SENT_TOKEN_FORMS, []), form_id][-10:]
-        form = {"name": "", "days": str(settings.api_token_days),
-                "scopes": sorted(DEFAULT_SCOPES)}
+        form = {"name": "", "days": str(settings.api_token_days), "scopes": sorted(DEFAULT_SCOPES)}
     return _tokens_page(actor, form, issued, {})
 
 
-def _tokens_page(actor: Actor, form: dict[str, Any], issued: IssuedToken | None,
-                 errors: Any, status: int = 200) -> Response:
-    flat = {field: [first_problem({field: problems})] for field, problems in
-            (errors.items() if isinstance(errors, dict) else [("name", errors)])}
-    page = make_response(render_template(
-        "access/tokens.html", issued=issued, form=form, errors=flat,
-        scopes=SCOPE_MEANINGS, max_days=_settings().api_token_max_days,
-        tokens=list_api_tokens(db_session(), actor), now=clock().now(),
-        form_id=secrets.token_urlsafe(16),
-    ), status)
+def _tokens_page(
+    actor: Actor, form: dict[str, Any], issued: IssuedToken | None, errors: Any, status: int = 200
+) -> Response:
+    flat = {
+        field: [first_problem({field: problems})]
+        for field, problems in (errors.items() if isinstance(errors, dict) else [("name", errors)])
+    }
+    page = make_response(
+        render_template(
+            "access/tokens.html",
+            issued=issued,
+            form=form,
+            errors=flat,
+            scopes=SCOPE_MEANINGS,
+            max_days=_settings().api_token_max_days,
+            tokens=list_api_tokens(db_session(), actor),
+            now=clock().now(),
+            form_id=secrets.token_urlsafe(16),
+        ),
+        status,
+    )
     page.headers["Cache-Control"] = "no-store"  # a secret on it must not stay in a cache
     return page
 
 
 @pages.post("/tokens/<int:token_id>/revoke")
-def revoke_token(token_id: int) -> Response:
+def revoke_token(token_id: int) -> Response | str:
+    mine = next(
+        (
+            t
+            for t in list_api_tokens(db_session(), current_actor())
+            if t.id == token_id and t.revoked_at is None
+        ),
+        None,
+    )
+    # Someone else's, unknown or already revoked: the use case refuses it as it is.
+    if mine is not None and not is_confirmed(request.form):
+        return confirmation_page(
+            Confirmation(
+                f"Revoke the API token {mine.name!r}?",
+                "Every script or client using it stops working at once. A revoked token cannot "
+                "be restored: you would create a new one.",
+                "Yes, revoke it",
+            ),
+            action_url=request.path,
+            back_url="/tokens",
+            fields={},
+        )
     revoked = revoke_api_token(db_session(), current_actor(), token_id, clock().now())
     flash(f"Token {revoked.name!r} revoked: it no longer works.", "success")
     return redirect("/tokens")

@@ -18,8 +18,9 @@ _SEQUENCER = "custodian.audit_sequencer"
 _READER = "custodian.audit_reader"
 
 
-def keep(app: Flask, *, signer: CheckpointSigner, sequencer: Sequencer,
-         reader: Callable[[], AuditReader]) -> None:
+def keep(
+    app: Flask, *, signer: CheckpointSigner, sequencer: Sequencer, reader: Callable[[], AuditReader]
+) -> None:
     app.extensions[_SIGNER] = signer
     app.extensions[_SEQUENCER] = sequencer
     app.extensions[_READER] = reader

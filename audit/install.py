@@ -24,17 +24,30 @@ from core.clock import Clock
 from core.web.health import Failing, add_check
 
 
-def install(app: Flask, settings: Settings, *, engine: Engine,
-            session_factory: sessionmaker[Session], clock: Clock,
-            reader: Callable[[], AuditReader]) -> None:
+def install(
+    app: Flask,
+    settings: Settings,
+    *,
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    reader: Callable[[], AuditReader],
+) -> None:
     """``reader`` tells who reads the log: the audit package cannot look up users itself."""
-    signer = CheckpointSigner.from_seed(settings.audit_signing_key,
-                                        origin=settings.audit_origin,
-                                        every=settings.audit_checkpoint_every)
-    sequencer = Sequencer(engine, session_factory, signer, AlertRules(
-        settings.alert_downloads_per_hour, settings.alert_refusals_per_hour), clock,
+    signer = CheckpointSigner.from_seed(
+        settings.audit_signing_key,
+        origin=settings.audit_origin,
+        every=settings.audit_checkpoint_every,
+    )
+    sequencer = Sequencer(
+        engine,
+        session_factory,
+        signer,
+        AlertRules(settings.alert_downloads_per_hour, settings.alert_refusals_per_hour),
+        clock,
         batch_size=settings.audit_sequencer_batch,
-        interval=settings.audit_sequencer_interval_ms / 1000)
+        interval=settings.audit_sequencer_interval_ms / 1000,
+    )
     if settings.audit_sequencer == "after_commit":
         integrate_after_commit(session_factory, sequencer)
     else:  # started with the first request: a CLI command hosts none, a forked worker its own
@@ -44,9 +57,13 @@ def install(app: Flask, settings: Settings, *, engine: Engine,
         app.register_blueprint(blueprint)
     app.add_template_global(extensions.may_read_audit, "may_read_audit")
     app.cli.add_command(audit_cli)
-    add_check(app, "audit", _check_audit_writes)
-    add_check(app, "audit_sequencer", lambda: _check_backlog(
-        session_factory, clock, settings.audit_max_lag_seconds))
+    add_check(app, "audit", _check_audit_writes, needs="database")
+    add_check(
+        app,
+        "audit_sequencer",
+        lambda: _check_backlog(session_factory, clock, settings.audit_max_lag_seconds),
+        needs="database",
+    )
 
 
 def _check_audit_writes() -> None:
@@ -54,8 +71,9 @@ def _check_audit_writes() -> None:
         raise Failing("the last audit write failed")
 
 
-def _check_backlog(factory: sessionmaker[Session], clock: Clock, max_lag: int
-                   ) -> Mapping[str, float]:
+def _check_backlog(
+    factory: sessionmaker[Session], clock: Clock, max_lag: int
+) -> Mapping[str, float]:
     with factory() as session:
         found = backlog(session, clock.now())
     figures = {"unchained": found.unchained, "oldest_seconds": round(found.oldest_seconds, 3)}

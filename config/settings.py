@@ -36,7 +36,7 @@ EMAIL_ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+")
 @dataclass(frozen=True)
 class Settings:
     environment: Environment
-    database_url: str
+    database_url: str = field(repr=False)  # may hold a password
     secret_key: str = field(repr=False)
     public_url: str
     instance_dir: Path
@@ -139,10 +139,8 @@ def load_settings(
         **_database_settings(env, is_demo, instance_dir),
         **_storage_settings(env, is_demo, instance_dir, demo_secrets),
         **_token_settings(env),
-        **identity_settings(env, is_demo=is_demo, public_url=public_url,
-                            demo_secrets=demo_secrets),
-        **audit_settings(env, public_url=public_url, is_demo=is_demo,
-                         demo_secrets=demo_secrets),
+        **identity_settings(env, is_demo=is_demo, public_url=public_url, demo_secrets=demo_secrets),
+        **audit_settings(env, public_url=public_url, is_demo=is_demo, demo_secrets=demo_secrets),
         **_operations_settings(env, is_demo),
         **_email_settings(env, public_url),
         **protection_settings(env),
@@ -158,20 +156,28 @@ def _web_settings(env: EnvReader, demo_secrets: Mapping[str, str]) -> dict[str, 
 
 
 def _database_settings(env: EnvReader, is_demo: bool, instance_dir: Path) -> dict[str, Any]:
+    # The URL may carry the password, so it may come from a file (CUSTODIAN_DATABASE_URL_FILE)
+    # like any secret; or it names none and libpq finds it (PGPASSFILE, ~/.pgpass).
+    url = env.optional_secret("DATABASE_URL")
+    if url is None and is_demo:
+        url = f"sqlite:///{instance_dir / 'custodian.db'}"
+    if url is None:
+        raise SettingsError(
+            f"{PREFIX}DATABASE_URL is required but not set (or set {PREFIX}DATABASE_URL_FILE)"
+        )
     return {
-        "database_url": env.text(
-            "DATABASE_URL",
-            default=f"sqlite:///{instance_dir / 'custodian.db'}" if is_demo else None,
-        ),
+        "database_url": url.strip(),
         "db_pool_size": env.integer("DB_POOL_SIZE", default=5, minimum=1, maximum=200),
         "db_max_overflow": env.integer("DB_MAX_OVERFLOW", default=10, minimum=0, maximum=200),
-        "db_pool_timeout_seconds": env.integer("DB_POOL_TIMEOUT", default=10, minimum=1,
-                                               maximum=300),
+        "db_pool_timeout_seconds": env.integer(
+            "DB_POOL_TIMEOUT", default=10, minimum=1, maximum=300
+        ),
     }
 
 
-def _storage_settings(env: EnvReader, is_demo: bool, instance_dir: Path,
-                      demo_secrets: Mapping[str, str]) -> dict[str, Any]:
+def _storage_settings(
+    env: EnvReader, is_demo: bool, instance_dir: Path, demo_secrets: Mapping[str, str]
+) -> dict[str, Any]:
     """The backend, where it keeps files, and the signed URLs' lifetimes."""
     backend = env.choice("STORAGE_BACKEND", ("local", "s3"), default="local")
     local = backend == "local"
@@ -184,27 +190,35 @@ def _storage_settings(env: EnvReader, is_demo: bool, instance_dir: Path,
         )
     return {
         "storage_backend": backend,
-        "storage_root": Path(env.text(
-            "STORAGE_ROOT",
-            default=str(instance_dir / "storage") if is_demo or not local else None,
-        )).resolve(),
+        "storage_root": Path(
+            env.text(
+                "STORAGE_ROOT",
+                default=str(instance_dir / "storage") if is_demo or not local else None,
+            )
+        ).resolve(),
         # Only the local backend signs URLs itself; S3 signs with the AWS credentials.
-        "url_signing_key": (env.secret("URL_SIGNING_KEY", demo_secrets, min_length=32).encode()
-                            if local else b""),
+        "url_signing_key": (
+            env.secret("URL_SIGNING_KEY", demo_secrets, min_length=32).encode() if local else b""
+        ),
         "url_signing_keys_previous": tuple(
-            key.encode() for key in env.previous_secrets("URL_SIGNING_KEY", min_length=32)),
+            key.encode() for key in env.previous_secrets("URL_SIGNING_KEY", min_length=32)
+        ),
         "signed_url_default_seconds": default_seconds,
         "signed_url_max_seconds": max_seconds,
-        "s3_bucket": "" if local else env.matching("S3_BUCKET", BUCKET_NAME,
-                                                   "a valid S3 bucket name"),
+        "s3_bucket": ""
+        if local
+        else env.matching("S3_BUCKET", BUCKET_NAME, "a valid S3 bucket name"),
         "s3_endpoint_url": env.optional_url("S3_ENDPOINT_URL"),
-        "s3_region": env.matching("S3_REGION", REGION_NAME, "a region name such as us-east-1",
-                                  default="us-east-1"),
-        "s3_addressing_style": env.choice("S3_ADDRESSING_STYLE", ("auto", "path", "virtual"),
-                                          default="auto"),
+        "s3_region": env.matching(
+            "S3_REGION", REGION_NAME, "a region name such as us-east-1", default="us-east-1"
+        ),
+        "s3_addressing_style": env.choice(
+            "S3_ADDRESSING_STYLE", ("auto", "path", "virtual"), default="auto"
+        ),
         "s3_key_prefix": _key_prefix(env.text("S3_KEY_PREFIX", default="")),
-        "drs_max_bulk_request_length": env.integer("DRS_MAX_BULK_REQUEST_LENGTH", default=100,
-                                                   minimum=1, maximum=10_000),
+        "drs_max_bulk_request_length": env.integer(
+            "DRS_MAX_BULK_REQUEST_LENGTH", default=100, minimum=1, maximum=10_000
+        ),
     }
 
 
@@ -224,8 +238,9 @@ def _operations_settings(env: EnvReader, is_demo: bool) -> dict[str, Any]:
     metrics_enabled = env.choice("METRICS", ("off", "on"), default="off") == "on"
     metrics_public = env.boolean("METRICS_PUBLIC", default=False)
     return {
-        "log_format": env.choice("LOG_FORMAT", ("json", "text"),
-                                 default="text" if is_demo else "json"),
+        "log_format": env.choice(
+            "LOG_FORMAT", ("json", "text"), default="text" if is_demo else "json"
+        ),
         "metrics_enabled": metrics_enabled,
         "metrics_public": metrics_public,
         "metrics_token": _metrics_token(env, metrics_enabled, metrics_public),
@@ -238,8 +253,11 @@ def _email_settings(env: EnvReader, public_url: str) -> dict[str, Any]:
         "smtp_host": env.text("SMTP_HOST", default="") or None,
         "smtp_port": env.integer("SMTP_PORT", default=587, minimum=1, maximum=65535),
         "smtp_from": env.matching(
-            "SMTP_FROM", EMAIL_ADDRESS, "an email address",
-            default=f"custodian@{urlsplit(public_url).hostname or 'localhost'}"),
+            "SMTP_FROM",
+            EMAIL_ADDRESS,
+            "an email address",
+            default=f"custodian@{urlsplit(public_url).hostname or 'localhost'}",
+        ),
         "smtp_username": env.text("SMTP_USERNAME", default="") or None,
         "smtp_password": env.optional_secret("SMTP_PASSWORD"),
         "smtp_starttls": env.boolean("SMTP_STARTTLS", default=True),
@@ -261,7 +279,8 @@ def _ca_file(env: EnvReader, name: str) -> Path | None:
     except (OSError, ssl.SSLError) as exc:
         raise SettingsError(
             f"{PREFIX}{name} must name a readable PEM file of CA certificates "
-            f"({type(exc).__name__}).") from None
+            f"({type(exc).__name__})."
+        ) from None
     return Path(given)
 
 

@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from core import migrations
+from core import db_roles, migrations
 
 db_cli = AppGroup("db", help="Database schema migrations (Alembic).")
 
@@ -29,7 +29,28 @@ def downgrade_command(revision: str) -> None:
     click.echo(f"Database migrated down to {revision}.")
 
 
-keys_cli = AppGroup("keys", help="Generate secrets for the settings.")
+# A plain group, not an AppGroup, and a Flask plugin (pyproject's "flask.commands" entry
+# point): Flask then finds it without building the app, so it runs before any setting exists.
+@db_cli.command("grant-app-role")
+@click.argument("role")
+def grant_app_role_command(role: str) -> None:
+    """Give ROLE, the app's own PostgreSQL role, exactly the grants it needs (run as the
+    schema's owner after every `db upgrade`; running it again changes nothing)."""
+    try:
+        granted = db_roles.grant_app_role(current_app.extensions["custodian.engine"], role)
+    except db_roles.RoleProblem as problem:
+        raise click.ClickException(str(problem)) from None
+    click.echo(
+        f"Granted {granted.role} in schema {granted.schema}: SELECT, INSERT, UPDATE, DELETE on "
+        f"{len(granted.read_write)} tables; only SELECT, INSERT on "
+        f"{', '.join(granted.append_only) or 'no table'} (append-only); only SELECT, INSERT "
+        f"and the DELETE its trigger checks on {', '.join(granted.queues) or 'no table'} "
+        f"(the audit queue); only SELECT on "
+        f"{', '.join(granted.read_only)}; USAGE on the sequences."
+    )
+
+
+keys_cli = click.Group("keys", help="Generate secrets for the settings (needs no settings).")
 
 
 @keys_cli.command("generate")

@@ -24,6 +24,7 @@ class RefusalNote:
 class DomainError(Exception):
     status = 400
     code = "bad_request"
+    retry_after: int | None = None  # seconds, sent as Retry-After (a 429 or a 503)
 
     def __init__(
         self,

@@ -26,22 +26,29 @@ RefusalStage = Literal["issue", "download"]
 
 _REGISTRY = CollectorRegistry()
 _REQUESTS = Counter(
-    "custodian_http_requests", "HTTP requests answered, by method, URL rule and status.",
-    ["method", "endpoint", "status"], registry=_REGISTRY,
+    "custodian_http_requests",
+    "HTTP requests answered, by method, URL rule and status.",
+    ["method", "endpoint", "status"],
+    registry=_REGISTRY,
 )
 # Fine buckets at the low end: signed-URL issuance is meant to answer in a few milliseconds.
 _LATENCY = Histogram(
-    "custodian_http_request_duration_seconds", "Time to produce a response, by URL rule.",
-    ["endpoint"], registry=_REGISTRY,
+    "custodian_http_request_duration_seconds",
+    "Time to produce a response, by URL rule.",
+    ["endpoint"],
+    registry=_REGISTRY,
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 _URLS_ISSUED = Counter(
-    "custodian_signed_urls_issued", "Signed download URLs issued.", registry=_REGISTRY,
+    "custodian_signed_urls_issued",
+    "Signed download URLs issued.",
+    registry=_REGISTRY,
 )
 _URL_REFUSALS = Counter(
     "custodian_signed_url_refusals",
     "Signed URLs refused: at issue (no sign-in or no live grant) or at download (bad link).",
-    ["stage"], registry=_REGISTRY,
+    ["stage"],
+    registry=_REGISTRY,
 )
 _AUDIT_FAILURES = Counter(
     "custodian_audit_write_failures",
@@ -52,18 +59,22 @@ _AUDIT_FAILURES = Counter(
 # From an action's time to its event's integration into the chain (audit/log/sequencer.py).
 _AUDIT_LAG = Histogram(
     "custodian_audit_sequencer_lag_seconds",
-    "Time from an audited action to its event being chained, per event.", registry=_REGISTRY,
+    "Time from an audited action to its event being chained, per event.",
+    registry=_REGISTRY,
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
 )
 # Last seen by this process (the sequencer's loop, /readyz, flask audit verify); the
 # largest across workers is what matters.
 _AUDIT_UNCHAINED = Gauge(
-    "custodian_audit_unchained_events", "Audit events recorded but not yet chained.",
-    registry=_REGISTRY, multiprocess_mode="livemax",
+    "custodian_audit_unchained_events",
+    "Audit events recorded but not yet chained.",
+    registry=_REGISTRY,
+    multiprocess_mode="livemax",
 )
 _AUDIT_OLDEST = Gauge(
     "custodian_audit_oldest_unchained_seconds",
-    "Age of the oldest audit event not yet chained (0 when none).", registry=_REGISTRY,
+    "Age of the oldest audit event not yet chained (0 when none).",
+    registry=_REGISTRY,
     multiprocess_mode="livemax",
 )
 

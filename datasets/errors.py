@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from core.errors import DomainError, InvalidInput
 from datasets.catalogue.manifest import ManifestProblem
 from datasets.results.formats import RowProblem
+from datasets.storage.health import INTERVAL
 
 
 class ManifestRejected(InvalidInput):
@@ -16,8 +17,7 @@ class ManifestRejected(InvalidInput):
         self.problems = sorted(problems)
         super().__init__(
             f"The manifest has {len(self.problems)} problem(s); nothing was registered.",
-            details={"problems": [{"line": p.line, "message": p.message}
-                                  for p in self.problems]},
+            details={"problems": [{"line": p.line, "message": p.message} for p in self.problems]},
         )
 
 
@@ -29,8 +29,7 @@ class ResultsRejected(InvalidInput):
         self.total = total
         super().__init__(
             f"{name} has {total} problem(s); nothing was loaded.",
-            details={"problems": [{"line": p.line, "message": p.message}
-                                  for p in self.problems]},
+            details={"problems": [{"line": p.line, "message": p.message} for p in self.problems]},
         )
 
 
@@ -45,3 +44,11 @@ class BulkTooLarge(DomainError):
             f"The bulk request names {length} items; this server takes at most {maximum}.",
             details={"length": length, "max_bulk_request_length": maximum},
         )
+
+
+class StorageDown(DomainError):
+    """The store failed its last health check: no URL is handed out that would not work."""
+
+    status = 503
+    code = "storage_unavailable"
+    retry_after = int(INTERVAL)  # by then this process checks the store again

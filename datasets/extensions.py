@@ -8,15 +8,18 @@ from flask import Flask, current_app
 from datasets.downloads.signed_urls import UrlLifetime
 from datasets.htsget.loading import IndexCache
 from datasets.storage import Storage
+from datasets.storage.health import StoreHealth
 
 # Kept under these names: the tests reach the storage of an app they built.
 _STORAGE = "custodian.storage"
 _URL_LIFETIME = "custodian.url_lifetime"
 _HTSGET_CACHE = "custodian.htsget_cache"
+_STORE_HEALTH = "custodian.store_health"
 
 
-def keep(app: Flask, *, storage: Storage, url_lifetime: UrlLifetime) -> None:
+def keep(app: Flask, *, storage: Storage, health: StoreHealth, url_lifetime: UrlLifetime) -> None:
     app.extensions[_STORAGE] = storage
+    app.extensions[_STORE_HEALTH] = health
     app.extensions[_URL_LIFETIME] = url_lifetime
     # One per app: its indexes are read through this app's storage.
     app.extensions[_HTSGET_CACHE] = IndexCache()
@@ -24,6 +27,11 @@ def keep(app: Flask, *, storage: Storage, url_lifetime: UrlLifetime) -> None:
 
 def storage() -> Storage:
     found: Storage = current_app.extensions[_STORAGE]
+    return found
+
+
+def store_health() -> StoreHealth:
+    found: StoreHealth = current_app.extensions[_STORE_HEALTH]
     return found
 
 

@@ -32,20 +32,37 @@ from datasets.results.api import api as results_api
 from datasets.results.cli import results_cli
 from datasets.results.views import pages as results_pages
 from datasets.storage import make_storage
+from datasets.storage.health import StoreHealth
 
 
 def install(app: Flask, settings: Settings) -> None:
     storage = make_storage(settings)
-    extensions.keep(app, storage=storage, url_lifetime=UrlLifetime(
-        settings.signed_url_default_seconds, settings.signed_url_max_seconds))
-    add_check(app, "storage", storage.check)
+    health = StoreHealth(storage.check)
+    extensions.keep(
+        app,
+        storage=storage,
+        health=health,
+        url_lifetime=UrlLifetime(
+            settings.signed_url_default_seconds, settings.signed_url_max_seconds
+        ),
+    )
+    add_check(app, "storage", health.check)  # each probe refreshes what URL issuance trusts
     for origin in download_origins(settings):
         allow_form_target(app, origin)  # the download button redirects there
     register_error_shape(app, DRS_PREFIX + "/", drs_error_shape)
     register_error_shape(app, HTSGET_PREFIX + "/", htsget_error_shape)
-    for blueprint in (catalogue_pages, catalogue_api, downloads_pages, downloads_api,
-                      agreements_pages, agreements_api, results_pages, results_api, drs_api,
-                      htsget_api):
+    for blueprint in (
+        catalogue_pages,
+        catalogue_api,
+        downloads_pages,
+        downloads_api,
+        agreements_pages,
+        agreements_api,
+        results_pages,
+        results_api,
+        drs_api,
+        htsget_api,
+    ):
         app.register_blueprint(blueprint)
     datasets_cli.add_command(upload_demo_command)
     for group in (datasets_cli, demo_cli, results_cli):

@@ -1,5 +1,6 @@
 """The demo served by real gunicorn workers on a throwaway PostgreSQL database, for the
-tests that attack, fault or load it as a deployment would be: fuzzing, killed workers."""
+tests that attack, fault or load it as a deployment would be: fuzzing, killed workers.
+gunicorn runs with the shipped deploy/gunicorn.conf.py."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ from tests.ports import HeldPort
 from tests.postgres import create_database
 
 REPO = Path(__file__).resolve().parents[1]
+# What ships is what the tests serve with; only the socket and the worker count are theirs.
+GUNICORN_CONFIG = REPO / "deploy" / "gunicorn.conf.py"
 
 
 @dataclass(frozen=True)
@@ -51,16 +54,27 @@ class Service:
 
         with self.app() as app, app.extensions["custodian.session_factory"].begin() as session:
             user = session.scalars(select(User).where(User.subject == username)).one()
-            issued = create_api_token(session, Actor(user=user), name="service test", days=1,
-                                      max_days=30, now=app.extensions["custodian.clock"].now(),
-                                      scopes=ALL_SCOPES)
+            issued = create_api_token(
+                session,
+                Actor(user=user),
+                name="service test",
+                days=1,
+                max_days=30,
+                now=app.extensions["custodian.clock"].now(),
+                scopes=ALL_SCOPES,
+            )
         return {"Authorization": f"Bearer {issued.token}"}
 
 
 @contextmanager
-def gunicorn_demo(postgres_server: str, tmp_path: Path, *, workers: int = 2,
-                  env: Mapping[str, str] | None = None,
-                  options: tuple[str, ...] = ()) -> Iterator[Service]:
+def gunicorn_demo(
+    postgres_server: str,
+    tmp_path: Path,
+    *,
+    workers: int = 2,
+    env: Mapping[str, str] | None = None,
+    options: tuple[str, ...] = (),
+) -> Iterator[Service]:
     held = HeldPort()
     port = held.number
     database_url = create_database(postgres_server, f"svc_{port}")
@@ -68,21 +82,43 @@ def gunicorn_demo(postgres_server: str, tmp_path: Path, *, workers: int = 2,
     seeding = create_app(settings)
     upgrade(seeding.extensions["custodian.engine"])
     with seeding.extensions["custodian.session_factory"].begin() as session:
-        set_up_demo(session, issuer=settings.dev_idp_issuer,
-                    storage=seeding.extensions["custodian.storage"],
-                    now=seeding.extensions["custodian.clock"].now())
+        set_up_demo(
+            session,
+            issuer=settings.dev_idp_issuer,
+            storage=seeding.extensions["custodian.storage"],
+            now=seeding.extensions["custodian.clock"].now(),
+        )
     seeding.extensions["custodian.engine"].dispose()
-    environment = {**os.environ, "CUSTODIAN_ENV": "demo", "CUSTODIAN_INSTANCE_DIR": str(tmp_path),
-                   "CUSTODIAN_DATABASE_URL": database_url,
-                   "CUSTODIAN_PUBLIC_URL": settings.public_url, **(env or {})}
+    environment = {
+        **os.environ,
+        "CUSTODIAN_ENV": "demo",
+        "CUSTODIAN_INSTANCE_DIR": str(tmp_path),
+        "CUSTODIAN_DATABASE_URL": database_url,
+        "CUSTODIAN_PUBLIC_URL": settings.public_url,
+        **(env or {}),
+    }
     log = tmp_path / "gunicorn.log"
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     sock = held.listen()  # gunicorn serves the socket held since the port was chosen
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [gunicorn, "--workers", str(workers), "--bind", f"fd://{sock.fileno()}", *options,
-             "app:create_app()"], cwd=REPO, env=environment, stdout=output, stderr=output,
-            pass_fds=(sock.fileno(),))
+            [
+                gunicorn,
+                "--config",
+                str(GUNICORN_CONFIG),
+                "--workers",
+                str(workers),
+                "--bind",
+                f"fd://{sock.fileno()}",
+                *options,
+                "app:create_app()",
+            ],
+            cwd=REPO,
+            env=environment,
+            stdout=output,
+            stderr=output,
+            pass_fds=(sock.fileno(),),
+        )
     service = Service(settings.public_url, settings, process, log)
     try:
         _wait_until_up(service)

@@ -17,6 +17,7 @@ from datasets.catalogue.models import DataFile
 from tests.conftest import DemoInstance
 
 HTSGET = "/ga4gh/htsget/v1"
+SUFFIXES = {"VCF": ".vcf.gz", "BAM": ".bam", "CRAM": ".cram"}
 pysam.set_verbosity(0)  # reading a slice without an index is the point: no warnings
 
 
@@ -33,6 +34,12 @@ def vcf_and_bams(demo: DemoInstance) -> tuple[DataFile, list[DataFile]]:
     bams = [f for f in files.values() if f.data_format == "BAM"]
     assert len(vcfs) == 1 and len(bams) == 3
     return vcfs[0], bams
+
+
+def crams(demo: DemoInstance) -> list[DataFile]:
+    found = [f for f in indexed_files(demo).values() if f.data_format == "CRAM"]
+    assert len(found) == 1
+    return found
 
 
 def stored_path(demo: DemoInstance, key: str) -> Path:

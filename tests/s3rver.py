@@ -11,9 +11,9 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
@@ -30,6 +30,8 @@ START_SECONDS = 20
 class S3Server:
     endpoint_url: str
     bucket: str
+    # Stops the store mid-test (an outage); its port then refuses connections.
+    stop: Callable[[], None] = field(default=lambda: None, compare=False, repr=False)
 
 
 @contextmanager
@@ -43,20 +45,28 @@ def running_s3rver(bucket: str) -> Iterator[S3Server]:
     with (root / "stderr").open("w") as stderr:
         process = subprocess.Popen(
             [node, "s3rver.js", str(listening.fileno()), str(root / "data"), bucket],
-            cwd=NODE_DIR, stdout=subprocess.DEVNULL, stderr=stderr,
+            cwd=NODE_DIR,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
             pass_fds=(listening.fileno(),),
         )
-    try:
-        endpoint = port.url
-        _wait_until_answering(endpoint, process, root / "stderr")
-        yield S3Server(endpoint, bucket)
-    finally:
+
+    def stop() -> None:
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        port.down()
+
+    try:
+        endpoint = port.url
+        _wait_until_answering(endpoint, process, root / "stderr")
+        yield S3Server(endpoint, bucket, stop)
+    finally:
+        if process.poll() is None:
+            stop()
         port.close()
         shutil.rmtree(root, ignore_errors=True)
 

@@ -17,16 +17,26 @@ TEST_SIGNER = CheckpointSigner.from_seed(bytes(32), origin="test.example/audit",
 NO_ALERTS = AlertRules(1000, 1000)
 
 
-def sequencer_for(factory: sessionmaker[Session], *, signer: CheckpointSigner = TEST_SIGNER,
-                  rules: AlertRules = NO_ALERTS, batch_size: int = 1000
-                  ) -> Sequencer:
+def sequencer_for(
+    factory: sessionmaker[Session],
+    *,
+    signer: CheckpointSigner = TEST_SIGNER,
+    rules: AlertRules = NO_ALERTS,
+    batch_size: int = 1000,
+) -> Sequencer:
     engine = factory.kw["bind"]
-    return Sequencer(engine, factory, signer, rules, SystemClock(), batch_size=batch_size,
-                     interval=0.01)
+    return Sequencer(
+        engine, factory, signer, rules, SystemClock(), batch_size=batch_size, interval=0.01
+    )
 
 
-def drain(factory: sessionmaker[Session], *, signer: CheckpointSigner = TEST_SIGNER,
-          rules: AlertRules = NO_ALERTS, batch_size: int = 1000) -> int:
+def drain(
+    factory: sessionmaker[Session],
+    *,
+    signer: CheckpointSigner = TEST_SIGNER,
+    rules: AlertRules = NO_ALERTS,
+    batch_size: int = 1000,
+) -> int:
     """Chain every queued event now; how many were."""
     return sequencer_for(factory, signer=signer, rules=rules, batch_size=batch_size).drain()
 

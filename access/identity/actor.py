@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import pwd
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from access.identity.models import Role, User
@@ -23,6 +26,8 @@ class Actor:
     token_id: int | None = None
     # The token's scopes (core/scopes.py); None for a session, which is not scoped.
     scopes: frozenset[str] | None = None
+    # Set for an operator's command on the host: {"command", "os_user"} (see operator()).
+    operator: Mapping[str, str] | None = None
 
     def require_user(self) -> User:
         if self.user is None:
@@ -43,9 +48,21 @@ class Actor:
             ip=self.origin.ip,
             user_agent=self.origin.user_agent,
             request_id=self.origin.request_id,
+            operator=self.operator,
         )
 
 
 # Operators' commands act as the system: whoever can run them already controls the host and
 # its secrets.
 OPERATOR = Actor(user=None)
+
+
+def operator(command: str) -> Actor:
+    """The system, acting through ``command`` run by this OS user (named from the process's
+    real uid, not from $USER, which the environment can say anything in)."""
+    uid = os.getuid()
+    try:
+        os_user = pwd.getpwuid(uid).pw_name
+    except KeyError:  # a uid with no passwd entry, as in some containers
+        os_user = f"uid {uid}"
+    return Actor(user=None, operator={"command": command, "os_user": os_user})

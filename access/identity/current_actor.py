@@ -18,7 +18,7 @@ from core.errors import Forbidden, NotAuthenticated, RefusalNote
 from core.web.api_docs import operation_of
 from core.web.rate_limits import count_failure, enforce, refuse_if_blocked
 from core.web.request_id import current_request_id
-from core.web.request_scope import clock, db_session, session_factory
+from core.web.request_scope import clock, database_unavailable, db_session, session_factory
 
 API_PREFIX = "/api/"
 # Where a personal API token may stand in for the session: our JSON API and GA4GH DRS.
@@ -27,7 +27,9 @@ TOKEN_PREFIXES = (API_PREFIX, "/ga4gh/")
 
 def install(app: Flask) -> None:
     manager = LoginManager()
-    manager.init_app(app)
+    # Not flask-login's context processor: it loads the user for every template, the
+    # outage page's too. Templates get ``actor`` from the one below instead.
+    manager.init_app(app, add_context_processor=False)
     manager.session_protection = "basic"
 
     manager.user_loader(_load_user)
@@ -37,7 +39,8 @@ def install(app: Flask) -> None:
 
     @app.context_processor
     def _template_identity() -> dict[str, object]:
-        return {"actor": current_actor()}
+        # Loading the signed-in user needs the database: the outage page shows no one.
+        return {"actor": None if database_unavailable() else current_actor()}
 
 
 SESSION_ID = "sid"  # the key of the server-side session's id in the signed cookie
@@ -45,8 +48,10 @@ SESSION_ID = "sid"  # the key of the server-side session's id in the signed cook
 
 def session_terms() -> SessionTerms:
     settings = current_app.config["CUSTODIAN_SETTINGS"]
-    return SessionTerms(idle=timedelta(minutes=settings.session_idle_minutes),
-                        absolute=timedelta(hours=settings.session_max_hours))
+    return SessionTerms(
+        idle=timedelta(minutes=settings.session_idle_minutes),
+        absolute=timedelta(hours=settings.session_max_hours),
+    )
 
 
 def _load_user(user_id: str) -> User | None:
@@ -55,8 +60,7 @@ def _load_user(user_id: str) -> User | None:
     session_id = session.get(SESSION_ID)
     if not isinstance(session_id, str):
         return None
-    user = live_session_user(db_session(), session_id, terms=session_terms(),
-                             now=clock().now())
+    user = live_session_user(db_session(), session_id, terms=session_terms(), now=clock().now())
     return user if user is not None and str(user.id) == user_id else None
 
 
@@ -88,10 +92,12 @@ def _authenticate_bearer() -> None:
         reason, token_id = refused_token(db_session(), token, now)
         raise NotAuthenticated(
             "The API token is invalid, expired or revoked.",
-            refusal=RefusalNote(AuditAction.TOKEN_REFUSED,
-                                None if token_id is None else "api_token",
-                                None if token_id is None else str(token_id),
-                                {"path": request.path[:200], "reason": reason}),
+            refusal=RefusalNote(
+                AuditAction.TOKEN_REFUSED,
+                None if token_id is None else "api_token",
+                None if token_id is None else str(token_id),
+                {"path": request.path[:200], "reason": reason},
+            ),
         )
     g.bearer_user, g.bearer_token_id, g.bearer_scopes = found.user, found.token_id, found.scopes
 
@@ -109,18 +115,25 @@ def _check_token_scope() -> None:
         raise Forbidden(
             "This endpoint does not accept API tokens; sign in instead.",
             details={"path": request.path[:200]},
-            refusal=RefusalNote(AuditAction.TOKEN_REFUSED, details={
-                "path": request.path[:200], "reason": "endpoint_takes_no_token"}),
+            refusal=RefusalNote(
+                AuditAction.TOKEN_REFUSED,
+                details={"path": request.path[:200], "reason": "endpoint_takes_no_token"},
+            ),
         )
     if operation.scope is not None and operation.scope not in g.bearer_scopes:
         scope = str(operation.scope)  # the scope's name, never the enum's repr
         raise Forbidden(
-            f"This API token lacks the scope \"{scope}\" that this endpoint needs. "
-            f"Create a token with the scope \"{scope}\".",
+            f'This API token lacks the scope "{scope}" that this endpoint needs. '
+            f'Create a token with the scope "{scope}".',
             details={"missing_scope": scope, "token_scopes": sorted(g.bearer_scopes)},
-            refusal=RefusalNote(AuditAction.TOKEN_REFUSED, details={
-                "path": request.path[:200], "reason": "missing_scope",
-                "missing_scope": scope}),
+            refusal=RefusalNote(
+                AuditAction.TOKEN_REFUSED,
+                details={
+                    "path": request.path[:200],
+                    "reason": "missing_scope",
+                    "missing_scope": scope,
+                },
+            ),
         )
 
 
@@ -131,8 +144,9 @@ def current_actor() -> Actor:
         request_id=current_request_id(),
     )
     if "bearer_user" in g:
-        return Actor(user=g.bearer_user, origin=origin, token_id=g.bearer_token_id,
-                     scopes=g.bearer_scopes)
+        return Actor(
+            user=g.bearer_user, origin=origin, token_id=g.bearer_token_id, scopes=g.bearer_scopes
+        )
     user = current_user if current_user.is_authenticated else None
     return Actor(user=user, origin=origin)
 
@@ -147,9 +161,15 @@ def record_refused(note: RefusalNote) -> None:
     """Record a refused attempt by whoever is asking, in a transaction of its own (the
     refusing one is rolled back); core's error handler calls it for every domain error
     that carries a RefusalNote."""
-    record_refusal(session_factory(), current_actor().audit(), AuditAction(note.action),
-                   now=clock().now(), target_type=note.target_type, target_id=note.target_id,
-                   details=note.details)
+    record_refusal(
+        session_factory(),
+        current_actor().audit(),
+        AuditAction(note.action),
+        now=clock().now(),
+        target_type=note.target_type,
+        target_id=note.target_id,
+        details=note.details,
+    )
 
 
 def audit_reader() -> AuditReader:

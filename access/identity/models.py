@@ -1,5 +1,5 @@
 """People as the service knows them: users, by their identity provider's issuer and subject,
-and their roles."""
+and their roles; and people invited by email who have not signed in yet."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import (
+    Boolean,
     ForeignKey,
     Index,
     Integer,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -26,9 +28,24 @@ class Role(StrEnum):
     SIGNING_OFFICIAL = "signing_official"
 
 
+# An invited person is a user row under this issuer until their first sign-in with a
+# verified email replaces it with the real one. Issuers are https URLs, so no sign-in
+# can ever match it; the row exists so roles and committee seats can be given ahead.
+INVITED_ISSUER = "urn:custodian:invited"
+
+
+class Invitation(StrEnum):
+    PENDING = "pending"
+    BOUND = "bound"  # a sign-in took it: the row is that person now, or gave them its roles
+    WITHDRAWN = "withdrawn"
+
+
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = (UniqueConstraint("issuer", "subject"),)
+    __table_args__ = (
+        UniqueConstraint("issuer", "subject"),
+        Index("ix_users_invitation_email", "invitation", "email"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     issuer: Mapped[str] = mapped_column(String(512))
@@ -38,12 +55,28 @@ class User(Base):
     institution: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # What the provider said at the last sign-in: only a verified email may bind invitations.
+    email_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    invitation: Mapped[str | None] = mapped_column(String(16))  # Invitation, if invited
+    # An invitation may name the provider the person must come through.
+    invited_issuer: Mapped[str | None] = mapped_column(String(512))
+    invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     roles: Mapped[list[RoleAssignment]] = relationship(back_populates="user", lazy="selectin")
 
     @property
     def display_name(self) -> str:
         return self.name or self.email or self.subject
+
+    @property
+    def status(self) -> str:
+        """invited, withdrawn or merged (into someone who had signed in before) for an
+        invitation; else active, or not_signed_in when known only by issuer and subject."""
+        if self.issuer == INVITED_ISSUER:
+            if self.invitation == Invitation.PENDING:
+                return "invited"
+            return "withdrawn" if self.invitation == Invitation.WITHDRAWN else "merged"
+        return "active" if self.last_login_at is not None else "not_signed_in"
 
     # flask-login's user protocol, kept here so the loader can return the model itself.
     is_authenticated = True

@@ -15,20 +15,39 @@ from audit.log.append import record_event
 
 
 def ensure_user(
-    session: Session, actor: Actor, *, issuer: str, subject: str, email: str, name: str,
-    institution: str, now: datetime,
+    session: Session,
+    actor: Actor,
+    *,
+    issuer: str,
+    subject: str,
+    email: str | None = None,
+    name: str | None = None,
+    institution: str | None = None,
+    now: datetime,
 ) -> User:
     """Provision a user before their first sign-in, so roles can be given in advance."""
     user = session.scalar(select(User).where(User.issuer == issuer, User.subject == subject))
     if user is not None:
         return user
-    user = User(issuer=issuer, subject=subject, email=email, name=name,
-                institution=institution, created_at=now)
+    user = User(
+        issuer=issuer,
+        subject=subject,
+        email=email,
+        name=name,
+        institution=institution,
+        created_at=now,
+    )
     session.add(user)
     session.flush()
-    record_event(session, actor.audit(), AuditAction.USER_CREATE, now=now,
-                 target_type="user", target_id=user.id,
-                 details={"issuer": issuer, "subject": subject})
+    record_event(
+        session,
+        actor.audit(),
+        AuditAction.USER_CREATE,
+        now=now,
+        target_type="user",
+        target_id=user.id,
+        details={"issuer": issuer, "subject": subject},
+    )
     return user
 
 

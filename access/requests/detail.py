@@ -7,7 +7,9 @@ admins and auditors, not to the applicant or the signing official.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -15,9 +17,10 @@ from sqlalchemy.orm import Session
 
 from access.identity.actor import Actor
 from access.identity.models import Role
-from access.models import Committee
-from access.requests.models import AccessRequest, RequestQuestion
-from access.requests.moves import standing_of
+from access.models import Committee, CommitteeMembership
+from access.requests.models import AccessRequest, ConflictDeclaration, RequestQuestion, Vote
+from access.requests.moves import committees_of, standing_of
+from access.requests.progress import Facts, Progress, progress_of
 from access.requests.review import conflicts_of, part_decisions, votes_of
 from access.requests.workflow import RequestAction, RequestState, allowed_actions, party_for
 
@@ -37,22 +40,38 @@ def describe_request(session: Session, actor: Actor, request: AccessRequest) -> 
     standing = standing_of(session, actor, request)
     decisions = part_decisions(session, request)
     committee_ids = sorted({rd.committee_id for rd in request.datasets})
-    names = {row.id: row.name for row in session.execute(
-        select(Committee.id, Committee.name).where(Committee.id.in_(committee_ids)))}
+    names = {
+        row.id: row.name
+        for row in session.execute(
+            select(Committee.id, Committee.name).where(Committee.id.in_(committee_ids))
+        )
+    }
     parts = []
     for committee_id in committee_ids:
         decided = decisions.get(committee_id)
-        parts.append(Part(
-            committee_id, names.get(committee_id, ""),
-            [rd.dataset_id for rd in request.datasets if rd.committee_id == committee_id],
-            decided.decision if decided else None, decided.reason if decided else None,
-            decided.days if decided else None, decided.decided_at if decided else None))
-    deliberating = bool(standing.member_of) or actor.has_role(Role.ADMIN) \
-        or actor.has_role(Role.AUDITOR)
+        parts.append(
+            Part(
+                committee_id,
+                names.get(committee_id, ""),
+                [rd.dataset_id for rd in request.datasets if rd.committee_id == committee_id],
+                decided.decision if decided else None,
+                decided.reason if decided else None,
+                decided.days if decided else None,
+                decided.decided_at if decided else None,
+            )
+        )
+    deliberating = (
+        bool(standing.member_of) or actor.has_role(Role.ADMIN) or actor.has_role(Role.AUDITOR)
+    )
     return {
         "parts": parts,
-        "questions": list(session.scalars(select(RequestQuestion).where(
-            RequestQuestion.request_id == request.id).order_by(RequestQuestion.id))),
+        "questions": list(
+            session.scalars(
+                select(RequestQuestion)
+                .where(RequestQuestion.request_id == request.id)
+                .order_by(RequestQuestion.id)
+            )
+        ),
         "votes": votes_of(session, request) if deliberating else None,
         "conflicts": conflicts_of(session, request) if deliberating else None,
         "actions": [action.value for action in actions_for(session, actor, request)],
@@ -63,36 +82,77 @@ def actions_for(session: Session, actor: Actor, request: AccessRequest) -> list[
     standing = standing_of(session, actor, request)
     user = actor.user
     accepted = user is not None and any(
-        c.user_id == user.id and c.accepted_at is not None for c in request.collaborators)
-    return [action for action in allowed_actions(RequestState(request.state))
-            if standing.is_party(party_for(action))
-            and not (action is RequestAction.ACCEPT and accepted)]
+        c.user_id == user.id and c.accepted_at is not None for c in request.collaborators
+    )
+    return [
+        action
+        for action in allowed_actions(RequestState(request.state))
+        if standing.is_party(party_for(action))
+        and not (action is RequestAction.ACCEPT and accepted)
+    ]
 
 
 @dataclass(frozen=True)
-class Step:
-    at: Any
-    action: str
-    from_state: str | None
-    to_state: str | None
-    by_service: bool
+class Tally:
+    approve: int
+    reject: int
+    abstain: int
+    voted: int
+    eligible: int  # members who may vote: not the applicant's side, no declared conflict
+    mine: str | None  # the reader's own vote this round
 
 
-def request_timeline(session: Session, request_id: int) -> list[Step]:
-    """The request's history from the audit log: what happened when, and the states passed.
+def tally_of(session: Session, actor: Actor, request: AccessRequest, votes: list[Vote]) -> Tally:
+    members = set(
+        session.scalars(
+            select(CommitteeMembership.user_id).where(
+                CommitteeMembership.committee_id.in_(committees_of(request))
+            )
+        )
+    )
+    conflicted = set(
+        session.scalars(
+            select(ConflictDeclaration.user_id).where(ConflictDeclaration.request_id == request.id)
+        )
+    )
+    applicants = {request.applicant_id} | {c.user_id for c in request.collaborators}
+    counts = Counter(v.vote for v in votes)
+    reader = actor.user.id if actor.user else None
+    return Tally(
+        counts["approve"],
+        counts["reject"],
+        counts["abstain"],
+        len({v.voter_id for v in votes}),
+        len(members - applicants - conflicted),
+        next((v.vote for v in votes if v.voter_id == reader), None),
+    )
 
-    Only the action and the states: details (vote rationales, reasons) stay with the
-    parts of the page that may show them.
-    """
-    from audit.log.models import AuditEvent
 
-    rows = session.execute(
-        select(AuditEvent.occurred_at, AuditEvent.action, AuditEvent.details,
-               AuditEvent.actor_user_id)
-        .where(AuditEvent.target_type == "access_request",
-               AuditEvent.target_id == str(request_id), AuditEvent.outcome == "success")
-        .order_by(AuditEvent.seq))
-    return [Step(at, action.removeprefix("request:").replace("_", " "),
-                 details.get("from") if isinstance(details, dict) else None,
-                 details.get("to") if isinstance(details, dict) else None,
-                 actor is None) for at, action, details, actor in rows]
+def progress_for(
+    session: Session, actor: Actor, request: AccessRequest, parts: list[Part]
+) -> Progress:
+    """The tracker's facts for this reader: names, committees, how far the parts are."""
+    standing = standing_of(session, actor, request)
+    reader_is = (
+        "applicant"
+        if standing.applicant
+        else "signing official"
+        if standing.signing_official
+        else "committee"
+        if standing.member_of
+        else ""
+    )
+    until = None
+    if request.decided_at is not None and request.approved_days:
+        until = (request.decided_at + timedelta(days=request.approved_days)).date()
+    return progress_of(
+        request.state,
+        Facts(
+            applicant=request.applicant.display_name,
+            institution=request.applicant.institution,
+            committees=[p.committee_name for p in parts],
+            parts_decided=sum(1 for p in parts if p.decision),
+            access_until=until,
+            reader_is=reader_is,
+        ),
+    )

@@ -38,38 +38,56 @@ def verify_command() -> None:
     ok = report.ok and checkpoints.ok and not behind
     with session_factory()() as session:
         record_event(
-            session, SYSTEM, AuditAction.AUDIT_VERIFY, now=clock().now(),
+            session,
+            SYSTEM,
+            AuditAction.AUDIT_VERIFY,
+            now=clock().now(),
             outcome=Outcome.SUCCESS if ok else Outcome.ERROR,
-            details={"events_checked": report.events_checked,
-                     "first_bad_seq": report.first_bad_seq,
-                     "checkpoints_checked": checkpoints.checkpoints_checked,
-                     "checkpoint_problem": checkpoints.problem,
-                     "unchained": waiting.unchained,
-                     "oldest_unchained_seconds": round(waiting.oldest_seconds, 3)},
+            details={
+                "events_checked": report.events_checked,
+                "first_bad_seq": report.first_bad_seq,
+                "checkpoints_checked": checkpoints.checkpoints_checked,
+                "checkpoint_problem": checkpoints.problem,
+                "unchained": waiting.unchained,
+                "oldest_unchained_seconds": round(waiting.oldest_seconds, 3),
+            },
         )
         commit_audited(session)
-    unchained = (f"{waiting.unchained} event{'' if waiting.unchained == 1 else 's'} not yet "
-                 "chained"
-                 + (f", the oldest {waiting.oldest_seconds:.1f} s old" if waiting.unchained
-                    else ""))
+    unchained = (
+        f"{waiting.unchained} event{'' if waiting.unchained == 1 else 's'} not yet "
+        "chained"
+        + (f", the oldest {waiting.oldest_seconds:.1f} s old" if waiting.unchained else "")
+    )
     if ok:
-        click.echo(f"OK: {report.events_checked} audit events verified; the chain is intact. "
-                   f"{checkpoints.checkpoints_checked} checkpoints verified. {unchained}.")
+        click.echo(
+            f"OK: {report.events_checked} audit events verified; the chain is intact. "
+            f"{checkpoints.checkpoints_checked} checkpoints verified. {unchained}."
+        )
         return
     if not report.ok:
-        current_app.logger.error("audit chain verification failed at event %s",
-                                 report.first_bad_seq)
-        click.echo(f"FAILED: first bad event is seq {report.first_bad_seq}: {report.problem} "
-                   f"({report.events_checked} events before it verified)", err=True)
+        current_app.logger.error(
+            "audit chain verification failed at event %s", report.first_bad_seq
+        )
+        click.echo(
+            f"FAILED: first bad event is seq {report.first_bad_seq}: {report.problem} "
+            f"({report.events_checked} events before it verified)",
+            err=True,
+        )
     elif not checkpoints.ok:
         current_app.logger.error("audit checkpoint verification failed: %s", checkpoints.problem)
-        click.echo(f"FAILED: {checkpoints.problem} ({checkpoints.checkpoints_checked} "
-                   "checkpoints before it verified)", err=True)
+        click.echo(
+            f"FAILED: {checkpoints.problem} ({checkpoints.checkpoints_checked} "
+            "checkpoints before it verified)",
+            err=True,
+        )
     else:
         current_app.logger.error("audit events wait too long to be chained: %s", unchained)
-        click.echo(f"FAILED: {unchained}, more than the {max_lag} s allowed "
-                   f"(CUSTODIAN_AUDIT_MAX_LAG_SECONDS); is the sequencer running? The "
-                   f"{report.events_checked} chained events verified.", err=True)
+        click.echo(
+            f"FAILED: {unchained}, more than the {max_lag} s allowed "
+            f"(CUSTODIAN_AUDIT_MAX_LAG_SECONDS); is the sequencer running? The "
+            f"{report.events_checked} chained events verified.",
+            err=True,
+        )
     raise SystemExit(1)
 
 
@@ -83,8 +101,11 @@ def checkpoint_command() -> None:
     with session_factory()() as session:
         checkpoint = None if tree_size is None else checkpoint_at(session, tree_size)
     if checkpoint is None:
-        click.echo("FAILED: the checkpoint is asked for, but the sequencer has not chained "
-                   "it yet; it will be signed when it does.", err=True)
+        click.echo(
+            "FAILED: the checkpoint is asked for, but the sequencer has not chained "
+            "it yet; it will be signed when it does.",
+            err=True,
+        )
         raise SystemExit(1)
     click.echo(checkpoint.note, nl=False)
 
@@ -97,11 +118,13 @@ def export_command(path: Path) -> None:
     Verify it anywhere with: python -m audit.verify PATH --public-key KEY.pem
     """
     now = clock().now()
-    tree_size = start_log_export(session_factory(), sequencer(), SYSTEM,
-                                 destination=str(path), now=now)
+    tree_size = start_log_export(
+        session_factory(), sequencer(), SYSTEM, destination=str(path), now=now
+    )
     with path.open("w", encoding="utf-8") as out:
-        out.writelines(stream_log_export(session_factory(), tree_size, now=now,
-                                         signer=checkpoint_signer()))
+        out.writelines(
+            stream_log_export(session_factory(), tree_size, now=now, signer=checkpoint_signer())
+        )
     click.echo(f"Exported {tree_size} audit events to {path}.")
 
 

@@ -36,6 +36,9 @@ class AuditActor:
     ip: str | None = None
     user_agent: str | None = None
     request_id: str | None = None
+    # An operator's command on the host (which command, which OS user): it goes into each
+    # event's details, so the columns, and with them the chain's format, stay as they are.
+    operator: Mapping[str, str] | None = None
 
 
 SYSTEM = AuditActor()
@@ -68,7 +71,10 @@ def record_event(
         request_id=actor.request_id,
         target_type=target_type,
         target_id=None if target_id is None else str(target_id),
-        details=dict(details or {}),
+        details={
+            **(details or {}),
+            **({"operator": dict(actor.operator)} if actor.operator else {}),
+        },
     )
     session.add(entry)
     session.flush()  # written now: a failing audit write fails the action here, not at commit

@@ -37,12 +37,28 @@ class AuditEvent(Base):
         Index("ix_audit_events_dataset_id_seq", "dataset_id", "seq"),
         Index("ix_audit_events_file_id_seq", "file_id", "seq"),
         Index("ix_audit_events_user_action_time", "actor_user_id", "action", "occurred_at"),
-        Index("ix_audit_events_denied_user_time", "actor_user_id", "occurred_at",
-              postgresql_where=_DENIED, sqlite_where=_DENIED),
-        Index("ix_audit_events_denied_ip_time", "ip", "occurred_at",
-              postgresql_where=_DENIED, sqlite_where=_DENIED),
-        Index("ix_audit_events_alert_target_time", "target_type", "target_id", "occurred_at",
-              postgresql_where=_ALERT, sqlite_where=_ALERT),
+        Index(
+            "ix_audit_events_denied_user_time",
+            "actor_user_id",
+            "occurred_at",
+            postgresql_where=_DENIED,
+            sqlite_where=_DENIED,
+        ),
+        Index(
+            "ix_audit_events_denied_ip_time",
+            "ip",
+            "occurred_at",
+            postgresql_where=_DENIED,
+            sqlite_where=_DENIED,
+        ),
+        Index(
+            "ix_audit_events_alert_target_time",
+            "target_type",
+            "target_id",
+            "occurred_at",
+            postgresql_where=_ALERT,
+            sqlite_where=_ALERT,
+        ),
         # An index rather than a constraint: SQLite adds it without rebuilding the table.
         Index("ix_audit_events_entry_id", "entry_id", unique=True),
     )
@@ -98,8 +114,9 @@ class AuditQueueEntry(Base):
     # would once the queue is empty without AUTOINCREMENT.
     __table_args__ = ({"sqlite_autoincrement": True},)
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
-                                    primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     action: Mapped[str] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(16))

@@ -47,16 +47,24 @@ class Integrated:
     lags: tuple[float, ...] = ()
 
 
-def integrate_batch(session: Session, *, signer: CheckpointSigner, rules: AlertRules,
-                    now: datetime, limit: int, wait: bool = True) -> Integrated | None:
+def integrate_batch(
+    session: Session,
+    *,
+    signer: CheckpointSigner,
+    rules: AlertRules,
+    now: datetime,
+    limit: int,
+    wait: bool = True,
+) -> Integrated | None:
     """One batch, in the caller's transaction; None when ``wait`` is false and another
     sequencer holds the lock."""
     tip = lock_chain_tip(session, wait=wait)
     if tip is None:
         return None
     seq, prev_hash = tip
-    entries = session.execute(select(AuditQueueEntry.__table__).order_by(_QUEUE.id)
-                              .limit(limit)).all()
+    entries = session.execute(
+        select(AuditQueueEntry.__table__).order_by(_QUEUE.id).limit(limit)
+    ).all()
     if not entries:
         return Integrated(0)
     windows = AlertWindows(session, rules)
@@ -65,8 +73,10 @@ def integrate_batch(session: Session, *, signer: CheckpointSigner, rules: AlertR
     due: list[int] = []
     for entry in entries:
         fields = {name: getattr(entry, name) for name in ENTRY_FIELDS}
-        for event, entry_id in [(fields, entry.id), *_alerts(windows.observe(fields), fields,
-                                                             seq + 1)]:
+        for event, entry_id in [
+            (fields, entry.id),
+            *_alerts(windows.observe(fields), fields, seq + 1),
+        ]:
             seq += 1
             rows.append(_chained(seq, prev_hash, event, entry_id))
             prev_hash = rows[-1]["hash"]
@@ -77,8 +87,7 @@ def integrate_batch(session: Session, *, signer: CheckpointSigner, rules: AlertR
     session.flush()  # the alert windows, and the leaves the checkpoints read
     for tree_size in due:
         write_checkpoint(session, signer, tree_size, now)
-    return Integrated(len(entries), tuple((now - e.occurred_at).total_seconds()
-                                          for e in entries))
+    return Integrated(len(entries), tuple((now - e.occurred_at).total_seconds() for e in entries))
 
 
 def asks_for_checkpoint(event: dict[str, Any]) -> bool:
@@ -87,7 +96,8 @@ def asks_for_checkpoint(event: dict[str, Any]) -> bool:
     action: str = event["action"]
     details: dict[str, Any] = event["details"]
     return action == AuditAction.AUDIT_CHECKPOINT or (
-        action == AuditAction.AUDIT_EXPORT and details.get("format") == "verifiable-jsonl")
+        action == AuditAction.AUDIT_EXPORT and details.get("format") == "verifiable-jsonl"
+    )
 
 
 def lock_chain_tip(session: Session, *, wait: bool = True) -> tuple[int, str] | None:
@@ -105,27 +115,52 @@ def lock_chain_tip(session: Session, *, wait: bool = True) -> tuple[int, str] | 
             return None
     else:  # a write that matches no row takes SQLite's write lock
         session.execute(update(AuditEvent).where(false()).values(seq=AuditEvent.seq))
-    last = session.execute(select(_EVENTS.seq, _EVENTS.hash)
-                           .order_by(_EVENTS.seq.desc()).limit(1)).first()
+    last = session.execute(
+        select(_EVENTS.seq, _EVENTS.hash).order_by(_EVENTS.seq.desc()).limit(1)
+    ).first()
     return (0, GENESIS_HASH) if last is None else (last.seq, last.hash)
 
 
-def _alerts(breaches: list[Breach], trigger: dict[str, Any], trigger_seq: int
-            ) -> list[tuple[dict[str, Any], None]]:
+def _alerts(
+    breaches: list[Breach], trigger: dict[str, Any], trigger_seq: int
+) -> list[tuple[dict[str, Any], None]]:
     """Each breach as an event of the sequencer's own, with no queue entry."""
-    return [({"occurred_at": trigger["occurred_at"], "action": AuditAction.AUDIT_ALERT.value,
-              "outcome": Outcome.SUCCESS.value, "actor_user_id": None, "actor_issuer": None,
-              "actor_subject": None, "actor_token_id": None, "actor_roles": "", "ip": None,
-              "user_agent": None, "request_id": trigger["request_id"],
-              "target_type": breach.subject_type, "target_id": breach.subject,
-              "details": breach.details(trigger_seq)}, None) for breach in breaches]
+    return [
+        (
+            {
+                "occurred_at": trigger["occurred_at"],
+                "action": AuditAction.AUDIT_ALERT.value,
+                "outcome": Outcome.SUCCESS.value,
+                "actor_user_id": None,
+                "actor_issuer": None,
+                "actor_subject": None,
+                "actor_token_id": None,
+                "actor_roles": "",
+                "ip": None,
+                "user_agent": None,
+                "request_id": trigger["request_id"],
+                "target_type": breach.subject_type,
+                "target_id": breach.subject,
+                "details": breach.details(trigger_seq),
+            },
+            None,
+        )
+        for breach in breaches
+    ]
 
 
-def _chained(seq: int, prev_hash: str, fields: dict[str, Any], entry_id: int | None
-             ) -> dict[str, Any]:
+def _chained(
+    seq: int, prev_hash: str, fields: dict[str, Any], entry_id: int | None
+) -> dict[str, Any]:
     chain_hash, leaf = event_hashes(prev_hash, {"seq": seq, **fields})
-    dataset_id, file_id = search_keys(fields["target_type"], fields["target_id"],
-                                      fields["details"])
-    return {"seq": seq, **fields, "prev_hash": prev_hash, "hash": chain_hash,
-            "leaf_hash": leaf, "entry_id": entry_id, "dataset_id": dataset_id,
-            "file_id": file_id}
+    dataset_id, file_id = search_keys(fields["target_type"], fields["target_id"], fields["details"])
+    return {
+        "seq": seq,
+        **fields,
+        "prev_hash": prev_hash,
+        "hash": chain_hash,
+        "leaf_hash": leaf,
+        "entry_id": entry_id,
+        "dataset_id": dataset_id,
+        "file_id": file_id,
+    }

@@ -54,7 +54,8 @@ class Backlog:
 
 def backlog(session: Session, now: datetime) -> Backlog:
     count, oldest = session.execute(
-        select(func.count(), func.min(AuditQueueEntry.occurred_at))).one()
+        select(func.count(), func.min(AuditQueueEntry.occurred_at))
+    ).one()
     age = 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
     observe_audit_backlog(count, age)
     return Backlog(count, age)
@@ -77,8 +78,14 @@ class Sequencer:
     def integrate(self, session: Session, *, wait: bool = True) -> Integrated | None:
         """One batch in ``session``, committed; None if another holds the lock (``wait``)."""
         try:
-            done = integrate_batch(session, signer=self.signer, rules=self.rules,
-                                   now=self.clock.now(), limit=self.batch_size, wait=wait)
+            done = integrate_batch(
+                session,
+                signer=self.signer,
+                rules=self.rules,
+                now=self.clock.now(),
+                limit=self.batch_size,
+                wait=wait,
+            )
             session.commit()
         except BaseException:
             session.rollback()
@@ -154,8 +161,7 @@ class Sequencer:
             if self._thread_pid == os.getpid():
                 return
             self._stopping.clear()
-            self._thread = threading.Thread(target=self.lead, name="audit-sequencer",
-                                            daemon=True)
+            self._thread = threading.Thread(target=self.lead, name="audit-sequencer", daemon=True)
             self._thread_pid = os.getpid()
             self._thread.start()
 

@@ -56,8 +56,13 @@ class Breach:
     threshold: int
 
     def details(self, trigger_seq: int) -> dict[str, Any]:
-        return {"kind": self.kind, "count": self.count, "threshold": self.threshold,
-                "window_seconds": int(WINDOW.total_seconds()), "trigger_seq": trigger_seq}
+        return {
+            "kind": self.kind,
+            "count": self.count,
+            "threshold": self.threshold,
+            "window_seconds": int(WINDOW.total_seconds()),
+            "trigger_seq": trigger_seq,
+        }
 
 
 def counted_as(event: Mapping[str, Any]) -> list[WindowKey]:
@@ -88,9 +93,16 @@ class AlertWindows:
         wanted = set(keys) - set(self._windows)
         if not wanted:
             return
-        stored = {(w.kind, w.subject_type, w.subject): w for w in self.session.scalars(
-            select(AlertWindow).where(tuple_(AlertWindow.kind, AlertWindow.subject_type,
-                                             AlertWindow.subject).in_(wanted)))}
+        stored = {
+            (w.kind, w.subject_type, w.subject): w
+            for w in self.session.scalars(
+                select(AlertWindow).where(
+                    tuple_(AlertWindow.kind, AlertWindow.subject_type, AlertWindow.subject).in_(
+                        wanted
+                    )
+                )
+            )
+        }
         for key in wanted:
             window = stored.get(key)
             capacity = self.rules.threshold(key[0]) + 1
@@ -108,7 +120,7 @@ class AlertWindows:
         breaches: list[Breach] = []
         for key in counted_as(event):
             window = self._windows[key]
-            window.recent = [*window.recent, at.isoformat()][-window.capacity:]
+            window.recent = [*window.recent, at.isoformat()][-window.capacity :]
             full = len(window.recent) == window.capacity
             if not full or datetime.fromisoformat(window.recent[0]) <= at - WINDOW:
                 continue
@@ -120,22 +132,36 @@ class AlertWindows:
         return breaches
 
 
-def _rebuilt(session: Session, key: WindowKey, capacity: int
-             ) -> tuple[list[str], datetime | None]:
+def _rebuilt(session: Session, key: WindowKey, capacity: int) -> tuple[list[str], datetime | None]:
     kind, subject_type, subject = key
     conditions: list[ColumnElement[bool]]
     if kind == AlertKind.DOWNLOADS:
-        conditions = [AuditEvent.actor_user_id == int(subject),
-                      AuditEvent.action == AuditAction.URL_ISSUE.value]
+        conditions = [
+            AuditEvent.actor_user_id == int(subject),
+            AuditEvent.action == AuditAction.URL_ISSUE.value,
+        ]
     elif subject_type == "user":
-        conditions = [AuditEvent.actor_user_id == int(subject),
-                      AuditEvent.outcome == Outcome.DENIED.value]
+        conditions = [
+            AuditEvent.actor_user_id == int(subject),
+            AuditEvent.outcome == Outcome.DENIED.value,
+        ]
     else:
         conditions = [AuditEvent.ip == subject, AuditEvent.outcome == Outcome.DENIED.value]
-    times = session.scalars(select(AuditEvent.occurred_at).where(*conditions)
-                            .order_by(AuditEvent.occurred_at.desc()).limit(capacity)).all()
-    alerts = session.execute(select(AuditEvent.occurred_at, AuditEvent.details).where(
-        AuditEvent.action == AuditAction.AUDIT_ALERT.value, AuditEvent.target_type == subject_type,
-        AuditEvent.target_id == subject).order_by(AuditEvent.occurred_at.desc()).limit(10)).all()
+    times = session.scalars(
+        select(AuditEvent.occurred_at)
+        .where(*conditions)
+        .order_by(AuditEvent.occurred_at.desc())
+        .limit(capacity)
+    ).all()
+    alerts = session.execute(
+        select(AuditEvent.occurred_at, AuditEvent.details)
+        .where(
+            AuditEvent.action == AuditAction.AUDIT_ALERT.value,
+            AuditEvent.target_type == subject_type,
+            AuditEvent.target_id == subject,
+        )
+        .order_by(AuditEvent.occurred_at.desc())
+        .limit(10)
+    ).all()
     alerted = next((at for at, details in alerts if details.get("kind") == kind), None)
     return [moment.isoformat() for moment in reversed(times)], alerted

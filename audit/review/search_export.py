@@ -44,11 +44,17 @@ class Export:
         return f"audit-events-before-{self.up_to}.{self.format}"
 
 
-def start_export(session: Session, reader: AuditReader, where: EventFilter, *, fmt: str,
-                 now: datetime) -> Export:
+def start_export(
+    session: Session, reader: AuditReader, where: EventFilter, *, fmt: str, now: datetime
+) -> Export:
     before = (session.scalar(select(func.max(AuditEvent.seq))) or 0) + 1
-    record_event(session, reader.actor, AuditAction.AUDIT_EXPORT, now=now,
-                 details={"format": fmt, "filters": where.described(), "before_seq": before})
+    record_event(
+        session,
+        reader.actor,
+        AuditAction.AUDIT_EXPORT,
+        now=now,
+        details={"format": fmt, "filters": where.described(), "before_seq": before},
+    )
     return Export(where, fmt, before)
 
 
@@ -80,6 +86,9 @@ def csv_lines(events: Iterable[AuditEvent]) -> Iterator[str]:
 def _cell(value: Any) -> str:
     if value is None:
         return ""
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True) if isinstance(value, dict) \
+    text = (
+        json.dumps(value, ensure_ascii=False, sort_keys=True)
+        if isinstance(value, dict)
         else str(value)
+    )
     return "'" + text if text.startswith(FORMULA_STARTS) else text

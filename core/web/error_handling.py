@@ -18,17 +18,15 @@ from werkzeug.exceptions import HTTPException
 
 from core.errors import DomainError, NotAuthenticated, RefusalNote
 from core.web.api import error_response
-from core.web.rate_limits import RateLimited
 from core.web.request_id import current_request_id
-from core.web.request_scope import rollback_if_open
+from core.web.request_scope import mark_database_unavailable, rollback_if_open
 
 log = logging.getLogger(__name__)
 
 RefusalRecorder = Callable[[RefusalNote], None]
 # An API whose standard fixes another error body (GA4GH DRS: {"msg", "status_code"}).
 ErrorShape = Callable[[int, str, str, Mapping[str, Any]], dict[str, Any]]
-JSON_PREFIXES = ("/api/", "/storage/", "/dev-idp/token", "/dev-idp/userinfo", "/metrics",
-                 "/ga4gh/")
+JSON_PREFIXES = ("/api/", "/storage/", "/dev-idp/token", "/dev-idp/userinfo", "/metrics", "/ga4gh/")
 _SHAPES = "custodian.error_shapes"
 PAGE_TITLES = {
     400: "Something in that request was not right",
@@ -55,7 +53,7 @@ def install(app: Flask, record_refusal: RefusalRecorder) -> None:
             query = urlencode({"next": request.full_path.rstrip("?")})
             return redirect(f"/auth/login?{query}")  # type: ignore[return-value]
         response = respond(error.status, error.code, error.message, dict(error.details))
-        if isinstance(error, RateLimited):
+        if error.retry_after is not None:
             response.headers["Retry-After"] = str(error.retry_after)
         return response
 
@@ -76,11 +74,16 @@ def install(app: Flask, record_refusal: RefusalRecorder) -> None:
     @app.errorhandler(PoolTimeoutError)
     def _database_unavailable(error: Exception) -> Response:
         """The database is down or saturated: tell clients to come back, log no statement."""
+        mark_database_unavailable()
         rollback_if_open()
-        log.error("database unavailable (request id %s): %s", current_request_id(),
-                  type(error).__name__)
-        response = respond(503, "database_unavailable",
-                           "The database is unavailable right now. Please retry shortly.")
+        log.error(
+            "database unavailable (request id %s): %s", current_request_id(), type(error).__name__
+        )
+        response = respond(
+            503,
+            "database_unavailable",
+            "The database is unavailable right now. Please retry shortly.",
+        )
         response.headers["Retry-After"] = "5"
         return response
 
@@ -95,8 +98,11 @@ def install(app: Flask, record_refusal: RefusalRecorder) -> None:
     def _unexpected(error: Exception) -> Response:
         rollback_if_open()
         log.exception("unhandled error (request id %s)", current_request_id())
-        return respond(500, "internal_error",
-                       "An unexpected error occurred. It has been logged; quote the request id.")
+        return respond(
+            500,
+            "internal_error",
+            "An unexpected error occurred. It has been logged; quote the request id.",
+        )
 
 
 def register_error_shape(app: Flask, prefix: str, shape: ErrorShape) -> None:
@@ -107,18 +113,29 @@ def wants_json() -> bool:
     return request.path.startswith(JSON_PREFIXES)
 
 
-def respond(status: int, code: str, message: str, details: dict[str, object] | None = None
-            ) -> Response:
-    shape = next((shape for prefix, shape in current_app.extensions.get(_SHAPES, {}).items()
-                  if request.path.startswith(prefix)), None)
+def respond(
+    status: int, code: str, message: str, details: dict[str, object] | None = None
+) -> Response:
+    shape = next(
+        (
+            shape
+            for prefix, shape in current_app.extensions.get(_SHAPES, {}).items()
+            if request.path.startswith(prefix)
+        ),
+        None,
+    )
     if shape is not None:
         response = jsonify(shape(status, code, message, details or {}))
         response.status_code = status
     elif wants_json():
         response = error_response(status, code, message, details)
     else:
-        html = render_template("error.html", title=PAGE_TITLES.get(status, "Error"),
-                               message=message, request_id=current_request_id())
+        html = render_template(
+            "error.html",
+            title=PAGE_TITLES.get(status, "Error"),
+            message=message,
+            request_id=current_request_id(),
+        )
         response = Response(html, status=status, mimetype="text/html")
     response.headers["X-Request-ID"] = current_request_id()
     return response

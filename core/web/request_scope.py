@@ -65,6 +65,16 @@ def commit_if_open(commit: Callable[[Session], None] = Session.commit) -> None:
         commit(session)
 
 
+def mark_database_unavailable() -> None:
+    """This request found the database down: what is left of it (the error page) must not
+    ask the database again, or the 503 page itself fails."""
+    g.database_unavailable = True
+
+
+def database_unavailable() -> bool:
+    return bool(g.get("database_unavailable", False))
+
+
 def rollback_if_open() -> None:
     session: Session | None = g.get("db_session")
     if session is None:

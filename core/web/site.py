@@ -7,14 +7,20 @@ from urllib.parse import urlencode
 from flask import Blueprint, request
 from werkzeug.wrappers import Response
 
+from core.web.request_scope import database_unavailable
 from core.web.security import safe_next_path
 
 ICON_MAX_AGE = 86_400  # a day: the icon seldom changes, and costs a request per page otherwise
 
 
 def blueprint() -> Blueprint:
-    site = Blueprint("core", __name__, static_folder="static", static_url_path="/static",
-                     template_folder="templates")
+    site = Blueprint(
+        "core",
+        __name__,
+        static_folder="static",
+        static_url_path="/static",
+        template_folder="templates",
+    )
 
     @site.get("/favicon.ico")
     def favicon() -> Response:
@@ -24,6 +30,9 @@ def blueprint() -> Blueprint:
         icon.cache_control.max_age = ICON_MAX_AGE
         icon.cache_control.public = True
         return icon
+
+    # An outage page offers no sign-in: signing in needs the database too.
+    site.add_app_template_global(database_unavailable, "database_unavailable")
 
     @site.app_template_global()
     def sign_in_link() -> str:

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 
 from core.errors import InvalidInput
 from datasets.catalogue.checksums import digest
-from datasets.genomics.checks import IndexMismatch, load_indexed
+from datasets.genomics.checks import IndexMismatch, load_sliceable
 from datasets.genomics.headers import DataFormat
 from datasets.genomics.indexes import IndexFormat
 from datasets.storage import ObjectNotFound, Storage
 
 MAX_INDEX_BYTES = 256 * 1024 * 1024
-SUFFIXES = {".tbi": IndexFormat.TBI, ".csi": IndexFormat.CSI, ".bai": IndexFormat.BAI}
+SUFFIXES = {".tbi": IndexFormat.TBI, ".csi": IndexFormat.CSI, ".bai": IndexFormat.BAI,
+            ".crai": IndexFormat.CRAI}
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,8 @@ def index_format_of(key: str) -> IndexFormat:
     for suffix, index_format in SUFFIXES.items():
         if key.lower().endswith(suffix):
             return index_format
-    raise IndexRejected(f"index {key!r} must end in .tbi, .csi or .bai (CRAM's .crai is not "
-                        "supported)", details={"index": key})
+    raise IndexRejected(f"index {key!r} must end in .tbi, .csi, .bai or .crai",
+                        details={"index": key})
 
 
 def check_index(storage: Storage, *, data_key: str, data_size: int, index_key: str,
@@ -58,10 +59,11 @@ def check_index(storage: Storage, *, data_key: str, data_size: int, index_key: s
         raise IndexRejected(f"index sha256 is {expected_sha256} in the manifest but "
                             f"{sums.sha256} in storage", details={"index": index_key})
     try:
-        indexed = load_indexed(lambda start, length: storage.read_range(data_key, start, length),
-                               data_size, data, index_format)
+        indexed = load_sliceable(
+            lambda start, length: storage.read_range(data_key, start, length), data_size, data,
+            index_format)
     except IndexMismatch as exc:
         raise IndexRejected(f"index {index_key!r} does not belong to {data_key!r}: {exc}",
                             details={"index": index_key, "file": data_key}) from None
-    return IndexRecord(key=index_key, format=index_format, data_format=indexed.header.format,
+    return IndexRecord(key=index_key, format=index_format, data_format=indexed.format,
                        size=sums.size, sha256=sums.sha256, md5=sums.md5)

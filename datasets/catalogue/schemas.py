@@ -1,13 +1,19 @@
-"""JSON output and query schemas of the catalogue and download API."""
+"""JSON input and output schemas of the catalogue and download API."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from access.duo.codes import describe
-from datasets.catalogue.models import DataFile
+from access.duo.codes import UnknownDuoCode, describe, resolve_code
+from access.requests.schemas import DISEASE_ID
+from core.schemas import MAX_ID, ChangesIn
+from datasets.catalogue.models import DataFile, Tier
+
+# Accessions are identifiers people type into manifests and URLs: no spaces, no slashes.
+ACCESSION = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+MAX_TEXT = 10_000
 
 
 class FileOut(Schema):
@@ -19,16 +25,20 @@ class FileOut(Schema):
     size = fields.Integer()
     sha256 = fields.String()
     md5 = fields.String()
-    # An indexed VCF or BAM, which htsget slices (/ga4gh/htsget/v1/variants or /reads).
+    # An indexed VCF, BAM or CRAM, which htsget slices (/ga4gh/htsget/v1/variants or /reads).
     data_format = fields.String(allow_none=True,
-                                metadata={"enum": ["VCF", "BAM", None]})
+                                metadata={"enum": ["VCF", "BAM", "CRAM", None]})
     index = fields.Method("_index", metadata={"type": "object", "nullable": True})
 
     def _index(self, data_file: DataFile) -> dict[str, Any] | None:
         if data_file.index_key is None:
             return None
-        return {"format": data_file.index_format, "size": data_file.index_size,
-                "sha256": data_file.index_sha256, "md5": data_file.index_md5}
+        return {
+            "format": data_file.index_format,
+            "size": data_file.index_size,
+            "sha256": data_file.index_sha256,
+            "md5": data_file.index_md5,
+        }
 
 
 class DuoTermOut(Schema):
@@ -43,16 +53,116 @@ class StudyOut(Schema):
     title = fields.String()
 
 
+class StudyDetailOut(StudyOut):
+    description = fields.String()
+    dataset_ids = fields.Method(
+        "_dataset_ids", metadata={"type": "array", "items": {"type": "integer"}}
+    )
+
+    def _dataset_ids(self, obj: Any) -> list[int]:
+        return [dataset.id for dataset in obj.datasets]
+
+
+class StudyListOut(Schema):
+    studies = fields.List(fields.Nested(StudyDetailOut), required=True)
+
+
+def _accession(longest: int, example: str) -> fields.String:
+    return fields.String(
+        required=True,
+        metadata={"example": example},
+        validate=[
+            validate.Length(min=1, max=longest),
+            validate.Regexp(ACCESSION, error="Use letters, digits, '.', '_' and '-' only."),
+        ],
+    )
+
+
+class StudyIn(Schema):
+    accession = _accession(32, "phs000424")
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    description = fields.String(load_default="", validate=validate.Length(max=MAX_TEXT))
+
+
+class StudyUpdateIn(ChangesIn, StudyIn):
+    pass
+
+
+class DuoCode(fields.String):
+    """A DUO term given by id or shorthand, loaded as its id (access/duo/duo.csv)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return resolve_code(text).id
+        except UnknownDuoCode as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class DatasetIn(Schema):
+    """A consent group. ``tier`` controlled needs the committee that governs it; open data
+    has none. DS (disease-specific) needs its disease terms, and only DS takes them."""
+
+    study_id = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=MAX_ID)
+    )
+    accession = _accession(64, "phs000424.v10.p2.c1")
+    name = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    tier = fields.String(required=True, validate=validate.OneOf([t.value for t in Tier]))
+    committee_id = fields.Integer(
+        load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=MAX_ID)
+    )
+    duo_codes = fields.List(
+        DuoCode(validate=validate.Length(max=16)),
+        load_default=list,
+        validate=validate.Length(max=20),
+        metadata={
+            "description": "DUO ids (DUO:0000042) or shorthands (GRU); "
+            "at most one data use permission."
+        },
+    )
+    duo_disease_ids = fields.List(
+        fields.String(
+            validate=[
+                validate.Length(max=64),
+                validate.Regexp(DISEASE_ID, error="Use an ontology term id such as MONDO:0005148."),
+            ]
+        ),
+        load_default=list,
+        validate=validate.Length(max=20),
+    )
+    use_limitation_text = fields.String(load_default="", validate=validate.Length(max=MAX_TEXT))
+
+    @validates("duo_disease_ids")
+    def _unique_diseases(self, value: list[str], **_: Any) -> None:
+        if len(set(value)) != len(value):
+            raise ValidationError("List each disease once.")
+
+
+class DatasetUpdateIn(ChangesIn, DatasetIn):
+    pass
+
+
 class DatasetOut(Schema):
     id = fields.Integer()
     accession = fields.String()
     name = fields.String()
     study = fields.Nested(StudyOut)
     tier = fields.Method("_tier", metadata={"type": "string", "enum": ["controlled", "open"]})
-    data_use = fields.Method("_data_use", metadata={"type": "array", "items": {
-        "type": "object", "properties": {"id": {"type": "string"},
-                                         "shorthand": {"type": "string"},
-                                         "label": {"type": "string"}}}})
+    data_use = fields.Method(
+        "_data_use",
+        metadata={
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string"},
+                    "shorthand": {"type": "string"},
+                    "label": {"type": "string"},
+                },
+            },
+        },
+    )
     # The disease terms a DS (disease-specific) limitation names, e.g. "MONDO:0005148".
     duo_disease_ids = fields.List(fields.String())
     use_limitation_text = fields.String()

@@ -1,5 +1,5 @@
 """``custodian-download``: log in with a token, list files, download files or a manifest,
-or slice a region of an indexed VCF or BAM.
+or slice a region of an indexed VCF, BAM or CRAM.
 
 Every failure prints one line saying what went wrong and what to do, never a traceback;
 the exit status is 0 when everything asked for is on disk and verified, 1 otherwise, 2 for
@@ -83,14 +83,14 @@ def _parser() -> argparse.ArgumentParser:
                      help="bytes asked for per request (default 64 MiB)")
     get.set_defaults(run=_download)
 
-    part = commands.add_parser("slice", help="a region of an indexed VCF or BAM (htsget)")
+    part = commands.add_parser("slice", help="a region of an indexed VCF, BAM or CRAM (htsget)")
     part.add_argument("file_id", type=int, metavar="FILE_ID")
     part.add_argument("--region", action="append", default=[], metavar="REF[:START[-END]]",
                       help="1-based, inclusive, as samtools writes it (repeat for several)")
     part.add_argument("--header-only", action="store_true",
                       help="only the header: a valid file without records")
     part.add_argument("-o", "--output", type=Path,
-                      help="the file to write (default: slice-FILE_ID.vcf.gz or .bam)")
+                      help="the file to write (default: slice-FILE_ID.vcf.gz, .bam or .cram)")
     part.add_argument("-j", "--jobs", type=_positive, default=4,
                       help="blocks fetched at once (default 4)")
     part.set_defaults(run=_slice)

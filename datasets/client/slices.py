@@ -1,4 +1,4 @@
-"""``custodian-download slice``: a region of an indexed VCF or BAM through htsget.
+"""``custodian-download slice``: a region of an indexed VCF, BAM or CRAM through htsget.
 
 The ticket's blocks are fetched in parallel (inline ``data:`` blocks decoded, the others by
 their Range headers from the signed URLs, never with the API token) into their places in a
@@ -27,6 +27,7 @@ from datasets.client.transfer import MAX_RETRIES, TIMEOUT_SECONDS, TransferError
 _REGION = re.compile(r"(?P<name>[^:\s]+)(?::(?P<start>[0-9,]+)(?:-(?P<end>[0-9,]*))?)?")
 _RANGE = re.compile(r"bytes=([0-9]+)-([0-9]+)")
 READ_BYTES = 1024 * 1024
+SUFFIXES = {"VCF": ".vcf.gz", "BAM": ".bam", "CRAM": ".cram"}  # by the ticket's format
 Progress = Callable[[int], object]
 
 
@@ -109,7 +110,7 @@ def download_slice(service: Service, file_id: int, regions: list[dict[str, Any]]
     endpoint, ticket = fetch_ticket(service, file_id, regions, header_only)
     blocks = blocks_of(ticket)
     total = sum(block.size for block in blocks)
-    suffix = ".vcf.gz" if ticket.get("format") == "VCF" else ".bam"
+    suffix = SUFFIXES.get(str(ticket.get("format")), ".bam")
     path = target or Path(f"slice-{file_id}{suffix}")
     part = path.with_name(path.name + ".part")
     with part.open("wb") as out:

@@ -1,6 +1,7 @@
 """Small synthetic RNA-seq alignments (BAM with BAI) for a few tissues, so htsget has reads
 to slice: one sample per tissue, reads over the demo genes in proportion to the sample's
-expression of them, some spliced, a few unplaced unmapped reads at the end.
+expression of them, some spliced, a few unplaced unmapped reads at the end. One of them is
+also written as CRAM with its CRAI, the format archives keep alignments in.
 
 Bases and qualities are drawn from their own ``random.Random`` (the study's draws stay as
 they were), integers only, so one seed writes the same BAM wherever pysam's htslib and its
@@ -23,6 +24,8 @@ READ_LENGTH = 76
 MAX_READS_PER_GENE = 60
 GENE_SPAN = 20_000  # reads fall in the first 20 kb from the TSS
 UNMAPPED_READS = 8
+READS_PER_CONTAINER = 100  # few, so a region's CRAM slice is a few containers, not the file
+CRAM_FILE_ID = b"custodian-demo".ljust(20, b"\0")
 _BASES = "ACGT"
 _QUALITIES = "FFFF:,F"
 
@@ -58,6 +61,23 @@ def write_alignments(path: Path, study: SimulatedStudy, tissue: str, seed: int) 
         for number in range(UNMAPPED_READS):
             out.write(_read(out.header, rng, f"{sample.sample_id}:u{number}", -1, -1, None,
                             sample.sample_id))
+    pysam.index(str(path))
+
+
+def write_cram(bam: Path, path: Path) -> None:
+    """Writes ``path`` (CRAM 3.0, which every CRAM reader takes) and ``path.crai``: the BAM's
+    reads with their bases in the file, so reading it needs no reference (the demo ships no
+    FASTA)."""
+    options = ["no_ref=1", "version=3.0", f"seqs_per_slice={READS_PER_CONTAINER}"]
+    with pysam.AlignmentFile(str(bam)) as source, pysam.AlignmentFile(
+            str(path), "wc", template=source, format_options=options) as out:
+        for read in source.fetch(until_eof=True):
+            out.write(read)
+    # htslib writes the path it was given as the 20-byte file id: a fixed one keeps the
+    # bytes the same wherever the demo is written.
+    with path.open("r+b") as written:
+        written.seek(6)
+        written.write(CRAM_FILE_ID)
     pysam.index(str(path))
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pysam
 
 from datasets.demo.alignments import TISSUES as ALIGNED_TISSUES
-from datasets.demo.alignments import write_alignments
+from datasets.demo.alignments import write_alignments, write_cram
 from datasets.demo.simulation import (
     CONTIG_LENGTHS,
     GENES,
@@ -258,6 +258,9 @@ def write_demo_study(directory: Path, seed: int = 424) -> list[DemoFile]:
     return files + _alignments(directory, study, seed)
 
 
+CRAM_TISSUE = "Liver"
+
+
 def _alignments(directory: Path, study: SimulatedStudy, seed: int) -> list[DemoFile]:
     """Listed last, so the files catalogued before them keep their ids."""
     found = []
@@ -268,4 +271,10 @@ def _alignments(directory: Path, study: SimulatedStudy, seed: int) -> list[DemoF
             relative_path, "alignment", "controlled",
             f"RNA-seq reads of one {tissue} sample over the {len(GENES)} demo genes, "
             "coordinate-sorted, with its BAI index.", relative_path + ".bai"))
+    cram_path = alignment_path(CRAM_TISSUE).removesuffix(".bam") + ".cram"
+    write_cram(directory / alignment_path(CRAM_TISSUE), directory / cram_path)
+    found.append(DemoFile(
+        cram_path, "alignment", "controlled",
+        f"The {CRAM_TISSUE} sample's reads as CRAM 3.0 (bases stored, no reference needed), "
+        "with its CRAI index.", cram_path + ".crai"))
     return found

@@ -23,7 +23,9 @@ from core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, Ref
 from core.metrics import count_signed_url_issued, count_signed_url_refused
 from datasets.agreements.versions import agreement_not_accepted, pending_agreement_version
 from datasets.catalogue.models import DataFile, Tier
+from datasets.errors import StorageDown
 from datasets.storage import Storage
+from datasets.storage.health import StoreHealth
 from datasets.storage.local import URL_PREFIX, InvalidSignature, LocalStorage
 
 ANONYMOUS = "anonymous"
@@ -59,6 +61,7 @@ def issue_signed_url(
     file_id: int,
     *,
     storage: Storage,
+    health: StoreHealth,
     lifetime: UrlLifetime,
     now: datetime,
     expires_in: int | None = None,
@@ -81,26 +84,42 @@ def issue_signed_url(
     basis = "open"
     if data_file.tier != Tier.OPEN:
         basis = require_access(session, actor, data_file, now, passport_dataset_ids)
+    require_store_up(health, data_file)
     expires_at = now + timedelta(seconds=seconds)
-    url = storage.signed_url(data_file.storage_key, user=url_principal(actor, basis),
-                             expires_at=expires_at, filename=data_file.name)
+    url = storage.signed_url(
+        data_file.storage_key,
+        user=url_principal(actor, basis),
+        expires_at=expires_at,
+        filename=data_file.name,
+    )
     details = {"dataset_id": data_file.dataset_id, "expires_at": expires_at.isoformat()}
     if basis not in ("grant", "open"):
         details["granted_by"] = basis
     record_event(
-        session, actor.audit(), AuditAction.URL_ISSUE, now=now,
-        target_type="file", target_id=data_file.id, details=details,
+        session,
+        actor.audit(),
+        AuditAction.URL_ISSUE,
+        now=now,
+        target_type="file",
+        target_id=data_file.id,
+        details=details,
     )
     count_signed_url_issued()
     return SignedUrl(url, expires_at)
 
 
-def require_access(session: Session, actor: Actor, data_file: DataFile, now: datetime,
-                   passport_dataset_ids: Collection[int]) -> str:
+def require_access(
+    session: Session,
+    actor: Actor,
+    data_file: DataFile,
+    now: datetime,
+    passport_dataset_ids: Collection[int],
+) -> str:
     """What grants the access: ``grant``, ``passport`` (presented) or ``sign_in_visa``.
     Signed URLs and htsget tickets both pass here, so a slice is as governed as a file."""
-    refusal = RefusalNote(AuditAction.URL_REFUSE, "file", str(data_file.id),
-                          {"dataset_id": data_file.dataset_id})
+    refusal = RefusalNote(
+        AuditAction.URL_REFUSE, "file", str(data_file.id), {"dataset_id": data_file.dataset_id}
+    )
     if actor.user is None:
         count_signed_url_refused("issue")
         raise NotAuthenticated("Sign in to download controlled-access files.", refusal=refusal)
@@ -117,11 +136,36 @@ def require_access(session: Session, actor: Actor, data_file: DataFile, now: dat
     raise Forbidden(
         "You hold no live grant for this file's dataset. File a data-access request.",
         details={"dataset_id": data_file.dataset_id},
-        refusal=RefusalNote(AuditAction.URL_REFUSE, "file", str(data_file.id), {
-            "dataset_id": data_file.dataset_id,
-            "reason": lapse_reason(lapsed),
-            "grant_id": lapsed.id if lapsed else None,
-        }),
+        refusal=RefusalNote(
+            AuditAction.URL_REFUSE,
+            "file",
+            str(data_file.id),
+            {
+                "dataset_id": data_file.dataset_id,
+                "reason": lapse_reason(lapsed),
+                "grant_id": lapsed.id if lapsed else None,
+            },
+        ),
+    )
+
+
+def require_store_up(health: StoreHealth, data_file: DataFile) -> None:
+    """No URL while the store failed its last check (datasets/storage/health.py): one
+    that would not work is worse than a clear 503. Asked after the access checks, so
+    whoever may not download learns nothing about the store."""
+    if health.is_up():
+        return
+    count_signed_url_refused("issue")
+    raise StorageDown(
+        "The file store is unavailable right now, so no download link is issued. "
+        "Please retry shortly.",
+        details={"file_id": data_file.id},
+        refusal=RefusalNote(
+            AuditAction.URL_REFUSE,
+            "file",
+            str(data_file.id),
+            {"dataset_id": data_file.dataset_id, "reason": "storage_unavailable"},
+        ),
     )
 
 
@@ -130,10 +174,20 @@ def _require_current_agreement(session: Session, user_id: int, data_file: DataFi
     version = pending_agreement_version(session, user_id, data_file.dataset_id)
     if version is not None:
         count_signed_url_refused("issue")
-        raise agreement_not_accepted(data_file.dataset_id, version, RefusalNote(
-            AuditAction.URL_REFUSE, "file", str(data_file.id),
-            {"dataset_id": data_file.dataset_id, "reason": "agreement_not_accepted",
-             "version": version}))
+        raise agreement_not_accepted(
+            data_file.dataset_id,
+            version,
+            RefusalNote(
+                AuditAction.URL_REFUSE,
+                "file",
+                str(data_file.id),
+                {
+                    "dataset_id": data_file.dataset_id,
+                    "reason": "agreement_not_accepted",
+                    "version": version,
+                },
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -165,27 +219,46 @@ def open_signed_file(
     principal = _PRINCIPAL.fullmatch(user)
     if principal is not None:
         user_id, token_id, presented = principal.groups()
-        actor = Actor(user=session.get(User, int(user_id)), origin=actor.origin,
-                      token_id=int(token_id) if token_id else None)
+        actor = Actor(
+            user=session.get(User, int(user_id)),
+            origin=actor.origin,
+            token_id=int(token_id) if token_id else None,
+        )
     path = storage.resolve(key)
     data_file = session.scalar(select(DataFile).where(DataFile.storage_key == key))
     if path is None or data_file is None:
         count_signed_url_refused("download")
         raise NotFound("No such file.", refusal=refusal)
     if data_file.tier != Tier.OPEN:
-        _require_still_allowed(session, actor, data_file, now, url_user=user,
-                               presented=principal is not None and presented is not None)
+        _require_still_allowed(
+            session,
+            actor,
+            data_file,
+            now,
+            url_user=user,
+            presented=principal is not None and presented is not None,
+        )
     record_event(
-        session, actor.audit(), AuditAction.FILE_SERVE, now=now,
-        target_type="file", target_id=data_file.id,
+        session,
+        actor.audit(),
+        AuditAction.FILE_SERVE,
+        now=now,
+        target_type="file",
+        target_id=data_file.id,
         details={"url_user": user, "range": byte_range or "", "dataset_id": data_file.dataset_id},
     )
     return ServedFile(path, data_file)
 
 
-
-def _require_still_allowed(session: Session, actor: Actor, data_file: DataFile, now: datetime,
-                           *, url_user: str, presented: bool) -> None:
+def _require_still_allowed(
+    session: Session,
+    actor: Actor,
+    data_file: DataFile,
+    now: datetime,
+    *,
+    url_user: str,
+    presented: bool,
+) -> None:
     """What allowed the URL must still hold at every request for its bytes (each range),
     so revoking a grant, a visa or the token that asked ends downloads at once, not when the
     URL expires. A passport presented with the request was stored nowhere: its URL lives
@@ -196,8 +269,9 @@ def _require_still_allowed(session: Session, actor: Actor, data_file: DataFile, 
     elif actor.token_id is not None and not token_is_live(session, actor.token_id, now):
         reason = "token_revoked"
     elif not presented and not (
-            has_live_grant(session, actor.user.id, data_file.dataset_id, now)
-            or has_live_passport_grant(session, actor.user.id, data_file.dataset_id, now)):
+        has_live_grant(session, actor.user.id, data_file.dataset_id, now)
+        or has_live_passport_grant(session, actor.user.id, data_file.dataset_id, now)
+    ):
         reason = lapse_reason(lapsed_grant(session, actor.user.id, data_file.dataset_id, now))
     if reason is None:
         return
@@ -205,6 +279,10 @@ def _require_still_allowed(session: Session, actor: Actor, data_file: DataFile, 
     raise Forbidden(
         "Access behind this download link has ended (grant or token revoked or expired).",
         details={"reason": reason},
-        refusal=RefusalNote(AuditAction.FILE_REFUSE, "file", str(data_file.id),
-                            {"dataset_id": data_file.dataset_id, "reason": reason,
-                             "url_user": url_user}))
+        refusal=RefusalNote(
+            AuditAction.FILE_REFUSE,
+            "file",
+            str(data_file.id),
+            {"dataset_id": data_file.dataset_id, "reason": reason, "url_user": url_user},
+        ),
+    )

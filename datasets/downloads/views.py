@@ -12,7 +12,7 @@ from core.errors import DomainError
 from core.web.rate_limits import count_failure, refuse_if_blocked
 from core.web.request_scope import clock, db_session
 from datasets.downloads.signed_urls import issue_signed_url, open_signed_file
-from datasets.extensions import storage, url_lifetime
+from datasets.extensions import storage, store_health, url_lifetime
 from datasets.storage.local import LocalStorage
 
 pages = Blueprint("downloads", __name__)
@@ -26,7 +26,8 @@ def _cors_for_signed_urls(response: Response) -> Response:
     if request.path.startswith("/storage/"):
         response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers["Access-Control-Expose-Headers"] = (
-            "Content-Length, Content-Range, Accept-Ranges, ETag")
+            "Content-Length, Content-Range, Accept-Ranges, ETag"
+        )
     return response
 
 
@@ -35,7 +36,12 @@ def download(file_id: int) -> Response:
     """The download button: issue a signed URL (audited) and send the browser to it."""
     limit_url_issuance()
     issued = issue_signed_url(
-        db_session(), current_actor(), file_id, storage=storage(), lifetime=url_lifetime(),
+        db_session(),
+        current_actor(),
+        file_id,
+        storage=storage(),
+        health=store_health(),
+        lifetime=url_lifetime(),
         now=clock().now(),
     )
     return redirect(issued.url, code=303)
@@ -56,17 +62,28 @@ def serve_local_file(key: str) -> Response:
     refuse_if_blocked("bad_urls")  # someone forging signatures from here
     try:
         served = open_signed_file(
-            db_session(), current_actor(), backend, key=key,
-            expires=request.args.get("expires", ""), user=request.args.get("user", ""),
+            db_session(),
+            current_actor(),
+            backend,
+            key=key,
+            expires=request.args.get("expires", ""),
+            user=request.args.get("user", ""),
             signature=request.args.get("signature", ""),
-            byte_range=request.headers.get("Range"), now=clock().now(),
+            byte_range=request.headers.get("Range"),
+            now=clock().now(),
         )
     except DomainError:
         count_failure("bad_urls")
         raise
     # conditional=True answers Range requests with 206 and the requested bytes only.
-    response = send_file(served.path, mimetype=media_type(served.record.name),
-                         as_attachment=True, download_name=served.record.name,
-                         conditional=True, etag=served.record.sha256, max_age=0)
+    response = send_file(
+        served.path,
+        mimetype=media_type(served.record.name),
+        as_attachment=True,
+        download_name=served.record.name,
+        conditional=True,
+        etag=served.record.sha256,
+        max_age=0,
+    )
     response.headers["Cache-Control"] = "private, no-store"
     return response

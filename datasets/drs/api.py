@@ -33,15 +33,14 @@ from datasets.drs.schemas import (
     PassportsIn,
     PostObjectIn,
 )
-from datasets.extensions import storage, url_lifetime
+from datasets.extensions import storage, store_health, url_lifetime
 
 PREFIX = "/ga4gh/drs/v1"
 api = Blueprint("drs_api", __name__, url_prefix=PREFIX)
 _OWN_OPTIONS = {"provide_automatic_options": False}
 
 
-def error_shape(status: int, code: str, message: str, details: Mapping[str, Any]
-                ) -> dict[str, Any]:
+def error_shape(status: int, code: str, message: str, details: Mapping[str, Any]) -> dict[str, Any]:
     """The spec's Error: our code and details folded into the message, nothing dropped."""
     extra = f" ({code}: {dict(details)})" if details else ""
     return {"msg": message + extra, "status_code": status}
@@ -50,8 +49,7 @@ def error_shape(status: int, code: str, message: str, details: Mapping[str, Any]
 @api.before_request
 def _rate_limit() -> None:
     enforce("drs")
-    if request.endpoint and request.endpoint.endswith(("get_access", "post_access",
-                                                       "bulk_access")):
+    if request.endpoint and request.endpoint.endswith(("get_access", "post_access", "bulk_access")):
         limit_url_issuance()
 
 
@@ -74,13 +72,22 @@ def context(passports: list[str] | None = None, *, bulk_length: int = 0) -> drs.
     if passports:
         actor = current_actor()
         actor.require_user()  # no broker's key is fetched for someone we do not know
-        granted = frozenset(grant.dataset_id for grant in passport_grants(
-            db_session(), actor, passports, now=now, verifier=passport_verifier()))
+        granted = frozenset(
+            grant.dataset_id
+            for grant in passport_grants(
+                db_session(), actor, passports, now=now, verifier=passport_verifier()
+            )
+        )
     return drs.DrsContext(
-        host=urlsplit(settings.public_url).netloc, storage=storage(), lifetime=url_lifetime(),
-        now=now, max_bulk=settings.drs_max_bulk_request_length,
+        host=urlsplit(settings.public_url).netloc,
+        storage=storage(),
+        health=store_health(),
+        lifetime=url_lifetime(),
+        now=now,
+        max_bulk=settings.drs_max_bulk_request_length,
         passport_issuers=tuple(broker.issuer for broker in settings.passport_trusted_brokers),
-        bearer_issuers=(settings.public_url,), passport_dataset_ids=granted,
+        bearer_issuers=(settings.public_url,),
+        passport_dataset_ids=granted,
         cloud_region=drs.cloud_region(settings),
     )
 
@@ -122,12 +129,12 @@ def get_access(object_id: str, access_id: str) -> Response:
 
 @api.post("/objects/<object_id>/access/<access_id>", **_OWN_OPTIONS)
 @csrf_exempt  # checked above, for sessions only
-@documented("A signed URL for a DrsObject's bytes (POST form, for passports)",
-            scope=Scope.DOWNLOAD)
+@documented("A signed URL for a DrsObject's bytes (POST form, for passports)", scope=Scope.DOWNLOAD)
 def post_access(object_id: str, access_id: str) -> Response:
     body = parse_body(PassportsIn())
-    issued = drs.access_url(db_session(), current_actor(), object_id, access_id,
-                            context(body.get("passports")))
+    issued = drs.access_url(
+        db_session(), current_actor(), object_id, access_id, context(body.get("passports"))
+    )
     return jsonify({"url": issued.url})
 
 
@@ -137,8 +144,9 @@ def post_access(object_id: str, access_id: str) -> Response:
 def bulk_objects() -> Response:
     parse_query(ObjectQuery())
     body = parse_body(BulkObjectsIn())  # passports change nothing: metadata is public
-    return jsonify(drs.describe_objects(db_session(), current_actor(), body["bulk_object_ids"],
-                                        context()))
+    return jsonify(
+        drs.describe_objects(db_session(), current_actor(), body["bulk_object_ids"], context())
+    )
 
 
 @api.route("/objects", methods=["OPTIONS"])
@@ -153,7 +161,16 @@ def bulk_options() -> Response:
 @documented("Signed URLs for several DrsObjects", scope=Scope.DOWNLOAD)
 def bulk_access() -> Response:
     body = parse_body(BulkAccessIn())
-    pairs = [(item["bulk_object_id"], access_id) for item in body["bulk_object_access_ids"]
-             for access_id in item["bulk_access_ids"]]
-    return jsonify(drs.access_urls(db_session(), current_actor(), pairs,
-                                   context(body.get("passports"), bulk_length=len(pairs))))
+    pairs = [
+        (item["bulk_object_id"], access_id)
+        for item in body["bulk_object_access_ids"]
+        for access_id in item["bulk_access_ids"]
+    ]
+    return jsonify(
+        drs.access_urls(
+            db_session(),
+            current_actor(),
+            pairs,
+            context(body.get("passports"), bulk_length=len(pairs)),
+        )
+    )

@@ -25,6 +25,7 @@ from datasets.catalogue.queries import get_file
 from datasets.downloads.signed_urls import SignedUrl, UrlLifetime, issue_signed_url
 from datasets.errors import BulkTooLarge
 from datasets.storage import Storage
+from datasets.storage.health import StoreHealth
 
 # Every file has one way to fetch it: a signed HTTPS URL from the access endpoint.
 ACCESS_ID = "signed-url"
@@ -37,6 +38,7 @@ class DrsContext:
 
     host: str  # host[:port] of the public URL, for drs:// self URIs
     storage: Storage
+    health: StoreHealth
     lifetime: UrlLifetime
     now: datetime
     max_bulk: int
@@ -57,13 +59,18 @@ def file_id_of(object_id: str) -> int:
     return int(object_id)
 
 
-def describe_object(session: Session, actor: Actor, object_id: str, ctx: DrsContext
-                    ) -> dict[str, Any]:
+def describe_object(
+    session: Session, actor: Actor, object_id: str, ctx: DrsContext
+) -> dict[str, Any]:
     """The DrsObject. Open-tier files carry a ready URL too (issued, so audited, as usual)."""
     data_file = get_file(session, file_id_of(object_id))
     # Always available: there is no archival tier that would need thawing first.
-    method: dict[str, Any] = {"type": "https", "access_id": ACCESS_ID, "available": True,
-                              "authorizations": _authorizations(data_file, ctx)}
+    method: dict[str, Any] = {
+        "type": "https",
+        "access_id": ACCESS_ID,
+        "available": True,
+        "authorizations": _authorizations(data_file, ctx),
+    }
     if ctx.cloud_region is not None:
         method["cloud"], method["region"] = ctx.cloud_region
     if data_file.tier == Tier.OPEN:
@@ -77,8 +84,10 @@ def describe_object(session: Session, actor: Actor, object_id: str, ctx: DrsCont
         "size": data_file.size,
         "created_time": created,
         "updated_time": created,
-        "checksums": [{"checksum": data_file.sha256, "type": "sha-256"},
-                      {"checksum": data_file.md5, "type": "md5"}],
+        "checksums": [
+            {"checksum": data_file.sha256, "type": "sha-256"},
+            {"checksum": data_file.md5, "type": "md5"},
+        ],
         "access_methods": [method],
     }
     if data_file.description:
@@ -86,23 +95,26 @@ def describe_object(session: Session, actor: Actor, object_id: str, ctx: DrsCont
     return described
 
 
-def object_authorizations(session: Session, object_id: str, ctx: DrsContext
-                          ) -> dict[str, Any]:
+def object_authorizations(session: Session, object_id: str, ctx: DrsContext) -> dict[str, Any]:
     data_file = get_file(session, file_id_of(object_id))
     return {"drs_object_id": str(data_file.id), **_authorizations(data_file, ctx)}
 
 
-def access_url(session: Session, actor: Actor, object_id: str, access_id: str,
-               ctx: DrsContext) -> SignedUrl:
+def access_url(
+    session: Session, actor: Actor, object_id: str, access_id: str, ctx: DrsContext
+) -> SignedUrl:
     data_file = get_file(session, file_id_of(object_id))
     if access_id != ACCESS_ID:
-        raise NotFound(f"DRS object {data_file.id} has no access method {access_id[:100]!r}.",
-                       details={"access_ids": [ACCESS_ID]})
+        raise NotFound(
+            f"DRS object {data_file.id} has no access method {access_id[:100]!r}.",
+            details={"access_ids": [ACCESS_ID]},
+        )
     return _issue(session, actor, data_file.id, ctx)
 
 
-def describe_objects(session: Session, actor: Actor, object_ids: Sequence[str],
-                     ctx: DrsContext) -> dict[str, Any]:
+def describe_objects(
+    session: Session, actor: Actor, object_ids: Sequence[str], ctx: DrsContext
+) -> dict[str, Any]:
     check_bulk_length(len(object_ids), ctx.max_bulk)
     wanted = _unique(object_ids)
     resolved: list[dict[str, Any]] = []
@@ -115,8 +127,9 @@ def describe_objects(session: Session, actor: Actor, object_ids: Sequence[str],
     return _bulk(len(wanted), "resolved_drs_object", resolved, unresolved)
 
 
-def bulk_authorizations(session: Session, object_ids: Sequence[str], ctx: DrsContext
-                        ) -> dict[str, Any]:
+def bulk_authorizations(
+    session: Session, object_ids: Sequence[str], ctx: DrsContext
+) -> dict[str, Any]:
     check_bulk_length(len(object_ids), ctx.max_bulk)
     wanted = _unique(object_ids)
     resolved: list[dict[str, Any]] = []
@@ -129,8 +142,9 @@ def bulk_authorizations(session: Session, object_ids: Sequence[str], ctx: DrsCon
     return _bulk(len(wanted), "resolved_drs_object", resolved, unresolved)
 
 
-def access_urls(session: Session, actor: Actor, pairs: Sequence[tuple[str, str]],
-                ctx: DrsContext) -> dict[str, Any]:
+def access_urls(
+    session: Session, actor: Actor, pairs: Sequence[tuple[str, str]], ctx: DrsContext
+) -> dict[str, Any]:
     """Each pair on its own: one refusal does not fail the rest. A refusal is audited in
     this request's transaction (the granted URLs commit with it), as a denied event."""
     check_bulk_length(len(pairs), ctx.max_bulk)
@@ -144,12 +158,18 @@ def access_urls(session: Session, actor: Actor, pairs: Sequence[tuple[str, str]]
             unresolved.setdefault(exc.status, []).append(object_id)
             if exc.refusal is not None:
                 note = exc.refusal
-                record_event(session, actor.audit(), AuditAction(note.action), now=ctx.now,
-                             outcome=Outcome.DENIED, target_type=note.target_type,
-                             target_id=note.target_id, details=note.details)
+                record_event(
+                    session,
+                    actor.audit(),
+                    AuditAction(note.action),
+                    now=ctx.now,
+                    outcome=Outcome.DENIED,
+                    target_type=note.target_type,
+                    target_id=note.target_id,
+                    details=note.details,
+                )
             continue
-        resolved.append({"drs_object_id": object_id, "drs_access_id": access_id,
-                         "url": issued.url})
+        resolved.append({"drs_object_id": object_id, "drs_access_id": access_id, "url": issued.url})
     return _bulk(len(wanted), "resolved_drs_object_access_urls", resolved, unresolved)
 
 
@@ -163,35 +183,49 @@ def cloud_region(settings: Settings) -> tuple[str, str] | None:
 
 def service_info(session: Session, ctx: DrsContext, public_url: str) -> dict[str, Any]:
     host = ctx.host.split(":")[0]
-    count, total = session.execute(select(func.count(DataFile.id),
-                                          func.coalesce(func.sum(DataFile.size), 0))).one()
+    count, total = session.execute(
+        select(func.count(DataFile.id), func.coalesce(func.sum(DataFile.size), 0))
+    ).one()
     return {
         "id": ".".join(reversed(host.split("."))) + ".drs",
         "name": "Custodian DRS",
         "type": {"group": "org.ga4gh", "artifact": "drs", "version": DRS_VERSION},
         "description": "Controlled-access genomic files: signed URLs for holders of a live "
-                       "grant; DRS object ids are the catalogue's file ids.",
+        "grant; DRS object ids are the catalogue's file ids.",
         "organization": {"name": host, "url": public_url},
         "documentationUrl": f"{public_url}/api/docs",
         "version": "1.0.0",
         "maxBulkRequestLength": ctx.max_bulk,  # deprecated in 1.5, kept for 1.4 clients
-        "drs": {"maxBulkRequestLength": ctx.max_bulk, "objectCount": int(count),
-                "totalObjectSize": int(total)},
+        "drs": {
+            "maxBulkRequestLength": ctx.max_bulk,
+            "objectCount": int(count),
+            "totalObjectSize": int(total),
+        },
     }
 
 
 def _issue(session: Session, actor: Actor, file_id: int, ctx: DrsContext) -> SignedUrl:
-    return issue_signed_url(session, actor, file_id, storage=ctx.storage,
-                            lifetime=ctx.lifetime, now=ctx.now,
-                            passport_dataset_ids=ctx.passport_dataset_ids)
+    return issue_signed_url(
+        session,
+        actor,
+        file_id,
+        storage=ctx.storage,
+        health=ctx.health,
+        lifetime=ctx.lifetime,
+        now=ctx.now,
+        passport_dataset_ids=ctx.passport_dataset_ids,
+    )
 
 
 def _authorizations(data_file: DataFile, ctx: DrsContext) -> dict[str, Any]:
     types = ["None", "BearerAuth"] if data_file.tier == Tier.OPEN else ["BearerAuth"]
     if ctx.passport_issuers and data_file.tier != Tier.OPEN:
         types.append("PassportAuth")  # with a sign-in or token too: see datasets/drs/api.py
-    return {"supported_types": types, "bearer_auth_issuers": list(ctx.bearer_issuers),
-            "passport_auth_issuers": list(ctx.passport_issuers)}
+    return {
+        "supported_types": types,
+        "bearer_auth_issuers": list(ctx.bearer_issuers),
+        "passport_auth_issuers": list(ctx.passport_issuers),
+    }
 
 
 def check_bulk_length(length: int, max_bulk: int) -> None:
@@ -203,14 +237,16 @@ def _unique(object_ids: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(object_ids))
 
 
-def _bulk(requested: int, key: str, resolved: list[dict[str, Any]],
-          unresolved: dict[int, list[str]]) -> dict[str, Any]:
+def _bulk(
+    requested: int, key: str, resolved: list[dict[str, Any]], unresolved: dict[int, list[str]]
+) -> dict[str, Any]:
     failed = sum(len(ids) for ids in unresolved.values())
     return {
         "summary": {"requested": requested, "resolved": len(resolved), "unresolved": failed},
         key: resolved,
-        "unresolved_drs_objects": [{"error_code": code, "object_ids": ids}
-                                   for code, ids in sorted(unresolved.items())],
+        "unresolved_drs_objects": [
+            {"error_code": code, "object_ids": ids} for code, ids in sorted(unresolved.items())
+        ],
     }
 
 

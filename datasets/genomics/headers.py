@@ -19,6 +19,7 @@ MAX_HEADER = 64 * 1024 * 1024  # a header past this is refused rather than read 
 class DataFormat(StrEnum):
     VCF = "VCF"
     BAM = "BAM"
+    CRAM = "CRAM"  # not BGZF: see datasets/genomics/cram.py
 
 
 class BadData(ValueError):

@@ -23,6 +23,7 @@ class IndexFormat(StrEnum):
     TBI = "tbi"
     CSI = "csi"
     BAI = "bai"
+    CRAI = "crai"  # CRAM's, read by datasets/genomics/cram.py
 
 
 class BadIndex(ValueError):

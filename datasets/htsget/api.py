@@ -23,7 +23,7 @@ from core.scopes import Scope
 from core.web.api_docs import documented
 from core.web.csrf import csrf_exempt, require_csrf_token
 from core.web.request_scope import clock, db_session
-from datasets.extensions import htsget_cache, storage, url_lifetime
+from datasets.extensions import htsget_cache, storage, store_health, url_lifetime
 from datasets.htsget import queries
 from datasets.htsget.errors import PayloadTooLarge
 from datasets.htsget.queries import Endpoint
@@ -34,15 +34,18 @@ VERSION = "1.3.0"
 CONTENT_TYPE = f"application/vnd.ga4gh.htsget.v{VERSION}+json; charset=utf-8"
 MAX_BODY_BYTES = 64 * 1024
 PREFLIGHT_SECONDS = 30 * 24 * 3600
-ERRORS = {401: "InvalidAuthentication", 403: "PermissionDenied", 404: "NotFound",
-          413: "PayloadTooLarge"}
+ERRORS = {
+    401: "InvalidAuthentication",
+    403: "PermissionDenied",
+    404: "NotFound",
+    413: "PayloadTooLarge",
+}
 CODES = {"unsupported_format": "UnsupportedFormat", "invalid_range": "InvalidRange"}
 api = Blueprint("htsget_api", __name__, url_prefix=PREFIX)
 _OWN_OPTIONS = {"provide_automatic_options": False}
 
 
-def error_shape(status: int, code: str, message: str, details: Mapping[str, Any]
-                ) -> dict[str, Any]:
+def error_shape(status: int, code: str, message: str, details: Mapping[str, Any]) -> dict[str, Any]:
     """The spec's error types by status; what has none in its table keeps a plain name."""
     if status >= 500:
         name = "ServiceUnavailable" if status == 503 else "InternalError"
@@ -75,12 +78,13 @@ def _service_info(endpoint: Endpoint) -> Response:
         "id": ".".join(reversed(host.split("."))) + f".htsget.{endpoint.value}",
         "name": f"Custodian htsget ({endpoint.value})",
         "type": {"group": "org.ga4gh", "artifact": "htsget", "version": VERSION},
-        "description": f"Region slices of indexed {endpoint.served} files under the same "
+        "description": f"Region slices of indexed {' and '.join(endpoint.served)} files, "
+                       "each in the format it is stored in, under the same "
                        "grants, agreements, passports and audit as downloads.",
         "organization": {"name": host, "url": settings.public_url},
         "documentationUrl": f"{settings.public_url}/api/docs",
         "version": "1.0.0",
-        "htsget": {"datatype": endpoint.value, "formats": [endpoint.served],
+        "htsget": {"datatype": endpoint.value, "formats": list(endpoint.served),
                    "fieldsParameterEffective": False, "tagsParametersEffective": False},
     })
 
@@ -98,8 +102,9 @@ def variants_service_info() -> Response:
 
 
 @api.get("/<any(reads, variants):endpoint>/<object_id>", **_OWN_OPTIONS)
-@documented("An htsget ticket: the URLs whose bytes make the slice of an indexed file",
-            scope=Scope.DOWNLOAD)
+@documented(
+    "An htsget ticket: the URLs whose bytes make the slice of an indexed file", scope=Scope.DOWNLOAD
+)
 def get_ticket(endpoint: str, object_id: str) -> Response:
     query = queries.from_query(Endpoint(endpoint), request.args.to_dict(flat=False))
     return _ticket(Endpoint(endpoint), object_id, query)
@@ -134,10 +139,16 @@ def preflight(endpoint: str, object_id: str) -> Response:
 
 
 def _ticket(endpoint: Endpoint, object_id: str, query: queries.SliceQuery) -> Response:
-    ctx = TicketContext(storage=storage(), lifetime=url_lifetime(), cache=htsget_cache(),
-                        now=clock().now())
-    return _json(issue_ticket(db_session(), current_actor(), endpoint, object_id, query,
-                              ctx).body())
+    ctx = TicketContext(
+        storage=storage(),
+        health=store_health(),
+        lifetime=url_lifetime(),
+        cache=htsget_cache(),
+        now=clock().now(),
+    )
+    return _json(
+        issue_ticket(db_session(), current_actor(), endpoint, object_id, query, ctx).body()
+    )
 
 
 def _json(body: dict[str, Any]) -> Response:

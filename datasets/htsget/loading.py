@@ -1,6 +1,7 @@
 """A file's index and header, read from storage once per process and kept while the file is
 asked for: a ticket then costs only arithmetic on the index and the reads of its chunks'
-edge blocks. Keyed by the catalogue's checksums, so a changed catalogue entry is a new key."""
+edge blocks (a CRAM's, none: its containers are served whole). Keyed by the catalogue's
+checksums, so a changed catalogue entry is a new key."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from contextlib import contextmanager
 
 from datasets.catalogue.models import DataFile
 from datasets.genomics import bgzf
-from datasets.genomics.checks import Indexed, IndexMismatch, load_indexed
+from datasets.genomics.checks import IndexMismatch, Sliceable, load_sliceable
 from datasets.genomics.headers import RangeReader
 from datasets.genomics.indexes import IndexFormat
 from datasets.htsget.errors import SliceUnavailable
@@ -26,10 +27,10 @@ class IndexCache:
 
     def __init__(self, kept: int = KEPT_FILES) -> None:
         self._kept = kept
-        self._found: OrderedDict[tuple[str, str, str], Indexed] = OrderedDict()
+        self._found: OrderedDict[tuple[str, str, str], Sliceable] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, str, str], load: Callable[[], Indexed]) -> Indexed:
+    def get(self, key: tuple[str, str, str], load: Callable[[], Sliceable]) -> Sliceable:
         with self._lock:
             if key in self._found:
                 self._found.move_to_end(key)
@@ -42,19 +43,19 @@ class IndexCache:
         return loaded
 
 
-def indexed_file(data_file: DataFile, storage: Storage, cache: IndexCache) -> Indexed:
+def indexed_file(data_file: DataFile, storage: Storage, cache: IndexCache) -> Sliceable:
     assert data_file.index_key and data_file.index_format and data_file.index_sha256
     index_key, index_format = data_file.index_key, IndexFormat(data_file.index_format)
     expected = data_file.index_sha256
 
-    def load() -> Indexed:
+    def load() -> Sliceable:
         with reading(data_file.id):
             data = b"".join(storage.read_chunks(index_key))
             if hashlib.sha256(data).hexdigest() != expected:
                 raise SliceUnavailable(f"The stored index of file {data_file.id} no longer "
                                        "matches the catalogue; tell the data steward.")
-            return load_indexed(stored_reader(storage, data_file.storage_key),
-                                data_file.size, data, index_format)
+            return load_sliceable(stored_reader(storage, data_file.storage_key),
+                                  data_file.size, data, index_format)
 
     return cache.get((data_file.storage_key, data_file.sha256, expected), load)
 

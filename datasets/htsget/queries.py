@@ -25,12 +25,13 @@ class Endpoint(StrEnum):
 
     @property
     def formats(self) -> tuple[str, ...]:
-        """What the spec allows here; we serve the first, as stored, without transcoding."""
+        """What the spec allows here."""
         return ("BAM", "CRAM") if self is Endpoint.READS else ("VCF", "BCF")
 
     @property
-    def served(self) -> str:
-        return self.formats[0]
+    def served(self) -> tuple[str, ...]:
+        """What we slice: each file in the format it is stored in, never transcoded."""
+        return ("BAM", "CRAM") if self is Endpoint.READS else ("VCF",)
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class Region:
 
 @dataclass(frozen=True)
 class SliceQuery:
-    format: str
+    format: str | None  # None: as the file is stored
     header_only: bool
     regions: tuple[Region, ...] | None  # None: the whole file
     fields: tuple[str, ...] | None = None
@@ -105,13 +106,14 @@ def from_body(endpoint: Endpoint, body: Any) -> SliceQuery:
 def _query(endpoint: Endpoint, fmt: str | None, data_class: str | None,
            regions: tuple[Region, ...] | None, lists: dict[str, tuple[str, ...]],
            given: set[str]) -> SliceQuery:
-    wanted = (fmt or endpoint.served).upper()
-    if wanted not in endpoint.formats:
+    wanted = None if fmt is None else fmt.upper()
+    if wanted is not None and wanted not in endpoint.formats:
         raise UnsupportedFormat(f"format must be one of {', '.join(endpoint.formats)} on "
                                 f"/{endpoint.value}, got {fmt!r}.")
-    if wanted != endpoint.served:
-        raise UnsupportedFormat(f"This server serves {endpoint.served} only: files are "
-                                "sliced as stored, never transcoded.")
+    if wanted is not None and wanted not in endpoint.served:
+        raise UnsupportedFormat(f"This server serves {' and '.join(endpoint.served)} on "
+                                f"/{endpoint.value}: files are sliced as stored, never "
+                                "transcoded.")
     if data_class is not None and data_class != "header":
         raise InvalidInput(f"class must be 'header' when given, got {data_class!r}.")
     header_only = data_class == "header"

@@ -33,21 +33,48 @@ USER_QUERY_PARAMETER = "x-custodian-user"
 MAX_URL_SECONDS = 7 * 24 * 3600  # SigV4's limit for a presigned URL
 # Our own GetObject parameter: a hook takes it out before boto validates the call.
 _USER_PARAM = "CustodianUser"
+PROBE_SECONDS = 2
 _NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 
 
 class S3Storage:
     def __init__(
-        self, bucket: str, *, region: str, endpoint_url: str | None = None,
-        addressing_style: str = "auto", key_prefix: str = "",
+        self,
+        bucket: str,
+        *,
+        region: str,
+        endpoint_url: str | None = None,
+        addressing_style: str = "auto",
+        key_prefix: str = "",
     ) -> None:
         self.bucket = bucket
         self.key_prefix = key_prefix
-        self._client = boto3.session.Session().client(
-            "s3", region_name=region, endpoint_url=endpoint_url,
-            config=Config(signature_version="s3v4", s3={"addressing_style": addressing_style},
-                          connect_timeout=5, read_timeout=60,
-                          retries={"mode": "standard", "max_attempts": 3}),
+        session = boto3.session.Session()
+        self._client = session.client(
+            "s3",
+            region_name=region,
+            endpoint_url=endpoint_url,
+            config=Config(
+                signature_version="s3v4",
+                s3={"addressing_style": addressing_style},
+                connect_timeout=5,
+                read_timeout=60,
+                retries={"mode": "standard", "max_attempts": 3},
+            ),
+        )
+        # Health checks answer within seconds, without retries: a hung store must not hold
+        # a readiness probe, or the one request that re-checks it (health.py), for a minute.
+        self._probe = session.client(
+            "s3",
+            region_name=region,
+            endpoint_url=endpoint_url,
+            config=Config(
+                signature_version="s3v4",
+                s3={"addressing_style": addressing_style},
+                connect_timeout=PROBE_SECONDS,
+                read_timeout=PROBE_SECONDS,
+                retries={"mode": "standard", "max_attempts": 1},
+            ),
         )
         # Documented botocore events: the first runs before parameter validation, the second
         # just before SigV4 builds the canonical query it signs.
@@ -60,8 +87,12 @@ class S3Storage:
         with _translated(key):
             url: str = self._client.generate_presigned_url(
                 "get_object",
-                Params={"Bucket": self.bucket, "Key": self._object_key(key),
-                        "ResponseContentDisposition": attachment(filename), _USER_PARAM: user},
+                Params={
+                    "Bucket": self.bucket,
+                    "Key": self._object_key(key),
+                    "ResponseContentDisposition": attachment(filename),
+                    _USER_PARAM: user,
+                },
                 ExpiresIn=min(max(seconds, 1), MAX_URL_SECONDS),
             )
         return url
@@ -75,8 +106,11 @@ class S3Storage:
         sums = digest(file_chunks(source))
         with _translated(key), source.open("rb") as body:
             self._client.put_object(
-                Bucket=self.bucket, Key=self._object_key(key), Body=body,
-                ContentMD5=_base64(sums.md5), ChecksumSHA256=_base64(sums.sha256),
+                Bucket=self.bucket,
+                Key=self._object_key(key),
+                Body=body,
+                ContentMD5=_base64(sums.md5),
+                ChecksumSHA256=_base64(sums.sha256),
             )
 
     def size_of(self, key: str) -> int:
@@ -97,8 +131,11 @@ class S3Storage:
             return b""
         with _translated(key):
             try:
-                answer = self._client.get_object(Bucket=self.bucket, Key=self._object_key(key),
-                                                 Range=f"bytes={start}-{start + length - 1}")
+                answer = self._client.get_object(
+                    Bucket=self.bucket,
+                    Key=self._object_key(key),
+                    Range=f"bytes={start}-{start + length - 1}",
+                )
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") == "InvalidRange":
                     return b""  # starts at or past the end: nothing there, as a file read
@@ -108,7 +145,7 @@ class S3Storage:
 
     def check(self) -> None:
         try:
-            self._client.head_bucket(Bucket=self.bucket)
+            self._probe.head_bucket(Bucket=self.bucket)
         except (BotoCoreError, ClientError) as exc:
             raise StorageUnavailable(f"S3 bucket {self.bucket!r} is not usable: {exc}") from exc
 

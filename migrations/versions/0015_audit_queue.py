@@ -9,7 +9,7 @@ derived from the chain (audit/review/alerts.py). Events chained before this revi
 their bytes and hashes: nothing about the chain format changes.
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-04 22:00:00.000000
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 import core.db
 
 revision = "0015"
-down_revision = "0011"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -26,11 +26,13 @@ REASON = "Consistent with GRU consent."
 
 # --- catalogue facts, from the JSON API the pages must agree with ---------------------------
 
+
 def dataset_of_tier(base: str, tier: str) -> dict[str, Any]:
     listed = requests.get(f"{base}/api/v1/datasets", timeout=10).json()["datasets"]
     summary = next(d for d in listed if d["tier"] == tier)
-    detail: dict[str, Any] = requests.get(f"{base}/api/v1/datasets/{summary['id']}",
-                                          timeout=10).json()
+    detail: dict[str, Any] = requests.get(
+        f"{base}/api/v1/datasets/{summary['id']}", timeout=10
+    ).json()
     return detail
 
 
@@ -40,6 +42,7 @@ def genotype_file(dataset: dict[str, Any]) -> dict[str, Any]:
 
 
 # --- what a person does in the browser -------------------------------------------------------
+
 
 def browser_sign_in(page: Page, username: str) -> None:
     """Click the header's "Sign in", pick the persona on the IdP's page, land back where we were."""
@@ -63,7 +66,9 @@ def click_and_load(page: Page, target: Locator) -> None:
 
 
 def expect_state(page: Page, state: str) -> None:
-    expect(page.locator("#request-state")).to_have_text(state, timeout=SETTLED_MS)
+    expect(page.locator("#request-state")).to_have_attribute(
+        "data-state", state, timeout=SETTLED_MS
+    )
 
 
 def browser_sign_out(page: Page, base: str) -> None:
@@ -93,26 +98,38 @@ def approve_through_api(base: str, dataset_id: int) -> None:
     days (the API, not the pages)."""
     researcher = sign_in(base, "researcher")
     headers = csrf_header(researcher, base)
-    filed = researcher.post(f"{base}/api/v1/requests", headers=headers, timeout=10, json={
-        "title": TITLE, "research_use_statement": STATEMENT, "dataset_ids": [dataset_id]})
+    filed = researcher.post(
+        f"{base}/api/v1/requests",
+        headers=headers,
+        timeout=10,
+        json={"title": TITLE, "research_use_statement": STATEMENT, "dataset_ids": [dataset_id]},
+    )
     assert filed.status_code == 201, filed.text
     request_id = filed.json()["id"]
-    submitted = researcher.post(f"{base}/api/v1/requests/{request_id}/submit", headers=headers,
-                                timeout=10)
+    submitted = researcher.post(
+        f"{base}/api/v1/requests/{request_id}/submit", headers=headers, timeout=10
+    )
     assert submitted.status_code == 200, submitted.text
     official = sign_in(base, "signing-official")
-    endorsed = official.post(f"{base}/api/v1/requests/{request_id}/endorse",
-                             headers=csrf_header(official, base), timeout=10)
+    endorsed = official.post(
+        f"{base}/api/v1/requests/{request_id}/endorse",
+        headers=csrf_header(official, base),
+        timeout=10,
+    )
     assert endorsed.status_code == 200, endorsed.text
     chair = sign_in(base, "dac-chair")
-    approved = chair.post(f"{base}/api/v1/requests/{request_id}/approve",
-                          headers=csrf_header(chair, base), timeout=10,
-                          json={"reason": REASON, "days": 30})
+    approved = chair.post(
+        f"{base}/api/v1/requests/{request_id}/approve",
+        headers=csrf_header(chair, base),
+        timeout=10,
+        json={"reason": REASON, "days": 30},
+    )
     assert approved.status_code == 200, approved.text
 
 
-def researcher_downloads_with_grant(page: Page, live: DemoInstance,
-                                    controlled: dict[str, Any]) -> None:
+def researcher_downloads_with_grant(
+    page: Page, live: DemoInstance, controlled: dict[str, Any]
+) -> None:
     """As `researcher` holding a 30-day grant: the end date shows, the genotype downloads intact."""
     base = live.base_url
     dataset_path = f"/datasets/{controlled['id']}"
@@ -121,7 +138,8 @@ def researcher_downloads_with_grant(page: Page, live: DemoInstance,
     browser_sign_in(page, "researcher")
     ends = (live.clock.now() + timedelta(days=30)).strftime("%Y-%m-%d")  # the clock stands still
     expect(page.locator("section.access-status")).to_contain_text(
-        f"You hold access to this dataset until {ends}.")
+        f"You hold access to this dataset until {ends}."
+    )
     expect(page.get_by_role("link", name="Request access")).to_have_count(0)
     # No Download button until the data-use agreement is read and accepted.
     expect(page.locator("table.files").get_by_role("button", name="Download")).to_have_count(0)
@@ -131,7 +149,8 @@ def researcher_downloads_with_grant(page: Page, live: DemoInstance,
     expect(page).to_have_url(f"{base}{dataset_path}")
     expect(page.locator("section.agreement-status")).to_contain_text("You accepted version 1")
     expect(page.locator("table.files").get_by_role("button", name="Download")).to_have_count(
-        len(controlled["files"]))
+        len(controlled["files"])
+    )
     expect(file_row(page, genotype["name"])).to_contain_text(genotype["sha256"])
     filename, digest = download_and_hash(page, genotype["name"])
     assert filename == genotype["name"]
@@ -140,6 +159,7 @@ def researcher_downloads_with_grant(page: Page, live: DemoInstance,
 
 
 # --- tests -----------------------------------------------------------------------------------
+
 
 def test_readme_walkthrough_request_approve_download(page: Page, live: DemoInstance) -> None:
     base = live.base_url
@@ -196,15 +216,16 @@ def test_readme_walkthrough_request_approve_download(page: Page, live: DemoInsta
     queued.get_by_role("link", name=TITLE).click()
     page.wait_for_url(f"{base}{request_path}")
     expect_state(page, "endorsed")
-    approve_form = page.locator("form.decision").filter(
-        has=page.get_by_role("button", name="Approve"))
-    approve_form.get_by_label("Reason for approval").fill(REASON)
-    approve_form.get_by_label("Approval period (days)").fill("30")
-    click_and_load(page, approve_form.get_by_role("button", name="Approve"))
+    panel = page.locator("#decision-panel")
+    panel.get_by_label("Approve, for the period below").check()
+    panel.get_by_label("Reason, to approve or reject").fill(REASON)
+    panel.get_by_label("Approval period in days").fill("30")
+    click_and_load(page, panel.get_by_role("button", name="Record the decision"))
     assert page.url == f"{base}{request_path}"
     expect_state(page, "approved")
+    expect(page.locator(".flash-success")).to_contain_text("The request is approved")
     expect(page.locator("dl.facts")).to_contain_text(f"for 30 days: {REASON}")
-    expect(page.get_by_role("button", name="Approve")).to_have_count(0)
+    expect(page.locator("#decision-panel form")).to_have_count(0)
     browser_sign_out(page, base)
 
     # The researcher sees the grant's end date and downloads the exact bytes.
@@ -212,7 +233,8 @@ def test_readme_walkthrough_request_approve_download(page: Page, live: DemoInsta
 
 
 def test_without_grant_only_open_files_download_and_open_ones_need_no_sign_in(
-    page: Page, live: DemoInstance,
+    page: Page,
+    live: DemoInstance,
 ) -> None:
     base = live.base_url
     controlled = dataset_of_tier(base, "controlled")
@@ -229,13 +251,15 @@ def test_without_grant_only_open_files_download_and_open_ones_need_no_sign_in(
     page.goto(f"/datasets/{open_set['id']}")
     expect(page.locator("section.data-use")).to_contain_text("Open access")
     expect(page.locator("table.files").get_by_role("button", name="Download")).to_have_count(
-        len(open_set["files"]))
+        len(open_set["files"])
+    )
     expect(page.get_by_role("link", name="Request access")).to_have_count(0)
 
     browser_sign_out(page, base)
     page.goto(f"/datasets/{open_set['id']}")
     expect(page.locator("table.files").get_by_role("button", name="Download")).to_have_count(
-        len(open_set["files"]))
+        len(open_set["files"])
+    )
     wanted = open_set["files"][0]
     filename, digest = download_and_hash(page, wanted["name"])
     assert filename == wanted["name"]
@@ -249,7 +273,9 @@ def test_without_grant_only_open_files_download_and_open_ones_need_no_sign_in(
 
 
 def test_screenshot_of_dataset_page_after_approval(
-    page: Page, live: DemoInstance, tmp_path: Path,
+    page: Page,
+    live: DemoInstance,
+    tmp_path: Path,
 ) -> None:
     base = live.base_url
     controlled = dataset_of_tier(base, "controlled")
@@ -263,37 +289,58 @@ def test_screenshot_of_dataset_page_after_approval(
     assert len(png) > 10_000, len(png)  # a blank page compresses to a few hundred bytes
 
 
-def test_review_and_admin_pages_load_without_csp_violations(page: Page, live: DemoInstance
-                                                           ) -> None:
+def test_review_and_admin_pages_load_without_csp_violations(page: Page, live: DemoInstance) -> None:
     """The committee's review page and the admin pages render with nothing the CSP
     (default-src 'self') refuses: no inline script or style anywhere."""
     base = live.base_url
     controlled = dataset_of_tier(base, "controlled")
     researcher = sign_in(base, "researcher")
     headers = csrf_header(researcher, base)
-    filed = researcher.post(f"{base}/api/v1/requests", headers=headers, timeout=10, json={
-        "title": TITLE, "research_use_statement": STATEMENT, "dataset_ids": [controlled["id"]],
-        "collaborator_emails": ["researcher2@demo.example"]}).json()
+    filed = researcher.post(
+        f"{base}/api/v1/requests",
+        headers=headers,
+        timeout=10,
+        json={
+            "title": TITLE,
+            "research_use_statement": STATEMENT,
+            "dataset_ids": [controlled["id"]],
+            "collaborator_emails": ["researcher2@demo.example"],
+        },
+    ).json()
     researcher.post(f"{base}/api/v1/requests/{filed['id']}/submit", headers=headers, timeout=10)
     official = sign_in(base, "signing-official")
-    official.post(f"{base}/api/v1/requests/{filed['id']}/endorse",
-                  headers=csrf_header(official, base), timeout=10)
+    official.post(
+        f"{base}/api/v1/requests/{filed['id']}/endorse",
+        headers=csrf_header(official, base),
+        timeout=10,
+    )
 
     problems: list[str] = []
-    page.on("console", lambda message: problems.append(message.text)
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(message.text)
             if message.type == "error" and "Failed to load resource" not in message.text
-            else None)
-    page.on("response", lambda response: problems.append(f"{response.status} {response.url}")
-            if response.status >= 400 and not response.url.endswith("/favicon.ico") else None)
+            else None
+        ),
+    )
+    page.on(
+        "response",
+        lambda response: (
+            problems.append(f"{response.status} {response.url}")
+            if response.status >= 400 and not response.url.endswith("/favicon.ico")
+            else None
+        ),
+    )
     page.goto("/")
     browser_sign_in(page, "dac-chair")
     page.goto(f"/requests/{filed['id']}")
     expect_state(page, "endorsed")
     expect(page.locator("#duo-match")).to_have_count(1)
-    vote = page.get_by_role("button", name="Vote", exact=True)
-    vote_form = page.locator("form.decision").filter(has=vote)
+    vote_form = page.locator("#vote-form")
+    vote_form.get_by_label("Approve").check()
     vote_form.get_by_label("Rationale").fill("Fits the GRU consent.")
-    click_and_load(page, vote_form.get_by_role("button", name="Vote", exact=True))
+    click_and_load(page, vote_form.get_by_role("button", name="Record my vote"))
     expect_state(page, "under_review")
     expect(page.locator("#votes")).to_contain_text("Fits the GRU consent.")
     committee_link = page.locator("header").get_by_role("link", name="Requests")

@@ -14,7 +14,7 @@ import requests
 from datasets.client import main as client_main
 from datasets.client import service, slices
 from tests.e2e.test_download_client import Client, client, grant_with_agreement
-from tests.htsget_support import overlapping, records, stored_path, vcf_and_bams
+from tests.htsget_support import crams, overlapping, records, stored_path, vcf_and_bams
 
 __all__ = ["client"]  # the fixture, shared with the download client's tests
 
@@ -50,6 +50,19 @@ def test_several_regions_of_a_bam_and_the_header_alone(client: Client) -> None:
     header = client.run("slice", str(bams[0].id), "--header-only", "-o", "header.bam")
     assert header.returncode == 0, header.stderr
     assert records(client.downloads / "header.bam", "BAM") == []
+
+
+def test_a_region_of_the_cram_is_written_as_cram(client: Client) -> None:
+    grant_with_agreement(client)
+    client.login("researcher")
+    [cram] = crams(client.live)
+    done = client.run("slice", str(cram.id), "--region", "chr4:73400000-73430000")
+    assert done.returncode == 0, done.stderr
+    out = client.downloads / f"slice-{cram.id}.cram"
+    whole = stored_path(client.live, cram.storage_key)
+    direct = overlapping(whole, "CRAM", "chr4", 73_399_999, 73_430_000,
+                         stored_path(client.live, cram.index_key or ""))
+    assert direct and set(direct) <= set(records(out, "CRAM"))
 
 
 def test_urls_that_expire_before_their_block_get_a_fresh_ticket(

@@ -32,8 +32,11 @@ def make_token(client: FlaskClient, owner: dict[str, str], **body: object) -> di
 
 def events(demo: DemoInstance, action: str) -> list[AuditEvent]:
     with demo.app.extensions["custodian.session_factory"]() as session:
-        return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action)
-                                    .order_by(AuditEvent.seq)))
+        return list(
+            session.scalars(
+                select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
+            )
+        )
 
 
 def test_default_token_lives_30_days_browsing_and_downloading_only(demo: DemoInstance) -> None:
@@ -42,37 +45,48 @@ def test_default_token_lives_30_days_browsing_and_downloading_only(demo: DemoIns
     assert body["scopes"] == ["catalogue", "download"]
     created = events(demo, "token:create")[-1]
     assert created.details["scopes"] == body["scopes"]
-    narrow = bearer(make_token(client, issue_token(demo, "researcher"),
-                               scopes=["download", "tokens"]))
+    narrow = bearer(
+        make_token(client, issue_token(demo, "researcher"), scopes=["download", "tokens"])
+    )
     assert make_token(client, narrow)["scopes"] == ["download"]
     # issue_token's own token expires in a day, and a token cannot outlive its maker...
-    assert str(body["expires_at"]).startswith((demo.clock.now() + timedelta(days=1))
-                                              .date().isoformat())
+    assert str(body["expires_at"]).startswith(
+        (demo.clock.now() + timedelta(days=1)).date().isoformat()
+    )
     # ...while one made from a session gets the default 30 days.
     session_client = signed_in_client(demo, "researcher")
-    fresh = session_client.post("/api/v1/tokens", headers={"X-CSRF-Token": "known-token"},
-                                json={"name": "thirty"})
+    fresh = session_client.post(
+        "/api/v1/tokens", headers={"X-CSRF-Token": "known-token"}, json={"name": "thirty"}
+    )
     assert fresh.status_code == 201, fresh.get_json()
     assert fresh.get_json()["expires_at"].startswith(
-        (demo.clock.now() + timedelta(days=30)).date().isoformat())
+        (demo.clock.now() + timedelta(days=30)).date().isoformat()
+    )
 
 
 def test_token_longer_than_the_maximum_is_400_and_stores_nothing(demo: DemoInstance) -> None:
     client = signed_in_client(demo, "researcher")
     before = counts(demo)
     headers = {"X-CSRF-Token": "known-token"}
-    too_long = client.post("/api/v1/tokens", headers=headers,
-                           json={"days": demo.settings.api_token_max_days + 1})
+    too_long = client.post(
+        "/api/v1/tokens", headers=headers, json={"days": demo.settings.api_token_max_days + 1}
+    )
     error = assert_error_shape(too_long, 400)
     assert str(demo.settings.api_token_max_days) in error["message"]
     bad_bodies: list[dict[str, object]] = [
-        {"days": 0}, {"scopes": []}, {"scopes": ["everything"]}, {"scopes": "download"},
-        {"days": "7"}, {"name": ""}]
+        {"days": 0},
+        {"scopes": []},
+        {"scopes": ["everything"]},
+        {"scopes": "download"},
+        {"days": "7"},
+        {"name": ""},
+    ]
     for bad in bad_bodies:
         assert_error_shape(client.post("/api/v1/tokens", headers=headers, json=bad), 400)
     assert counts(demo) == before
-    longest = client.post("/api/v1/tokens", headers=headers,
-                          json={"days": demo.settings.api_token_max_days})
+    longest = client.post(
+        "/api/v1/tokens", headers=headers, json={"days": demo.settings.api_token_max_days}
+    )
     assert longest.status_code == 201
 
 
@@ -101,8 +115,9 @@ def test_token_outside_its_scope_gets_403_naming_the_scope(demo: DemoInstance) -
     client = demo.app.test_client()
     grant_access(demo)
     _, files = controlled_files(demo)
-    catalogue_only = bearer(make_token(client, issue_token(demo, "researcher"),
-                                       scopes=["catalogue"]))
+    catalogue_only = bearer(
+        make_token(client, issue_token(demo, "researcher"), scopes=["catalogue"])
+    )
     assert client.get("/api/v1/datasets", headers=catalogue_only).status_code == 200
     refused = client.get(f"/api/v1/files/{files[0]}/url", headers=catalogue_only)
     error = assert_error_shape(refused, 403)
@@ -113,8 +128,7 @@ def test_token_outside_its_scope_gets_403_naming_the_scope(demo: DemoInstance) -
     refusal = events(demo, "token:refused")[-1]
     assert refusal.outcome == "denied" and refusal.details["missing_scope"] == "audit-read"
     assert refusal.actor_token_id is not None and refusal.actor_subject == "researcher"
-    download_only = bearer(make_token(client, issue_token(demo, "researcher"),
-                                      scopes=["download"]))
+    download_only = bearer(make_token(client, issue_token(demo, "researcher"), scopes=["download"]))
     assert client.get(f"/api/v1/files/{files[0]}/url", headers=download_only).status_code == 200
     error = assert_error_shape(client.get("/api/v1/datasets/1", headers=download_only), 403)
     assert error["details"]["missing_scope"] == "catalogue"
@@ -124,15 +138,15 @@ def test_audit_scope_does_not_make_a_researcher_an_auditor(demo: DemoInstance) -
     client = demo.app.test_client()
     auditor = bearer(make_token(client, issue_token(demo, "auditor"), scopes=["audit-read"]))
     assert client.get("/api/v1/audit/events?limit=1", headers=auditor).status_code == 200
-    researcher = bearer(make_token(client, issue_token(demo, "researcher"),
-                                   scopes=["audit-read"]))
+    researcher = bearer(make_token(client, issue_token(demo, "researcher"), scopes=["audit-read"]))
     assert_error_shape(client.get("/api/v1/audit/events", headers=researcher), 403)
 
 
 def test_a_token_cannot_make_a_wider_token(demo: DemoInstance) -> None:
     client = demo.app.test_client()
-    narrow = bearer(make_token(client, issue_token(demo, "researcher"),
-                               scopes=["catalogue", "tokens"]))
+    narrow = bearer(
+        make_token(client, issue_token(demo, "researcher"), scopes=["catalogue", "tokens"])
+    )
     before = counts(demo)
     refused = client.post("/api/v1/tokens", headers=narrow, json={"scopes": ["download"]})
     assert assert_error_shape(refused, 403)["details"]["missing_scopes"] == ["download"]
@@ -181,9 +195,16 @@ def test_tokens_page_creates_shows_once_lists_and_revokes(demo: DemoInstance) ->
     page = client.get("/tokens")
     assert page.status_code == 200
     assert 'value="catalogue" checked' in page.get_data(as_text=True)
-    created = client.post("/tokens", data={"csrf_token": "known-token", "name": "cluster",
-                                           "days": "7", "scopes": ["download"],
-                                           "form_id": form_id(page)})
+    created = client.post(
+        "/tokens",
+        data={
+            "csrf_token": "known-token",
+            "name": "cluster",
+            "days": "7",
+            "scopes": ["download"],
+            "form_id": form_id(page),
+        },
+    )
     assert created.status_code == 200
     assert created.headers["Cache-Control"] == "no-store"
     html = created.get_data(as_text=True)
@@ -198,7 +219,13 @@ def test_tokens_page_creates_shows_once_lists_and_revokes(demo: DemoInstance) ->
         assert record.expires_at - record.created_at == timedelta(days=7)
     headers = {"Authorization": f"Bearer {token}"}
     assert demo.app.test_client().get("/api/v1/users/me", headers=headers).status_code == 200
-    revoked = client.post(f"/tokens/{record.id}/revoke", data={"csrf_token": "known-token"})
+    asked = client.post(f"/tokens/{record.id}/revoke", data={"csrf_token": "known-token"})
+    assert asked.status_code == 200 and "Yes, revoke it" in asked.get_data(as_text=True)
+    still = demo.app.test_client().get("/api/v1/users/me", headers=headers)
+    assert still.status_code == 200  # asking changed nothing
+    revoked = client.post(
+        f"/tokens/{record.id}/revoke", data={"csrf_token": "known-token", "confirmed": "yes"}
+    )
     assert revoked.status_code == 302
     assert "revoked" in client.get("/tokens").get_data(as_text=True)
     assert_error_shape(demo.app.test_client().get("/api/v1/users/me", headers=headers), 401)
@@ -207,8 +234,13 @@ def test_tokens_page_creates_shows_once_lists_and_revokes(demo: DemoInstance) ->
 def test_a_token_form_sent_again_creates_no_second_token(demo: DemoInstance) -> None:
     """Reloading the answer that showed the secret sends the form again: it is refused."""
     client = signed_in_client(demo, "researcher")
-    data = {"csrf_token": "known-token", "name": "once", "days": "7", "scopes": ["download"],
-            "form_id": form_id(client.get("/tokens"))}
+    data = {
+        "csrf_token": "known-token",
+        "name": "once",
+        "days": "7",
+        "scopes": ["download"],
+        "form_id": form_id(client.get("/tokens")),
+    }
     first = client.post("/tokens", data=data)
     assert 'id="new-token"' in first.get_data(as_text=True)
     before = counts(demo)
@@ -223,17 +255,30 @@ def test_a_token_form_sent_again_creates_no_second_token(demo: DemoInstance) -> 
         assert len(session.scalars(select(ApiToken).where(ApiToken.name == "once")).all()) == 2
 
 
-@pytest.mark.parametrize("form", [
-    {"days": "0"}, {"days": "9999"}, {"days": "soon"}, {"scopes": []}, {"scopes": ["root"]},
-    {"form_id": ""},
-])
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"days": "0"},
+        {"days": "9999"},
+        {"days": "soon"},
+        {"scopes": []},
+        {"scopes": ["root"]},
+        {"form_id": ""},
+    ],
+)
 def test_tokens_page_refuses_bad_input_and_creates_nothing(
     demo: DemoInstance, form: dict[str, object]
 ) -> None:
     client = signed_in_client(demo, "researcher")
     before = counts(demo)
-    data: dict[str, object] = {"csrf_token": "known-token", "name": "x", "days": "7",
-                               "scopes": ["catalogue"], "form_id": "f1", **form}
+    data: dict[str, object] = {
+        "csrf_token": "known-token",
+        "name": "x",
+        "days": "7",
+        "scopes": ["catalogue"],
+        "form_id": "f1",
+        **form,
+    }
     refused = client.post("/tokens", data=data)
     assert refused.status_code == 400
     assert 'id="new-token"' not in refused.get_data(as_text=True)
@@ -244,20 +289,28 @@ def test_tokens_page_revoke_needs_csrf_and_ownership(demo: DemoInstance) -> None
     owner = demo.app.test_client()
     body = make_token(owner, issue_token(demo, "researcher"))
     other = signed_in_client(demo, "researcher2")
-    assert other.post(f"/tokens/{body['id']}/revoke",
-                      data={"csrf_token": "known-token"}).status_code == 404
+    assert (
+        other.post(f"/tokens/{body['id']}/revoke", data={"csrf_token": "known-token"}).status_code
+        == 404
+    )
     mine = signed_in_client(demo, "researcher")
     assert mine.post(f"/tokens/{body['id']}/revoke").status_code == 400  # no CSRF token
     assert owner.get("/api/v1/users/me", headers=bearer(body)).status_code == 200
 
 
-@pytest.mark.parametrize("method, path", [
-    ("GET", "/api/v1/tokens"), ("POST", "/api/v1/tokens"), ("DELETE", "/api/v1/tokens/1")])
+@pytest.mark.parametrize(
+    "method, path",
+    [("GET", "/api/v1/tokens"), ("POST", "/api/v1/tokens"), ("DELETE", "/api/v1/tokens/1")],
+)
 def test_a_token_without_the_tokens_scope_cannot_manage_tokens(
-        demo: DemoInstance, method: str, path: str) -> None:
+    demo: DemoInstance, method: str, path: str
+) -> None:
     client = demo.app.test_client()
-    narrow = bearer(make_token(client, issue_token(demo, "researcher"),
-                               scopes=["catalogue", "download", "requests"]))
+    narrow = bearer(
+        make_token(
+            client, issue_token(demo, "researcher"), scopes=["catalogue", "download", "requests"]
+        )
+    )
     before = counts(demo)
     refused = client.open(path, method=method, headers=narrow, json={"name": "wider"})
     error = assert_error_shape(refused, 403)

@@ -58,9 +58,13 @@ def append_events(url: str, writer: int, start_line: Barrier) -> None:
     for n in range(APPENDS):
         start_line.wait(timeout=60)
         with factory() as session:
-            record_event(session, AuditActor(user_id=writer, request_id=f"{writer}-{n}"),
-                         AuditAction.URL_ISSUE, now=datetime.now(UTC),
-                         details={"writer": writer, "n": n})
+            record_event(
+                session,
+                AuditActor(user_id=writer, request_id=f"{writer}-{n}"),
+                AuditAction.URL_ISSUE,
+                now=datetime.now(UTC),
+                details={"writer": writer, "n": n},
+            )
             if n in KEPT:
                 session.commit()
             else:
@@ -71,8 +75,10 @@ def append_events(url: str, writer: int, start_line: Barrier) -> None:
 def run_writers(url: str) -> None:
     spawn = multiprocessing.get_context("spawn")
     start_line = spawn.Barrier(WRITERS)
-    writers = [spawn.Process(target=append_events, args=(url, writer, start_line))
-               for writer in range(WRITERS)]
+    writers = [
+        spawn.Process(target=append_events, args=(url, writer, start_line))
+        for writer in range(WRITERS)
+    ]
     engine = make_engine(url)
     done = threading.Event()
     sequencers = [threading.Thread(target=drain_until, args=(engine, done)) for _ in range(2)]
@@ -104,15 +110,19 @@ def test_concurrent_appends_from_several_processes_form_one_linear_chain(
 
     engine: Engine = make_engine(audit_database)
     with make_session_factory(engine)() as session:
-        events = session.execute(select(AuditEvent.seq, AuditEvent.prev_hash, AuditEvent.hash,
-                                        AuditEvent.details).order_by(AuditEvent.seq)).all()
+        events = session.execute(
+            select(
+                AuditEvent.seq, AuditEvent.prev_hash, AuditEvent.hash, AuditEvent.details
+            ).order_by(AuditEvent.seq)
+        ).all()
         report = verify_chain(session)
     engine.dispose()
 
     total = WRITERS * len(KEPT)
     assert [event.seq for event in events] == list(range(1, total + 1))
     assert [event.prev_hash for event in events] == (
-        [GENESIS_HASH] + [event.hash for event in events[:-1]])
+        [GENESIS_HASH] + [event.hash for event in events[:-1]]
+    )
     assert len({event.prev_hash for event in events}) == total  # no two share a predecessor
     assert report.ok, report.problem
     assert report.events_checked == total
@@ -124,4 +134,5 @@ def test_concurrent_appends_from_several_processes_form_one_linear_chain(
     assert rounds == sorted(rounds)
     for n in KEPT:
         assert sorted(e.details["writer"] for e in events if e.details["n"] == n) == list(
-            range(WRITERS))
+            range(WRITERS)
+        )

@@ -39,8 +39,13 @@ def bare_factory(demo: DemoInstance) -> sessionmaker[Session]:
 
 def queue_one(demo: DemoInstance, factory: sessionmaker[Session] | None = None) -> int:
     with (factory or bare_factory(demo)).begin() as session:
-        return record_event(session, SYSTEM, AuditAction.AUDIT_VERIFY, now=demo.clock.now(),
-                            details={"queued": True}).id
+        return record_event(
+            session,
+            SYSTEM,
+            AuditAction.AUDIT_VERIFY,
+            now=demo.clock.now(),
+            details={"queued": True},
+        ).id
 
 
 def drain(demo: DemoInstance) -> int:
@@ -101,10 +106,18 @@ def test_an_event_leaves_the_queue_only_into_the_chain_with_its_content(
     engine: Engine = demo.app.extensions["custodian.engine"]
     with engine.connect() as connection:
         tip = connection.scalar(select(func.max(AuditEvent.seq))) or 0
-    forged = {"seq": tip + 1, "occurred_at": demo.clock.now(), "action": "audit:verify",
-              "outcome": "success", "actor_roles": "", "details": {"queued": False},
-              "prev_hash": "0" * 64, "hash": "f" * 64, "leaf_hash": "f" * 64,
-              "entry_id": entry_id}
+    forged = {
+        "seq": tip + 1,
+        "occurred_at": demo.clock.now(),
+        "action": "audit:verify",
+        "outcome": "success",
+        "actor_roles": "",
+        "details": {"queued": False},
+        "prev_hash": "0" * 64,
+        "hash": "f" * 64,
+        "leaf_hash": "f" * 64,
+        "entry_id": entry_id,
+    }
     with pytest.raises(DBAPIError, match="not in the chain"), engine.begin() as connection:
         connection.execute(insert(AuditEvent), [forged])
         connection.execute(delete(AuditQueueEntry).where(AuditQueueEntry.id == entry_id))
@@ -124,11 +137,15 @@ def test_verify_reports_unchained_events_and_fails_once_one_waits_too_long(
     demo.clock.advance(timedelta(seconds=demo.settings.audit_max_lag_seconds + 1))
     code, output = cli(demo, "audit", "verify")
     assert code == 1
-    assert ("FAILED: 1 event not yet chained, the oldest 61.0 s old, more than the 60 s "
-            "allowed") in output
+    assert (
+        "FAILED: 1 event not yet chained, the oldest 61.0 s old, more than the 60 s allowed"
+    ) in output
     with bare_factory(demo)() as session:
-        recorded = session.scalars(select(AuditEvent.details).where(
-            AuditEvent.action == "audit:verify").order_by(AuditEvent.seq.desc())).first()
+        recorded = session.scalars(
+            select(AuditEvent.details)
+            .where(AuditEvent.action == "audit:verify")
+            .order_by(AuditEvent.seq.desc())
+        ).first()
     assert recorded is not None
     assert (recorded["unchained"], recorded["oldest_unchained_seconds"]) == (1, 61.0)
 
@@ -146,14 +163,15 @@ def test_readyz_and_the_metrics_show_the_backlog(demo: DemoInstance) -> None:
     queue_one(demo)
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.get_json()["figures"]["audit_sequencer"] == {"unchained": 1,
-                                                              "oldest_seconds": 0.0}
+    assert ready.get_json()["figures"]["audit_sequencer"] == {"unchained": 1, "oldest_seconds": 0.0}
     demo.clock.advance(timedelta(seconds=90))
     behind = client.get("/readyz")
     assert behind.status_code == 503
     assert behind.get_json()["checks"]["audit_sequencer"] == "failing"
-    assert behind.get_json()["figures"]["audit_sequencer"] == {"unchained": 1,
-                                                               "oldest_seconds": 90.0}
+    assert behind.get_json()["figures"]["audit_sequencer"] == {
+        "unchained": 1,
+        "oldest_seconds": 90.0,
+    }
     assert metric("custodian_audit_unchained_events") == 1
     assert metric("custodian_audit_oldest_unchained_seconds") == 90.0
     lags = metric("custodian_audit_sequencer_lag_seconds_count")
@@ -165,38 +183,46 @@ def test_readyz_and_the_metrics_show_the_backlog(demo: DemoInstance) -> None:
 @pytest.fixture
 def threaded(demo: DemoInstance) -> Iterator[Flask]:
     """The demo's database served as outside the demo: a sequencer thread per process."""
-    app = create_app(replace(demo.settings, audit_sequencer="thread",
-                             audit_sequencer_interval_ms=10), clock=demo.clock)
+    app = create_app(
+        replace(demo.settings, audit_sequencer="thread", audit_sequencer_interval_ms=10),
+        clock=demo.clock,
+    )
     yield app
     app.extensions["custodian.audit_sequencer"].stop()
     app.extensions["custodian.engine"].dispose()
 
 
 def test_the_sequencer_thread_chains_what_requests_record(
-    demo: DemoInstance, threaded: Flask,
+    demo: DemoInstance,
+    threaded: Flask,
 ) -> None:
     before = event_count(demo)
     researcher = issue_token(demo, "researcher")
-    response = threaded.test_client().post("/api/v1/tokens", json={"name": "t", "days": 1},
-                                           headers=researcher)
+    response = threaded.test_client().post(
+        "/api/v1/tokens", json={"name": "t", "days": 1}, headers=researcher
+    )
     assert response.status_code == 201
     deadline = time.monotonic() + 10
     while event_count(demo) < before + 2 and time.monotonic() < deadline:
         time.sleep(0.01)
     with bare_factory(demo)() as session:
-        actions = session.scalars(select(AuditEvent.action).where(AuditEvent.seq > before)
-                                  .order_by(AuditEvent.seq)).all()
+        actions = session.scalars(
+            select(AuditEvent.action).where(AuditEvent.seq > before).order_by(AuditEvent.seq)
+        ).all()
     assert list(actions) == ["token:create", "token:create"]  # the fixture's, then the API's
     if threaded.extensions["custodian.engine"].dialect.name == "postgresql":
         with threaded.extensions["custodian.engine"].connect() as connection:
-            leaders = connection.scalar(text(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"))
+            leaders = connection.scalar(
+                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
+            )
         assert leaders == 1  # the thread holds the lead while it runs
 
 
 @ONLY_POSTGRESQL
 def test_an_export_the_sequencer_cannot_reach_answers_503_and_stays_recorded(
-    demo: DemoInstance, threaded: Flask, monkeypatch: pytest.MonkeyPatch,
+    demo: DemoInstance,
+    threaded: Flask,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("audit.integrity.log_export.CHAIN_WAIT_SECONDS", 0.5)
     auditor = issue_token(demo, "auditor")

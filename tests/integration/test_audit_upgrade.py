@@ -35,13 +35,16 @@ from core.db import make_engine, make_session_factory
 from core.migrations import upgrade
 from tests.sequencing import drain, seq_of
 
-PREVIOUS = json.loads((Path(__file__).parents[1] / "data" / "audit_log_227caff.json")
-                      .read_text(encoding="utf-8"))
-TABLES: dict[str, Table] = {model.__tablename__: model.__table__  # type: ignore[misc]
-                            for model in (AuditSigningKey, AuditEvent, AuditCheckpoint,
-                                          AuditMerkleNode)}
-SIGNER = CheckpointSigner.from_seed(base64.b64decode(PREVIOUS["signing_seed_b64"]),
-                                    origin=PREVIOUS["origin"], every=5)
+PREVIOUS = json.loads(
+    (Path(__file__).parents[1] / "data" / "audit_log_227caff.json").read_text(encoding="utf-8")
+)
+TABLES: dict[str, Table] = {
+    model.__tablename__: model.__table__  # type: ignore[misc]
+    for model in (AuditSigningKey, AuditEvent, AuditCheckpoint, AuditMerkleNode)
+}
+SIGNER = CheckpointSigner.from_seed(
+    base64.b64decode(PREVIOUS["signing_seed_b64"]), origin=PREVIOUS["origin"], every=5
+)
 WRITTEN_AT = datetime(2026, 12, 3, 10, 0, 0, 123456, tzinfo=UTC)  # the first event's time
 
 
@@ -63,8 +66,9 @@ def upgraded(fresh_database_url: str) -> Iterator[Engine]:
     upgrade(engine, "0011")
     with engine.begin() as connection:
         for name, table in TABLES.items():
-            connection.execute(insert(table), [as_stored(table, row)
-                                               for row in PREVIOUS["tables"][name]])
+            connection.execute(
+                insert(table), [as_stored(table, row) for row in PREVIOUS["tables"][name]]
+            )
     upgrade(engine)
     yield engine
     engine.dispose()
@@ -79,32 +83,52 @@ def test_a_log_written_before_the_queue_verifies_after_the_upgrade(upgraded: Eng
 
 
 def test_it_grows_under_the_sequencer_and_exports_for_the_offline_verifier(
-    upgraded: Engine, tmp_path: Path,
+    upgraded: Engine,
+    tmp_path: Path,
 ) -> None:
     factory = make_session_factory(upgraded)
-    researcher = AuditActor(user_id=7, issuer="https://idp.example.org", subject="anaïs",
-                            roles=("researcher",), ip="192.0.2.1")
+    researcher = AuditActor(
+        user_id=7,
+        issuer="https://idp.example.org",
+        subject="anaïs",
+        roles=("researcher",),
+        ip="192.0.2.1",
+    )
     with factory.begin() as session:
         # Four more downloads in the hour the previous revision already alerted on: the
         # alert window is rebuilt from the old chain, so they raise no second alert.
         for n in range(4):
-            record_event(session, researcher, AuditAction.URL_ISSUE,
-                         now=WRITTEN_AT + timedelta(seconds=30 + n), target_type="file",
-                         target_id="1", details={"dataset_id": 2, "n": 100 + n})
-        record_event(session, AuditActor(ip="192.0.2.9"), AuditAction.LOGIN_FAILED,
-                     now=WRITTEN_AT + timedelta(minutes=5), outcome=Outcome.DENIED)
+            record_event(
+                session,
+                researcher,
+                AuditAction.URL_ISSUE,
+                now=WRITTEN_AT + timedelta(seconds=30 + n),
+                target_type="file",
+                target_id="1",
+                details={"dataset_id": 2, "n": 100 + n},
+            )
+        record_event(
+            session,
+            AuditActor(ip="192.0.2.9"),
+            AuditAction.LOGIN_FAILED,
+            now=WRITTEN_AT + timedelta(minutes=5),
+            outcome=Outcome.DENIED,
+        )
         asked = request_checkpoint(session, AuditActor(), WRITTEN_AT + timedelta(minutes=6))
     drain(factory, signer=SIGNER, rules=AlertRules(3, 10))
     tree_size = seq_of(factory, asked.id)
     assert tree_size == 21
     with factory() as session:
-        alerts = session.scalars(select(AuditEvent.seq).where(
-            AuditEvent.action == "audit:alert")).all()
+        alerts = session.scalars(
+            select(AuditEvent.seq).where(AuditEvent.action == "audit:alert")
+        ).all()
         chain = verify_chain(session)
         checkpoints = verify_checkpoints(session, SIGNER)
         export = tmp_path / "audit.jsonl"
-        export.write_text("".join(export_lines(session, tree_size, now=datetime.now(UTC),
-                                               signer=SIGNER)), encoding="utf-8")
+        export.write_text(
+            "".join(export_lines(session, tree_size, now=datetime.now(UTC), signer=SIGNER)),
+            encoding="utf-8",
+        )
     assert len(alerts) == 1  # the previous revision's, still the only one this hour
     assert chain.ok and chain.events_checked == 21, chain.problem
     # 5, 10 and 15 from before; 20 every five; 21 asked for.

@@ -77,100 +77,156 @@ MATRIX: dict[str, Entry] = {
     "GET /": Entry("GET", at("/"), EVERYONE),
     "GET /.well-known/jwks.json": Entry("GET", at("/.well-known/jwks.json"), EVERYONE),
     "GET /admin/committees": Entry("GET", at("/admin/committees"), ADMIN),
-    "POST /admin/committees": Entry("POST", at("/admin/committees"), ADMIN, committee_named,
-                                    form=True),
+    "POST /admin/committees": Entry(
+        "POST", at("/admin/committees"), ADMIN, committee_named, form=True
+    ),
     "GET /admin/committees/<int:committee_id>": Entry("GET", at("/admin/committees/1"), ADMIN),
     "POST /admin/committees/<int:committee_id>": Entry(
-        "POST", at("/admin/committees/1"), ADMIN, json({"description": "x"}), form=True),
+        "POST", at("/admin/committees/1"), ADMIN, json({"description": "x"}), form=True
+    ),
     "POST /admin/committees/<int:committee_id>/members": Entry(
-        "POST", at("/admin/committees/1/members"), ADMIN, json({"user_id": "1"}), form=True),
+        "POST", at("/admin/committees/1/members"), ADMIN, json({"user_id": "1"}), form=True
+    ),
     "POST /admin/committees/<int:committee_id>/members/<int:user_id>/remove": Entry(
-        "POST", at("/admin/committees/1/members/{ids.user}/remove"), ADMIN, json({}),
-        form=True),
+        "POST", at("/admin/committees/1/members/{ids.user}/remove"), ADMIN, json({}), form=True
+    ),
     "GET /admin/users": Entry("GET", at("/admin/users"), ADMIN),
     "POST /admin/users/<int:user_id>/roles": Entry(
-        "POST", at("/admin/users/{ids.user}/roles"), ADMIN, json({"role": "auditor"}), form=True),
+        "POST", at("/admin/users/{ids.user}/roles"), ADMIN, json({"role": "auditor"}), form=True
+    ),
     "POST /admin/users/<int:user_id>/roles/<int:assignment_id>/remove": Entry(
-        "POST", at("/admin/users/{ids.user}/roles/{ids.assignment}/remove"), ADMIN, json({}),
-        form=True),
+        "POST",
+        at("/admin/users/{ids.user}/roles/{ids.assignment}/remove"),
+        ADMIN,
+        json({}),
+        form=True,
+    ),
     "GET /api/docs": Entry("GET", at("/api/docs"), EVERYONE),
     "GET /api/docs/assets/<path:filename>": Entry(
-        "GET", at("/api/docs/assets/swagger-ui.css"), EVERYONE),
+        "GET", at("/api/docs/assets/swagger-ui.css"), EVERYONE
+    ),
     "GET /api/v1/audit/alerts": Entry("GET", at("/api/v1/audit/alerts"), AUDIT),
     "GET /api/v1/audit/checkpoints": Entry("GET", at("/api/v1/audit/checkpoints"), AUDIT),
-    "GET /api/v1/audit/consistency": Entry("GET", at("/api/v1/audit/consistency?old=1&new=2"),
-                                           AUDIT),
+    "GET /api/v1/audit/consistency": Entry(
+        "GET", at("/api/v1/audit/consistency?old=1&new=2"), AUDIT
+    ),
     "GET /api/v1/audit/events": Entry("GET", at("/api/v1/audit/events"), AUDIT),
     "GET /api/v1/audit/events/<int:seq>": Entry("GET", at("/api/v1/audit/events/1"), AUDIT),
     "GET /api/v1/audit/events/<int:seq>/proof": Entry(
-        "GET", at("/api/v1/audit/events/1/proof"), AUDIT),
+        "GET", at("/api/v1/audit/events/1/proof"), AUDIT
+    ),
     "GET /api/v1/audit/events/export": Entry("GET", at("/api/v1/audit/events/export"), AUDIT),
     "GET /api/v1/audit/export": Entry("GET", at("/api/v1/audit/export"), AUDIT),
     "GET /api/v1/audit/public-key": Entry("GET", at("/api/v1/audit/public-key"), AUDIT),
     "GET /api/v1/audit/reports/dataset/<int:dataset_id>": Entry(
-        "GET", at("/api/v1/audit/reports/dataset/{ids.dataset}"), AUDIT),
-    "GET /api/v1/audit/reports/downloads": Entry("GET", at("/api/v1/audit/reports/downloads"),
-                                                 AUDIT),
+        "GET", at("/api/v1/audit/reports/dataset/{ids.dataset}"), AUDIT
+    ),
+    "GET /api/v1/audit/reports/downloads": Entry(
+        "GET", at("/api/v1/audit/reports/downloads"), AUDIT
+    ),
     "GET /api/v1/audit/reports/user/<int:user_id>": Entry(
-        "GET", at("/api/v1/audit/reports/user/{ids.user}"), AUDIT),
+        "GET", at("/api/v1/audit/reports/user/{ids.user}"), AUDIT
+    ),
     "GET /api/v1/committees": Entry("GET", at("/api/v1/committees"), SIGNED_IN),
     "POST /api/v1/committees": Entry("POST", at("/api/v1/committees"), ADMIN, committee_named),
-    "GET /api/v1/committees/<int:committee_id>": Entry("GET", at("/api/v1/committees/1"),
-                                                       SIGNED_IN),
+    "GET /api/v1/committees/<int:committee_id>": Entry(
+        "GET", at("/api/v1/committees/1"), SIGNED_IN
+    ),
     "PATCH /api/v1/committees/<int:committee_id>": Entry(
-        "PATCH", at("/api/v1/committees/1"), ADMIN, json({"description": "x"})),
+        "PATCH", at("/api/v1/committees/1"), ADMIN, json({"description": "x"})
+    ),
     "POST /api/v1/committees/<int:committee_id>/members": Entry(
-        "POST", at("/api/v1/committees/1/members"), ADMIN, json({"user_id": 1})),
+        "POST", at("/api/v1/committees/1/members"), ADMIN, json({"user_id": 1})
+    ),
     "DELETE /api/v1/committees/<int:committee_id>/members/<int:user_id>": Entry(
-        "DELETE", at("/api/v1/committees/1/members/{ids.user}"), ADMIN),
+        "DELETE", at("/api/v1/committees/1/members/{ids.user}"), ADMIN
+    ),
     "GET /api/v1/committees/<int:committee_id>/queue": Entry(
-        "GET", at("/api/v1/committees/1/queue"), COMMITTEE),
+        "GET", at("/api/v1/committees/1/queue"), COMMITTEE
+    ),
     "GET /api/v1/datasets": Entry("GET", at("/api/v1/datasets"), EVERYONE),
-    "GET /api/v1/datasets/<int:dataset_id>": Entry("GET", at("/api/v1/datasets/{ids.dataset}"),
-                                                   EVERYONE),
+    "POST /api/v1/datasets": Entry(
+        "POST",
+        at("/api/v1/datasets"),
+        ADMIN,
+        lambda role: {"study_id": 1, "accession": f"ds-{role}", "name": "Results", "tier": "open"},
+    ),
+    "PATCH /api/v1/datasets/<int:dataset_id>": Entry(
+        "PATCH", at("/api/v1/datasets/{ids.dataset}"), ADMIN, json({"name": "Renamed"})
+    ),
+    "GET /api/v1/datasets/<int:dataset_id>": Entry(
+        "GET", at("/api/v1/datasets/{ids.dataset}"), EVERYONE
+    ),
     "GET /api/v1/datasets/<int:dataset_id>/agreement": Entry(  # its text is public
-        "GET", at("/api/v1/datasets/{ids.dataset}/agreement"), EVERYONE),
+        "GET", at("/api/v1/datasets/{ids.dataset}/agreement"), EVERYONE
+    ),
     "POST /api/v1/datasets/<int:dataset_id>/agreement/accept": Entry(
-        "POST", at("/api/v1/datasets/{ids.dataset}/agreement/accept"), SIGNED_IN,
-        json({"version": 1, "sha256": "0" * 64})),
+        "POST",
+        at("/api/v1/datasets/{ids.dataset}/agreement/accept"),
+        SIGNED_IN,
+        json({"version": 1, "sha256": "0" * 64}),
+    ),
     "POST /api/v1/datasets/<int:dataset_id>/agreements": Entry(
-        "POST", at("/api/v1/datasets/{ids.dataset}/agreements"), ADMIN,
-        json({"text": "A new agreement text."})),
+        "POST",
+        at("/api/v1/datasets/{ids.dataset}/agreements"),
+        ADMIN,
+        json({"text": "A new agreement text."}),
+    ),
     "GET /api/v1/eqtls": Entry("GET", at("/api/v1/eqtls?gene=ALB"), EVERYONE),
-    "GET /api/v1/expression/genes/<gene>": Entry("GET", at("/api/v1/expression/genes/ALB"),
-                                                 EVERYONE),
+    "GET /api/v1/expression/genes/<gene>": Entry(
+        "GET", at("/api/v1/expression/genes/ALB"), EVERYONE
+    ),
     "GET /api/v1/expression/genes/<gene>/isoforms": Entry(
-        "GET", at("/api/v1/expression/genes/ALB/isoforms"), EVERYONE),
+        "GET", at("/api/v1/expression/genes/ALB/isoforms"), EVERYONE
+    ),
     # Controlled file: only a live grant opens it, and nobody here holds one.
-    "GET /api/v1/files/<int:file_id>/url": Entry("GET", at("/api/v1/files/{ids.file}/url"),
-                                                 NOBODY),
+    "GET /api/v1/files/<int:file_id>/url": Entry("GET", at("/api/v1/files/{ids.file}/url"), NOBODY),
     "POST /api/v1/files/<int:file_id>/url": Entry(
-        "POST", at("/api/v1/files/{ids.file}/url"), NOBODY, json({"passports": ["x.y.z"]})),
+        "POST", at("/api/v1/files/{ids.file}/url"), NOBODY, json({"passports": ["x.y.z"]})
+    ),
     "GET /api/v1/openapi.json": Entry("GET", at("/api/v1/openapi.json"), EVERYONE),
     "GET /api/v1/requests": Entry("GET", at("/api/v1/requests"), SIGNED_IN),
-    "POST /api/v1/requests": Entry("POST", at("/api/v1/requests"), SIGNED_IN, json({
-        "title": "Filed", "research_use_statement": STATEMENT, "dataset_ids": [1]})),
+    "POST /api/v1/requests": Entry(
+        "POST",
+        at("/api/v1/requests"),
+        SIGNED_IN,
+        json({"title": "Filed", "research_use_statement": STATEMENT, "dataset_ids": [1]}),
+    ),
     # A submitted request: the applicant, the signing official of their institution, admins
     # and auditors see it (the committee once it is endorsed); nobody else learns it exists.
     "GET /api/v1/requests/<int:request_id>": Entry(
-        "GET", at("/api/v1/requests/{ids.request}"), SEES_REQUEST, hidden=True),
+        "GET", at("/api/v1/requests/{ids.request}"), SEES_REQUEST, hidden=True
+    ),
     "POST /api/v1/requests/<int:request_id>/<action>": Entry(
-        "POST", at("/api/v1/requests/{ids.request}/endorse"), frozenset({SO}), json({}),
-        hidden=True),
+        "POST", at("/api/v1/requests/{ids.request}/endorse"), frozenset({SO}), json({}), hidden=True
+    ),
     "POST /api/v1/tokens": Entry("POST", at("/api/v1/tokens"), SIGNED_IN, json({})),
     "GET /api/v1/tokens": Entry("GET", at("/api/v1/tokens"), SIGNED_IN),
-    "DELETE /api/v1/tokens/<int:token_id>": Entry("DELETE", at("/api/v1/tokens/{ids.token}"),
-                                                  frozenset({R}), hidden=True),
+    "GET /api/v1/studies": Entry("GET", at("/api/v1/studies"), EVERYONE),
+    "POST /api/v1/studies": Entry(
+        "POST",
+        at("/api/v1/studies"),
+        ADMIN,
+        lambda role: {"accession": f"s-{role}", "title": "A study"},
+    ),
+    "PATCH /api/v1/studies/<int:study_id>": Entry(
+        "PATCH", at("/api/v1/studies/1"), ADMIN, json({"description": "x"})
+    ),
+    "DELETE /api/v1/tokens/<int:token_id>": Entry(
+        "DELETE", at("/api/v1/tokens/{ids.token}"), frozenset({R}), hidden=True
+    ),
     "GET /api/v1/users": Entry("GET", at("/api/v1/users"), ADMIN),
     "POST /api/v1/users/<int:user_id>/roles": Entry(
-        "POST", at("/api/v1/users/{ids.user}/roles"), ADMIN, json({"role": "auditor"})),
+        "POST", at("/api/v1/users/{ids.user}/roles"), ADMIN, json({"role": "auditor"})
+    ),
     "DELETE /api/v1/users/<int:user_id>/roles/<int:assignment_id>": Entry(
-        "DELETE", at("/api/v1/users/{ids.user}/roles/{ids.assignment}"), ADMIN),
+        "DELETE", at("/api/v1/users/{ids.user}/roles/{ids.assignment}"), ADMIN
+    ),
     "DELETE /api/v1/users/<int:user_id>/sessions": Entry(
-        "DELETE", at("/api/v1/users/{ids.user}/sessions"), ADMIN),
+        "DELETE", at("/api/v1/users/{ids.user}/sessions"), ADMIN
+    ),
     "GET /api/v1/users/me": Entry("GET", at("/api/v1/users/me"), SIGNED_IN),
-    "DELETE /api/v1/users/me/sessions": Entry("DELETE", at("/api/v1/users/me/sessions"),
-                                              SIGNED_IN),
+    "DELETE /api/v1/users/me/sessions": Entry("DELETE", at("/api/v1/users/me/sessions"), SIGNED_IN),
     "GET /api/v1/users/me/visas": Entry("GET", at("/api/v1/users/me/visas"), SIGNED_IN),
     "GET /audit": Entry("GET", at("/audit"), AUDIT),
     "GET /audit/alerts": Entry("GET", at("/audit/alerts"), AUDIT),
@@ -178,106 +234,167 @@ MATRIX: dict[str, Entry] = {
     "GET /audit/events/<int:seq>": Entry("GET", at("/audit/events/1"), AUDIT),
     "GET /audit/reports": Entry("GET", at("/audit/reports"), AUDIT),
     "GET /audit/reports/dataset/<int:dataset_id>": Entry(
-        "GET", at("/audit/reports/dataset/{ids.dataset}"), AUDIT),
-    "GET /audit/reports/user/<int:user_id>": Entry("GET", at("/audit/reports/user/{ids.user}"),
-                                                   AUDIT),
+        "GET", at("/audit/reports/dataset/{ids.dataset}"), AUDIT
+    ),
+    "GET /audit/reports/user/<int:user_id>": Entry(
+        "GET", at("/audit/reports/user/{ids.user}"), AUDIT
+    ),
     "GET /auth/callback": Entry("GET", at("/auth/callback?code=x&state=y"), EVERYONE),
     "GET /auth/login": Entry("GET", at("/auth/login"), EVERYONE, upstream=True),
     "GET /auth/login/<name>": Entry("GET", at("/auth/login/default"), EVERYONE, upstream=True),
     # Without a session there is no CSRF token, hence nothing to sign out of.
     "POST /auth/logout": Entry("POST", at("/auth/logout"), SIGNED_IN, json({}), form=True),
-    "POST /auth/logout-everywhere": Entry("POST", at("/auth/logout-everywhere"), SIGNED_IN,
-                                          json({}), form=True),
-    "GET /committees/<int:committee_id>/queue": Entry("GET", at("/committees/1/queue"),
-                                                      COMMITTEE),
+    "POST /auth/logout-everywhere": Entry(
+        "POST", at("/auth/logout-everywhere"), SIGNED_IN, json({}), form=True
+    ),
+    "GET /committees/<int:committee_id>/queue": Entry("GET", at("/committees/1/queue"), COMMITTEE),
     "GET /datasets/<int:dataset_id>": Entry("GET", at("/datasets/{ids.dataset}"), EVERYONE),
     "GET /datasets/<int:dataset_id>/agreement": Entry(
-        "GET", at("/datasets/{ids.dataset}/agreement"), EVERYONE),
+        "GET", at("/datasets/{ids.dataset}/agreement"), EVERYONE
+    ),
     "POST /datasets/<int:dataset_id>/agreement/accept": Entry(
-        "POST", at("/datasets/{ids.dataset}/agreement/accept"), SIGNED_IN,
-        json({"version": "1", "sha256": "0" * 64}), form=True),
+        "POST",
+        at("/datasets/{ids.dataset}/agreement/accept"),
+        SIGNED_IN,
+        json({"version": "1", "sha256": "0" * 64}),
+        form=True,
+    ),
     "GET /datasets/<int:dataset_id>/agreements/new": Entry(
-        "GET", at("/datasets/{ids.dataset}/agreements/new"), ADMIN),
+        "GET", at("/datasets/{ids.dataset}/agreements/new"), ADMIN
+    ),
     "POST /datasets/<int:dataset_id>/agreements/new": Entry(
-        "POST", at("/datasets/{ids.dataset}/agreements/new"), ADMIN,
-        json({"text": "A new agreement."}), form=True),
+        "POST",
+        at("/datasets/{ids.dataset}/agreements/new"),
+        ADMIN,
+        json({"text": "A new agreement."}),
+        form=True,
+    ),
     "GET /dev-idp/.well-known/openid-configuration": Entry(
-        "GET", at("/dev-idp/.well-known/openid-configuration"), EVERYONE),
+        "GET", at("/dev-idp/.well-known/openid-configuration"), EVERYONE
+    ),
     "GET /dev-idp/authorize": Entry("GET", at("/dev-idp/authorize"), EVERYONE),
     # The persona form carries the CSRF token of the session its page began.
-    "POST /dev-idp/authorize": Entry("POST", at("/dev-idp/authorize"), SIGNED_IN, json({}),
-                                     form=True),
+    "POST /dev-idp/authorize": Entry(
+        "POST", at("/dev-idp/authorize"), SIGNED_IN, json({}), form=True
+    ),
     "GET /dev-idp/jwks.json": Entry("GET", at("/dev-idp/jwks.json"), EVERYONE),
     # The token endpoint authenticates the client by its secret: nobody here has it.
-    "POST /dev-idp/token": Entry("POST", at("/dev-idp/token"), NOBODY,
-                                 json({"grant_type": "authorization_code", "code": "x"}),
-                                 form=True),
+    "POST /dev-idp/token": Entry(
+        "POST",
+        at("/dev-idp/token"),
+        NOBODY,
+        json({"grant_type": "authorization_code", "code": "x"}),
+        form=True,
+    ),
     "GET /dev-idp/userinfo": Entry("GET", at("/dev-idp/userinfo"), NOBODY),
-    "POST /dev-idp/userinfo": Entry("POST", at("/dev-idp/userinfo"), NOBODY, json({}),
-                                    form=True),
+    "POST /dev-idp/userinfo": Entry("POST", at("/dev-idp/userinfo"), NOBODY, json({}), form=True),
     "GET /favicon.ico": Entry("GET", at("/favicon.ico"), EVERYONE),
-    "POST /files/<int:file_id>/download": Entry("POST", at("/files/{ids.file}/download"),
-                                                NOBODY, json({}), form=True),
-    "POST /ga4gh/drs/v1/objects": Entry("POST", at("/ga4gh/drs/v1/objects"), EVERYONE,
-                                        lambda role: {"bulk_object_ids": ["1"]}),
-    "OPTIONS /ga4gh/drs/v1/objects": Entry("OPTIONS", at("/ga4gh/drs/v1/objects"), EVERYONE,
-                                           lambda role: {"bulk_object_ids": ["1"]}),
-    "GET /ga4gh/drs/v1/objects/<object_id>": Entry("GET", at("/ga4gh/drs/v1/objects/{ids.file}"),
-                                                   EVERYONE),
+    "POST /files/<int:file_id>/download": Entry(
+        "POST", at("/files/{ids.file}/download"), NOBODY, json({}), form=True
+    ),
+    "POST /ga4gh/drs/v1/objects": Entry(
+        "POST", at("/ga4gh/drs/v1/objects"), EVERYONE, lambda role: {"bulk_object_ids": ["1"]}
+    ),
+    "OPTIONS /ga4gh/drs/v1/objects": Entry(
+        "OPTIONS", at("/ga4gh/drs/v1/objects"), EVERYONE, lambda role: {"bulk_object_ids": ["1"]}
+    ),
+    "GET /ga4gh/drs/v1/objects/<object_id>": Entry(
+        "GET", at("/ga4gh/drs/v1/objects/{ids.file}"), EVERYONE
+    ),
     "POST /ga4gh/drs/v1/objects/<object_id>": Entry(
-        "POST", at("/ga4gh/drs/v1/objects/{ids.file}"), EVERYONE, json({})),
+        "POST", at("/ga4gh/drs/v1/objects/{ids.file}"), EVERYONE, json({})
+    ),
     "OPTIONS /ga4gh/drs/v1/objects/<object_id>": Entry(
-        "OPTIONS", at("/ga4gh/drs/v1/objects/{ids.file}"), EVERYONE),
+        "OPTIONS", at("/ga4gh/drs/v1/objects/{ids.file}"), EVERYONE
+    ),
     "GET /ga4gh/drs/v1/objects/<object_id>/access/<access_id>": Entry(
-        "GET", at("/ga4gh/drs/v1/objects/{ids.file}/access/signed-url"), NOBODY),
+        "GET", at("/ga4gh/drs/v1/objects/{ids.file}/access/signed-url"), NOBODY
+    ),
     "POST /ga4gh/drs/v1/objects/<object_id>/access/<access_id>": Entry(
-        "POST", at("/ga4gh/drs/v1/objects/{ids.file}/access/signed-url"), NOBODY, json({})),
+        "POST", at("/ga4gh/drs/v1/objects/{ids.file}/access/signed-url"), NOBODY, json({})
+    ),
     "POST /ga4gh/drs/v1/objects/access": Entry(
-        "POST", at("/ga4gh/drs/v1/objects/access"), NOBODY,
+        "POST",
+        at("/ga4gh/drs/v1/objects/access"),
+        NOBODY,
         refused_in_body=lambda body: not body.get("resolved_drs_object_access_urls"),
-        body=lambda role: {"bulk_object_access_ids": [
-            {"bulk_object_id": "2", "bulk_access_ids": ["signed-url"]}]}),
+        body=lambda role: {
+            "bulk_object_access_ids": [{"bulk_object_id": "2", "bulk_access_ids": ["signed-url"]}]
+        },
+    ),
     "GET /ga4gh/drs/v1/service-info": Entry("GET", at("/ga4gh/drs/v1/service-info"), EVERYONE),
     # htsget: a ticket needs a live grant, which nobody in this world holds yet.
     "GET /ga4gh/htsget/v1/<any(reads, variants):endpoint>/<object_id>": Entry(
-        "GET", at("/ga4gh/htsget/v1/variants/{ids.file}"), NOBODY),
+        "GET", at("/ga4gh/htsget/v1/variants/{ids.file}"), NOBODY
+    ),
     "POST /ga4gh/htsget/v1/<any(reads, variants):endpoint>/<object_id>": Entry(
-        "POST", at("/ga4gh/htsget/v1/variants/{ids.file}"), NOBODY, json({})),
+        "POST", at("/ga4gh/htsget/v1/variants/{ids.file}"), NOBODY, json({})
+    ),
     "OPTIONS /ga4gh/htsget/v1/<any(reads, variants):endpoint>/<object_id>": Entry(
-        "OPTIONS", at("/ga4gh/htsget/v1/variants/{ids.file}"), EVERYONE),  # CORS preflight
+        "OPTIONS", at("/ga4gh/htsget/v1/variants/{ids.file}"), EVERYONE
+    ),  # CORS preflight
     "GET /ga4gh/htsget/v1/reads/service-info": Entry(
-        "GET", at("/ga4gh/htsget/v1/reads/service-info"), EVERYONE),
+        "GET", at("/ga4gh/htsget/v1/reads/service-info"), EVERYONE
+    ),
     "GET /ga4gh/htsget/v1/variants/service-info": Entry(
-        "GET", at("/ga4gh/htsget/v1/variants/service-info"), EVERYONE),
+        "GET", at("/ga4gh/htsget/v1/variants/service-info"), EVERYONE
+    ),
     "GET /healthz": Entry("GET", at("/healthz"), EVERYONE),
     "GET /readyz": Entry("GET", at("/readyz"), EVERYONE),
     "GET /requests": Entry("GET", at("/requests"), SIGNED_IN),
     "GET /requests/<int:request_id>": Entry(
-        "GET", at("/requests/{ids.request}"), SEES_REQUEST, hidden=True),
+        "GET", at("/requests/{ids.request}"), SEES_REQUEST, hidden=True
+    ),
     "POST /requests/<int:request_id>/<action>": Entry(
-        "POST", at("/requests/{ids.request}/endorse"), frozenset({SO}), json({}), form=True,
-        hidden=True),
+        "POST",
+        at("/requests/{ids.request}/endorse"),
+        frozenset({SO}),
+        json({}),
+        form=True,
+        hidden=True,
+    ),
+    # Only a chair of the request's committee decides, once it is endorsed: in this world it
+    # is only submitted, so the committee does not see it yet and nobody may.
+    "POST /requests/<int:request_id>/decide": Entry(
+        "POST",
+        at("/requests/{ids.request}/decide"),
+        NOBODY,
+        json({"decision": "approve", "reason": "Fine.", "days": "30"}),
+        form=True,
+        hidden=True,
+    ),
     # The form shows what they may see; only the applicant's revise is accepted.
-    "GET /requests/<int:request_id>/edit": Entry("GET", at("/requests/{ids.request}/edit"),
-                                                 SEES_REQUEST, hidden=True),
+    "GET /requests/<int:request_id>/edit": Entry(
+        "GET", at("/requests/{ids.request}/edit"), SEES_REQUEST, hidden=True
+    ),
     "GET /requests/new": Entry("GET", at("/requests/new"), SIGNED_IN),
-    "POST /requests/new": Entry("POST", at("/requests/new"), SIGNED_IN, json({
-        "title": "Filed", "research_use_statement": STATEMENT, "dataset_ids": "1"}), form=True),
+    "POST /requests/new": Entry(
+        "POST",
+        at("/requests/new"),
+        SIGNED_IN,
+        json({"title": "Filed", "research_use_statement": STATEMENT, "dataset_ids": "1"}),
+        form=True,
+    ),
     "GET /results": Entry("GET", at("/results"), EVERYONE),
     "GET /results/genes/<gene>": Entry("GET", at("/results/genes/ALB"), EVERYONE),
     "GET /results/tissues/<tissue>": Entry("GET", at("/results/tissues/Liver"), EVERYONE),
-    "GET /results/variants/<variant>": Entry("GET", at("/results/variants/chr1_13550_G_A_b38"),
-                                             EVERYONE),
+    "GET /results/variants/<variant>": Entry(
+        "GET", at("/results/variants/chr1_13550_G_A_b38"), EVERYONE
+    ),
     "GET /static/<path:filename>": Entry("GET", at("/static/site.css"), EVERYONE),
     # Only a valid signature opens stored bytes; nobody is signed in to them.
     "GET /storage/<path:key>": Entry("GET", at("/storage/any.vcf.gz"), NOBODY),
     "GET /tokens": Entry("GET", at("/tokens"), SIGNED_IN),
-    "POST /tokens": Entry("POST", at("/tokens"), SIGNED_IN,
-                          lambda role: {"name": "t", "days": "1", "scopes": "catalogue",
-                                        "form_id": role}, form=True),
-    "POST /tokens/<int:token_id>/revoke": Entry("POST", at("/tokens/{ids.token}/revoke"),
-                                                frozenset({R}), json({}), form=True,
-                                                hidden=True),
+    "POST /tokens": Entry(
+        "POST",
+        at("/tokens"),
+        SIGNED_IN,
+        lambda role: {"name": "t", "days": "1", "scopes": "catalogue", "form_id": role},
+        form=True,
+    ),
+    "POST /tokens/<int:token_id>/revoke": Entry(
+        "POST", at("/tokens/{ids.token}/revoke"), frozenset({R}), json({}), form=True, hidden=True
+    ),
 }
 
 
@@ -306,28 +423,37 @@ def build_world(demo: DemoInstance) -> World:
     factory = demo.app.extensions["custodian.session_factory"]
     now = demo.clock.now()
     with factory.begin() as session:
-        factories.user(session, now, subject=SO2, institution="Elsewhere University",
-                       signing_official_of="Elsewhere University")
+        factories.user(
+            session,
+            now,
+            subject=SO2,
+            institution="Elsewhere University",
+            signing_official_of="Elsewhere University",
+        )
         factories.committee(session, now, members=[factories.user(session, now, subject=M2)])
     clients = {ANON: demo.app.test_client()}
     for role in ROLES[1:]:
         clients[role] = signed_in_client(demo, role)
     csrf = {"X-CSRF-Token": "known-token"}
     researcher = clients[R]
-    filed = researcher.post("/api/v1/requests", headers=csrf, json={
-        "title": "Matrix", "research_use_statement": STATEMENT, "dataset_ids": [1]})
+    filed = researcher.post(
+        "/api/v1/requests",
+        headers=csrf,
+        json={"title": "Matrix", "research_use_statement": STATEMENT, "dataset_ids": [1]},
+    )
     assert filed.status_code == 201, filed.get_json()
     request_id = filed.get_json()["id"]
-    assert researcher.post(f"/api/v1/requests/{request_id}/submit", headers=csrf
-                           ).status_code == 200
+    assert researcher.post(f"/api/v1/requests/{request_id}/submit", headers=csrf).status_code == 200
     token = researcher.post("/api/v1/tokens", headers=csrf, json={"name": "m"}).get_json()
     dataset_id, files = controlled_files(demo)
     with factory() as session:
         auditor = session.scalars(select(User).where(User.subject == AU)).one()
-        assignment = session.scalars(select(RoleAssignment.id)
-                                     .where(RoleAssignment.user_id == auditor.id)).first()
-        return World(Ids(request_id, dataset_id, files[0], auditor.id, assignment, token["id"]),
-                     clients)
+        assignment = session.scalars(
+            select(RoleAssignment.id).where(RoleAssignment.user_id == auditor.id)
+        ).first()
+        return World(
+            Ids(request_id, dataset_id, files[0], auditor.id, assignment, token["id"]), clients
+        )
 
 
 def denied(entry: Entry, response: Any) -> bool:
@@ -356,16 +482,18 @@ def test_route_by_every_role(demo: DemoInstance, key: str) -> None:
             options["data"] = {**(body or {}), "csrf_token": "known-token"}
         elif body is not None:
             options["json"] = body
-        response = world.clients[role].open(entry.path(world.ids, role), method=entry.method,
-                                            **options)
+        response = world.clients[role].open(
+            entry.path(world.ids, role), method=entry.method, **options
+        )
         server_error = response.status_code >= 500 and not (
-            entry.upstream and response.status_code == 502)
+            entry.upstream and response.status_code == 502
+        )
         assert not server_error, (key, role, response.get_data(as_text=True)[:300])
-        outcomes[role] = ("deny" if denied(entry, response) else "allow")
+        outcomes[role] = "deny" if denied(entry, response) else "allow"
         statuses[role] = response.status_code
     expected = {role: "allow" if role in entry.allowed else "deny" for role in ROLES}
-    wrong = {role: (outcomes[role], statuses[role]) for role in ROLES
-             if outcomes[role] != expected[role]}
+    wrong = {
+        role: (outcomes[role], statuses[role]) for role in ROLES if outcomes[role] != expected[role]
+    }
     if wrong:
         pytest.fail(f"{key}: these roles were answered otherwise (outcome, status): {wrong}")
-

@@ -17,7 +17,9 @@ from datasets.catalogue.models import DataFile
 from tests.conftest import DemoInstance, issue_token
 from tests.htsget_support import (
     HTSGET,
+    SUFFIXES,
     assemble,
+    crams,
     indexed_files,
     overlapping,
     records,
@@ -49,7 +51,7 @@ def url_for(data_file: DataFile) -> str:
 
 
 def written(tmp_path: Path, data: bytes, data_format: str, name: str = "slice") -> Path:
-    path = tmp_path / (f"{name}.vcf.gz" if data_format == "VCF" else f"{name}.bam")
+    path = tmp_path / f"{name}{SUFFIXES[data_format]}"
     path.write_bytes(data)
     return path
 
@@ -70,7 +72,8 @@ def last_event(demo: DemoInstance, action: str) -> AuditEvent:
         return found
 
 
-@pytest.mark.parametrize(("endpoint", "formats"), [("reads", ["BAM"]), ("variants", ["VCF"])])
+@pytest.mark.parametrize(("endpoint", "formats"), [("reads", ["BAM", "CRAM"]),
+                                                   ("variants", ["VCF"])])
 def test_service_info_of_each_endpoint(client: FlaskClient, endpoint: str,
                                        formats: list[str]) -> None:
     answer = client.get(f"{HTSGET}/{endpoint}/service-info")
@@ -197,7 +200,8 @@ def test_unplaced_unmapped_reads_are_referenceName_star(
 @pytest.mark.parametrize(("endpoint", "query", "status", "error"), [
     ("variants", "format=BCF", 400, "UnsupportedFormat"),
     ("variants", "format=SAM", 400, "UnsupportedFormat"),
-    ("reads", "format=CRAM", 400, "UnsupportedFormat"),
+    ("reads", "format=SAM", 400, "UnsupportedFormat"),
+    ("reads", "format=CRAM", 400, "UnsupportedFormat"),  # the file is a BAM: never transcoded
     ("variants", "class=body", 400, "InvalidInput"),
     ("variants", "class=header&referenceName=chr7", 400, "InvalidInput"),
     ("variants", "start=10", 400, "InvalidInput"),
@@ -385,5 +389,7 @@ def test_the_catalogue_says_which_files_can_be_sliced(demo: DemoInstance,
     assert by_id[vcf.id]["index"] == {"format": "tbi", "size": vcf.index_size,
                                       "sha256": vcf.index_sha256, "md5": vcf.index_md5}
     assert {by_id[b.id]["index"]["format"] for b in bams} == {"bai"}
-    plain = [f for f in listed if f["id"] not in {vcf.id, *(b.id for b in bams)}]
+    [cram] = crams(demo)
+    assert by_id[cram.id]["data_format"] == "CRAM" and by_id[cram.id]["index"]["format"] == "crai"
+    plain = [f for f in listed if f["id"] not in {vcf.id, cram.id, *(b.id for b in bams)}]
     assert plain and all(f["index"] is None and f["data_format"] is None for f in plain)

@@ -18,7 +18,10 @@ from datasets.demo.set_up import set_up_demo
 from tests.conftest import DemoInstance, issue_token
 from tests.htsget_support import (
     HTSGET,
+    SUFFIXES,
     assemble,
+    crams,
+    indexed_files,
     overlapping,
     records,
     stored_path,
@@ -38,19 +41,19 @@ def endpoint_of(data_file: DataFile) -> str:
     return "variants" if data_file.data_format == "VCF" else "reads"
 
 
-@pytest.mark.parametrize("kind", ["VCF", "BAM"])
+@pytest.mark.parametrize("kind", ["VCF", "BAM", "CRAM"])
 def test_the_reference_htsget_client_gets_a_valid_slice(
     live: DemoInstance, tmp_path: Path, kind: str
 ) -> None:
     grant_through_use_cases(live)
     token = issue_token(live, "researcher")["Authorization"].removeprefix("Bearer ")
     vcf, bams = vcf_and_bams(live)
-    data_file = vcf if kind == "VCF" else bams[1]
+    data_file = {"VCF": vcf, "BAM": bams[1], "CRAM": crams(live)[0]}[kind]
     assert data_file.data_format and data_file.index_key
     whole = stored_path(live, data_file.storage_key)
     index = stored_path(live, data_file.index_key)
     for contig, start, end in REGIONS:
-        out = tmp_path / ("slice.vcf.gz" if kind == "VCF" else "slice.bam")
+        out = tmp_path / f"slice{SUFFIXES[kind]}"
         with out.open("wb") as handle:
             htsget.get(f"{live.base_url}{HTSGET}/{endpoint_of(data_file)}/{data_file.id}",
                        handle, reference_name=contig, start=start, end=end,
@@ -98,9 +101,8 @@ def test_the_s3_backend_gives_the_same_bytes_as_the_local_one(
     grant_through_use_cases(demo)
     s3_client, local_client = s3_demo.app.test_client(), demo.app.test_client()
     s3_token, local_token = issue_token(s3_demo, "researcher"), issue_token(demo, "researcher")
-    s3_files = {f.name: f for f in [*vcf_and_bams(s3_demo)[0:1], *vcf_and_bams(s3_demo)[1]]}
-    local_files = {f.name: f for f in [*vcf_and_bams(demo)[0:1], *vcf_and_bams(demo)[1]]}
-    assert s3_files.keys() == local_files.keys()
+    s3_files, local_files = indexed_files(s3_demo), indexed_files(demo)
+    assert s3_files.keys() == local_files.keys() and len(s3_files) == 5
     for name, s3_file in s3_files.items():
         local_file = local_files[name]
         for contig, start, end in [*REGIONS, ("chr1", 0, 248_956_422)]:

@@ -1,4 +1,4 @@
-"""Manifests that register an indexed VCF or BAM with its index: the index is checked to
+"""Manifests that register an indexed VCF, BAM or CRAM with its index: the index is checked to
 belong to its file, and a manifest with any bad index registers nothing."""
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ from sqlalchemy import select
 from audit.log.models import AuditEvent
 from datasets.catalogue.models import DataFile
 from datasets.demo import synthetic_study as demo_study
+from datasets.demo.alignments import write_cram
 from datasets.genomics import bgzf
 from datasets.storage import Storage
 from tests.conftest import DemoInstance
+from tests.htsget_support import stored_path, vcf_and_bams
 from tests.integration.test_manifest_import import counts, run_import
 
 HEADER = "location\tkind\ttier\tdataset\tsize\tsha256\tmd5\tindex_location\tindex_sha256"
@@ -81,7 +83,7 @@ def test_a_vcf_with_its_index_is_registered_and_can_be_sliced(
     ("sha", "index sha256 is"),
     ("missing", "no object is stored at"),
     ("half", "go together"),
-    ("suffix", "must end in .tbi, .csi or .bai"),
+    ("suffix", "must end in .tbi, .csi, .bai or .crai"),
     ("own", "the data file's own location"),
 ])
 def test_a_bad_index_registers_nothing_and_names_the_line(
@@ -101,3 +103,32 @@ def test_a_bad_index_registers_nothing_and_names_the_line(
     assert result.exit_code != 0
     assert "line 3" in result.output and message in result.output, result.output
     assert counts(demo) == before
+
+
+def test_a_cram_with_its_crai_is_registered_and_another_crams_crai_is_refused(
+    demo: DemoInstance, tmp_path: Path
+) -> None:
+    storage: Storage = demo.app.extensions["custodian.storage"]
+    crams = {}
+    bams = {f.name: f for f in vcf_and_bams(demo)[1]}
+    for tissue in ("Lung", "Whole_Blood"):
+        bam = stored_path(demo, bams[f"GTEx_demo.rnaseq.{tissue}.bam"].storage_key)
+        crams[tissue] = tmp_path / f"{tissue}.cram"
+        write_cram(bam, crams[tissue])
+        storage.put_file(f"imports/{tissue}.cram", crams[tissue])
+        storage.put_file(f"imports/{tissue}.cram.crai", Path(f"{crams[tissue]}.crai"))
+    lung, blood = crams["Lung"], crams["Whole_Blood"]
+    before = counts(demo)
+    refused = run_import(demo, tmp_path, HEADER, line(
+        "imports/Lung.cram", lung, "imports/Whole_Blood.cram.crai", Path(f"{blood}.crai"),
+        kind="alignment"))
+    assert refused.exit_code != 0 and "does not belong to" in refused.output, refused.output
+    assert counts(demo) == before
+    result = run_import(demo, tmp_path, HEADER, line(
+        "imports/Lung.cram", lung, "imports/Lung.cram.crai", Path(f"{lung}.crai"),
+        kind="alignment"))
+    assert result.exit_code == 0, result.output
+    with demo.app.extensions["custodian.session_factory"]() as session:
+        registered = session.scalars(select(DataFile).where(
+            DataFile.storage_key == "imports/Lung.cram")).one()
+    assert (registered.data_format, registered.index_format) == ("CRAM", "crai")

@@ -51,8 +51,9 @@ def test_downgrading_past_the_append_lock_restores_the_chain_head(fresh_engine: 
     factory = make_session_factory(fresh_engine)
     with factory.begin() as session:
         for _ in range(2):
-            record_event(session, SYSTEM, AuditAction.AUDIT_VERIFY,
-                         now=datetime(2026, 11, 25, tzinfo=UTC))
+            record_event(
+                session, SYSTEM, AuditAction.AUDIT_VERIFY, now=datetime(2026, 11, 25, tzinfo=UTC)
+            )
     drain(factory)
     with factory() as session:
         last_hash = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == 2))

@@ -28,13 +28,24 @@ def undocumented_rules(app: Flask, document: dict[str, Any]) -> list[str]:
             continue
         # The rule as a pattern: a documented path matches it whether it keeps an argument
         # as {name} or spells out one value of it (an action's own path).
-        pattern = re.compile("^" + ARGUMENT.sub("[^/]+", re.escape(rule.rule)
-                                                .replace(r"\<", "<").replace(r"\>", ">")
-                                                .replace(r"\(", "(").replace(r"\)", ")")
-                                                .replace(r"\:", ":")) + "$")
+        pattern = re.compile(
+            "^"
+            + ARGUMENT.sub(
+                "[^/]+",
+                re.escape(rule.rule)
+                .replace(r"\<", "<")
+                .replace(r"\>", ">")
+                .replace(r"\(", "(")
+                .replace(r"\)", ")")
+                .replace(r"\:", ":"),
+            )
+            + "$"
+        )
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            if not any(pattern.match(path) and method.lower() in operations
-                       for path, operations in document["paths"].items()):
+            if not any(
+                pattern.match(path) and method.lower() in operations
+                for path, operations in document["paths"].items()
+            ):
                 missing.append(f"{method} {rule.rule}")
     return missing
 
@@ -74,10 +85,13 @@ def test_a_new_route_without_a_declaration_is_caught(demo: DemoInstance) -> None
     from core.web.api_docs import build_document
 
     app = demo.app
-    app.add_url_rule("/api/v1/undocumented/<int:thing_id>", "undocumented",
-                     lambda thing_id: jsonify({}), methods=["GET"])
-    fresh = build_document(app, prefix="/api/v1/", title="t", version="1",
-                           server_url=demo.base_url)
+    app.add_url_rule(
+        "/api/v1/undocumented/<int:thing_id>",
+        "undocumented",
+        lambda thing_id: jsonify({}),
+        methods=["GET"],
+    )
+    fresh = build_document(app, prefix="/api/v1/", title="t", version="1", server_url=demo.base_url)
     assert undocumented_rules(app, fresh) == ["GET /api/v1/undocumented/<int:thing_id>"]
 
 
@@ -98,8 +112,13 @@ def test_live_answers_match_the_document(
     dataset_id, files = controlled_files(demo)
     checked: set[tuple[str, str, int]] = set()
 
-    def call(method: str, path: str, headers: dict[str, str] | None = None,
-             body: Any = None, expected: int = 200) -> Any:
+    def call(
+        method: str,
+        path: str,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+        expected: int = 200,
+    ) -> Any:
         answer = client.open(path, method=method, headers=headers or {}, json=body)
         assert answer.status_code == expected, (path, answer.get_data(as_text=True))
         template = documented_operation(document, method, path.split("?")[0])
@@ -107,17 +126,16 @@ def test_live_answers_match_the_document(
         checked.add((method, template, answer.status_code))
         if answer.data and answer.mimetype != "application/json":  # a download
             content = document["paths"][template][method.lower()]["responses"][
-                str(answer.status_code)]["content"]
+                str(answer.status_code)
+            ]["content"]
             assert answer.mimetype in content, (path, answer.mimetype)
             return None
         payload = answer.get_json() if answer.data else None
-        assert_matches_document(document, method, path.split("?")[0], answer.status_code,
-                                payload)
+        assert_matches_document(document, method, path.split("?")[0], answer.status_code, payload)
         return payload
 
     call("GET", "/api/v1/users/me", researcher)
-    made = call("POST", "/api/v1/tokens", researcher, {"name": "doc", "scopes": ["catalogue"]},
-                201)
+    made = call("POST", "/api/v1/tokens", researcher, {"name": "doc", "scopes": ["catalogue"]}, 201)
     call("GET", "/api/v1/tokens", researcher)
     call("DELETE", f"/api/v1/tokens/{made['id']}", researcher, expected=204)
     call("DELETE", f"/api/v1/tokens/{made['id']}", researcher, expected=409)
@@ -137,16 +155,29 @@ def test_live_answers_match_the_document(
         return f"/api/v1/requests/{request_id}" + (f"/{action}" if action else "")
 
     def filed(title: str, **extra: Any) -> int:
-        made = call("POST", "/api/v1/requests", researcher, {
-            "title": title, "research_use_statement": GOOD_STATEMENT,
-            "dataset_ids": [dataset_id], **extra}, 201)
+        made = call(
+            "POST",
+            "/api/v1/requests",
+            researcher,
+            {
+                "title": title,
+                "research_use_statement": GOOD_STATEMENT,
+                "dataset_ids": [dataset_id],
+                **extra,
+            },
+            201,
+        )
         request_id: int = made["id"]
         return request_id
 
     def answer_all(request_id: int) -> None:
         questions = call("GET", request_path(request_id), researcher)["questions"]
-        call("POST", request_path(request_id, "answer"), researcher, {"answers": {
-            str(q["id"]): "Answered." for q in questions if q["answer"] is None}})
+        call(
+            "POST",
+            request_path(request_id, "answer"),
+            researcher,
+            {"answers": {str(q["id"]): "Answered." for q in questions if q["answer"] is None}},
+        )
 
     main = filed("Documented", collaborator_emails=["researcher2@demo.example"])
     call("GET", "/api/v1/requests", researcher)
@@ -169,19 +200,31 @@ def test_live_answers_match_the_document(
     agreement = call("GET", f"/api/v1/datasets/{dataset_id}/agreement", researcher)
     accept = f"/api/v1/datasets/{dataset_id}/agreement/accept"
     call("POST", accept, researcher, {"version": agreement["version"], "sha256": "0" * 64}, 400)
-    call("POST", accept, researcher, {"version": agreement["version"],
-                                      "sha256": agreement["sha256"]})
+    call(
+        "POST", accept, researcher, {"version": agreement["version"], "sha256": agreement["sha256"]}
+    )
     call("GET", f"/api/v1/files/{files[0]}/url", researcher)
     call("POST", f"/api/v1/files/{files[0]}/url", researcher, {"passports": ["not.a.visa"]}, 403)
     call("POST", f"/api/v1/files/{files[0]}/url", researcher, {"passports": []}, 400)
     call("GET", "/api/v1/users/me/visas", researcher)
-    call("POST", request_path(main, "renew"), researcher,
-         {"progress_report": "Half of the tissues are analysed."}, 201)
-    call("POST", request_path(main, "close"), researcher,
-         {"copies_destroyed": True, "statement": "Deleted."})
+    call(
+        "POST",
+        request_path(main, "renew"),
+        researcher,
+        {"progress_report": "Half of the tissues are analysed."},
+        201,
+    )
+    call(
+        "POST",
+        request_path(main, "close"),
+        researcher,
+        {"copies_destroyed": True, "statement": "Deleted."},
+    )
     call("POST", request_path(filed("Withdrawn"), "withdraw"), researcher)
-    for title, ending, body in (("Rejected", "reject", {"reason": "no"}),
-                                ("Revoked", "approve", {"reason": "ok", "days": 5})):
+    for title, ending, body in (
+        ("Rejected", "reject", {"reason": "no"}),
+        ("Revoked", "approve", {"reason": "ok", "days": 5}),
+    ):
         other = filed(title)
         call("POST", request_path(other, "submit"), researcher)
         call("POST", request_path(other, "endorse"), official)
@@ -200,21 +243,52 @@ def test_live_answers_match_the_document(
     with demo.app.extensions["custodian.session_factory"].begin() as session:
         # Identity providers need not release an email address.
         session.execute(update(User).where(User.id == member_id).values(email=None))
-    call("POST", f"/api/v1/committees/{made['id']}/members", admin,
-         {"user_id": member_id, "chair": False})
+    call(
+        "POST",
+        f"/api/v1/committees/{made['id']}/members",
+        admin,
+        {"user_id": member_id, "chair": False},
+    )
     assert call("GET", f"/api/v1/committees/{made['id']}", admin)["members"] == [
-        {"user_id": member_id, "name": users["dac-member"]["name"], "email": None,
-         "chair": False}]
-    call("DELETE", f"/api/v1/committees/{made['id']}/members/{member_id}", admin,
-         expected=204)
+        {"user_id": member_id, "name": users["dac-member"]["name"], "email": None, "chair": False}
+    ]
+    call("DELETE", f"/api/v1/committees/{made['id']}/members/{member_id}", admin, expected=204)
     call("POST", "/api/v1/committees", researcher, {"name": "Mine"}, 403)
     given = call("POST", f"/api/v1/users/{member_id}/roles", admin, {"role": "auditor"}, 201)
     [auditor_role] = [r for r in given["roles"] if r["role"] == "auditor"]
     call("DELETE", f"/api/v1/users/{member_id}/roles/{auditor_role['id']}", admin)
-    call("POST", f"/api/v1/datasets/{dataset_id}/agreements", researcher,
-         {"text": "Version two of the terms, for the record."}, 403)
-    call("POST", f"/api/v1/datasets/{dataset_id}/agreements", admin,
-         {"text": "Version two of the terms, for the record."}, 201)
+    call(
+        "POST",
+        f"/api/v1/datasets/{dataset_id}/agreements",
+        researcher,
+        {"text": "Version two of the terms, for the record."},
+        403,
+    )
+    call(
+        "POST",
+        f"/api/v1/datasets/{dataset_id}/agreements",
+        admin,
+        {"text": "Version two of the terms, for the record."},
+        201,
+    )
+    study = call("POST", "/api/v1/studies", admin, {"accession": "phs000555", "title": "S"}, 201)
+    call("PATCH", f"/api/v1/studies/{study['id']}", admin, {"description": "Documented."})
+    call("GET", "/api/v1/studies")
+    consent_group = call(
+        "POST",
+        "/api/v1/datasets",
+        admin,
+        {
+            "study_id": study["id"],
+            "accession": "phs000555.c1",
+            "name": "HMB",
+            "tier": "open",
+            "duo_codes": ["HMB"],
+        },
+        201,
+    )
+    call("PATCH", f"/api/v1/datasets/{consent_group['id']}", admin, {"duo_codes": ["XYZ"]}, 400)
+    call("PATCH", f"/api/v1/datasets/{consent_group['id']}", admin, {"name": "HMB-IRB"})
     call("GET", "/api/v1/eqtls?gene=ALB&limit=5")
     call("GET", "/api/v1/expression/genes/ALB")
     call("GET", "/api/v1/expression/genes/ALB/isoforms")
@@ -239,8 +313,11 @@ def test_live_answers_match_the_document(
     call("GET", "/api/v1/openapi.json")
     # Every documented operation was exercised at least once.
     exercised = {(method, template) for method, template, _ in checked}
-    documented = {(method.upper(), template) for template, operations in
-                  document["paths"].items() for method in operations}
+    documented = {
+        (method.upper(), template)
+        for template, operations in document["paths"].items()
+        for method in operations
+    }
     assert documented - exercised == set()
 
 
@@ -258,7 +335,8 @@ def test_docs_page_is_served_from_here_under_the_csp(client: FlaskClient) -> Non
 
 
 def test_the_document_states_the_limits_the_code_enforces(
-        demo: DemoInstance, document: dict[str, Any]) -> None:
+    demo: DemoInstance, document: dict[str, Any]
+) -> None:
     """What a fuzzer needs to aim at the edges: required bodies, the settings' maximum URL
     lifetime, at least one field for a partial update, bounded path ids."""
     paths = document["paths"]

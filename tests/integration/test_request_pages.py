@@ -4,42 +4,28 @@ from __future__ import annotations
 
 import re
 
-import requests
-
 from tests.agreements import accept_over_http
 from tests.conftest import DemoInstance, csrf_header, sign_in
 from tests.html_forms import forms_in
-
-STATEMENT = "We study tissue-specific regulation of gene expression in ageing adults."
-
-
-def post_form(browser: requests.Session, base: str, page: str, action: str,
-              **fields: str) -> requests.Response:
-    """Fill the page's form that posts to ``action`` (keeping its CSRF token) and send it."""
-    shown = browser.get(f"{base}{page}", timeout=10)
-    assert shown.status_code == 200, shown.text
-    form = next((f for f in forms_in(shown.text, shown.url) if f.action.endswith(action)), None)
-    assert form is not None, f"no form posting to {action} on {page}"
-    response = browser.post(form.action, data={**form.fields, **fields}, timeout=10)
-    assert response.status_code == 200, response.text
-    assert "flash-error" not in response.text, re.findall(r"flash-error\">([^<]*)", response.text)
-    return response
-
-
-def state_on_page(html: str) -> str:
-    found = re.search(r'id="request-state">([a-z_]+)<', html)
-    assert found is not None
-    return found.group(1)
+from tests.request_pages import STATEMENT, confirm, post_form, state_on_page
 
 
 def test_every_role_walks_the_request_through_its_pages(live: DemoInstance) -> None:
     base = live.base_url
     researcher = sign_in(base, "researcher")
     filed = post_form(
-        researcher, base, "/requests/new", "/requests/new", title="Ageing eQTLs",
-        research_use_statement=STATEMENT, non_technical_summary="How genes age.",
-        purpose_disease_ids="MONDO:0005148, MONDO:0004975", purpose_health_medical="on",
-        dataset_ids="1", collaborator_emails="researcher2@demo.example")
+        researcher,
+        base,
+        "/requests/new",
+        "/requests/new",
+        title="Ageing eQTLs",
+        research_use_statement=STATEMENT,
+        non_technical_summary="How genes age.",
+        purpose_disease_ids="MONDO:0005148, MONDO:0004975",
+        purpose_health_medical="on",
+        dataset_ids="1",
+        collaborator_emails="researcher2@demo.example",
+    )
     request_path = filed.url.removeprefix(base)
     assert re.fullmatch(r"/requests/\d+", request_path)
     assert "MONDO:0005148, MONDO:0004975" in filed.text
@@ -55,35 +41,63 @@ def test_every_role_walks_the_request_through_its_pages(live: DemoInstance) -> N
     member = sign_in(base, "dac-member")
     queue = member.get(f"{base}/requests", timeout=10).text
     assert 'id="review-queue"' in queue and request_path in queue
-    voted = post_form(member, base, request_path, f"{request_path}/vote", vote="approve",
-                      rationale="Fits the GRU consent.")
+    voted = post_form(
+        member,
+        base,
+        request_path,
+        f"{request_path}/vote",
+        vote="approve",
+        rationale="Fits the GRU consent.",
+    )
     assert state_on_page(voted.text) == "under_review"
     assert "Fits the GRU consent." in voted.text and 'id="duo-match"' in voted.text
     # The data-use match: the GRU consent group meets a disease-specific purpose.
     assert "Automatic data-use match" in voted.text
-    assert re.search(r'class="duo-approve">\s*<td>[^<]+</td>\s*<td><strong>APPROVE</strong>',
-                     voted.text), voted.text
+    assert re.search(
+        r'class="duo-approve">\s*<td>[^<]+</td>\s*<td><strong>APPROVE</strong>', voted.text
+    ), voted.text
     assert 'id="duo-match"' not in submitted.text  # reviewers only
 
     chair = sign_in(base, "dac-chair")
-    returned = post_form(chair, base, request_path, f"{request_path}/return",
-                         questions="Which tissues?\nHow long will you keep the data?")
+    returned = post_form(
+        chair,
+        base,
+        request_path,
+        f"{request_path}/decide",
+        decision="return",
+        questions="Which tissues?\nHow long will you keep the data?",
+    )
     assert state_on_page(returned.text) == "returned"
 
     page = researcher.get(f"{base}{request_path}", timeout=10).text
     assert "Fits the GRU consent." not in page  # votes stay with the committee
-    answers = {f"answer-{qid}": "Liver; two years." for qid in
-               re.findall(r'name="answer-(\d+)"', page)}
+    answers = {
+        f"answer-{qid}": "Liver; two years." for qid in re.findall(r'name="answer-(\d+)"', page)
+    }
     assert len(answers) == 2
     post_form(researcher, base, request_path, f"{request_path}/answer", **answers)
-    revised = post_form(researcher, base, f"{request_path}/edit", f"{request_path}/revise",
-                        title="Ageing eQTLs, revised", research_use_statement=STATEMENT,
-                        cloud_use_statement="No cloud.", purpose_health_medical="on")
+    revised = post_form(
+        researcher,
+        base,
+        f"{request_path}/edit",
+        f"{request_path}/revise",
+        title="Ageing eQTLs, revised",
+        research_use_statement=STATEMENT,
+        cloud_use_statement="No cloud.",
+        purpose_health_medical="on",
+    )
     assert "Ageing eQTLs, revised" in revised.text and "No cloud." in revised.text
     post_form(researcher, base, request_path, f"{request_path}/submit")
     post_form(official, base, request_path, f"{request_path}/endorse")
-    approved = post_form(chair, base, request_path, f"{request_path}/approve",
-                         reason="Consistent with GRU consent.", days="30")
+    approved = post_form(
+        chair,
+        base,
+        request_path,
+        f"{request_path}/decide",
+        decision="approve",
+        reason="Consistent with GRU consent.",
+        days="30",
+    )
     assert state_on_page(approved.text) == "approved"
     assert "for 30 days: Consistent with GRU consent." in approved.text
 
@@ -96,24 +110,55 @@ def test_every_role_walks_the_request_through_its_pages(live: DemoInstance) -> N
     accept_over_http(collaborator, base, 1, headers=csrf_header(collaborator, base))
     assert collaborator.get(f"{base}/api/v1/files/1/url", timeout=10).status_code == 200
 
-    renewal = post_form(researcher, base, request_path, f"{request_path}/renew",
-                        progress_report="Half of the tissues are analysed.")
-    assert renewal.url != f"{base}{request_path}" and "renews" in renewal.text
-    closed = post_form(researcher, base, request_path, f"{request_path}/close",
-                       copies_destroyed="on", statement="Deleted.")
+    renewal = post_form(
+        researcher,
+        base,
+        request_path,
+        f"{request_path}/renew",
+        progress_report="Half of the tissues are analysed.",
+    )
+    assert renewal.url != f"{base}{request_path}" and "Renews <a href" in renewal.text
+    closed = confirm(
+        researcher,
+        post_form(
+            researcher,
+            base,
+            request_path,
+            f"{request_path}/close",
+            copies_destroyed="on",
+            statement="Deleted.",
+        ),
+    )
     assert state_on_page(closed.text) == "closed"
     assert collaborator.get(f"{base}/api/v1/files/1/url", timeout=10).status_code == 403
     timeline = closed.text.split('id="timeline"')[1]
-    for step in ("submit", "endorse", "vote", "return", "answer", "approve",
-                 "collaborator accept", "close"):
-        assert f"<td>{step}" in timeline, step
+    for step in (
+        "Riley Researcher (applicant)</span> submitted the request",
+        "Sam Official (signing official)</span> endorsed the request",
+        "A committee member</span> voted.",
+        "Dana Chair (committee chair)</span> returned the request with questions.",
+        "<blockquote>Which tissues?</blockquote>",
+        "(applicant)</span> answered the questions.",
+        "(committee chair)</span> approved for 30 days.",
+        "<blockquote>Consistent with GRU consent.</blockquote>",
+        "Robin Researcher (collaborator)</span> joined the request",
+        "(applicant)</span> closed out the project",
+    ):
+        assert step in timeline, step
 
 
 def test_a_form_without_the_csrf_token_changes_nothing(live: DemoInstance) -> None:
     base = live.base_url
     researcher = sign_in(base, "researcher")
-    filed = post_form(researcher, base, "/requests/new", "/requests/new", title="Ageing eQTLs",
-                      research_use_statement=STATEMENT, dataset_ids="1")
+    filed = post_form(
+        researcher,
+        base,
+        "/requests/new",
+        "/requests/new",
+        title="Ageing eQTLs",
+        research_use_statement=STATEMENT,
+        dataset_ids="1",
+    )
     path = filed.url.removeprefix(base)
     forged = researcher.post(f"{base}{path}/submit", data={}, timeout=10)
     assert forged.status_code == 400
@@ -125,9 +170,17 @@ def test_bad_form_input_is_shown_not_stored(live: DemoInstance) -> None:
     researcher = sign_in(base, "researcher")
     shown = researcher.get(f"{base}/requests/new", timeout=10)
     form = next(f for f in forms_in(shown.text, shown.url) if f.action.endswith("/requests/new"))
-    refused = researcher.post(form.action, timeout=10, data={
-        **form.fields, "title": "Ageing eQTLs", "research_use_statement": STATEMENT,
-        "dataset_ids": "1", "purpose_disease_ids": "diabetes"})
+    refused = researcher.post(
+        form.action,
+        timeout=10,
+        data={
+            **form.fields,
+            "title": "Ageing eQTLs",
+            "research_use_statement": STATEMENT,
+            "dataset_ids": "1",
+            "purpose_disease_ids": "diabetes",
+        },
+    )
     assert refused.status_code == 400
     assert "MONDO:0005148" in refused.text
     assert researcher.get(f"{base}/api/v1/requests", timeout=10).json()["requests"] == []
@@ -136,35 +189,72 @@ def test_bad_form_input_is_shown_not_stored(live: DemoInstance) -> None:
 def test_admin_manages_committees_members_and_roles(live: DemoInstance) -> None:
     base = live.base_url
     admin = sign_in(base, "admin")
-    created = post_form(admin, base, "/admin/committees", "/admin/committees",
-                        name="Cancer DAC", description="Tumour data.",
-                        default_approval_days="180")
+    created = post_form(
+        admin,
+        base,
+        "/admin/committees",
+        "/admin/committees",
+        name="Cancer DAC",
+        description="Tumour data.",
+        default_approval_days="180",
+    )
     committee_path = created.url.removeprefix(base)
     users = admin.get(f"{base}/api/v1/users", timeout=10).json()["users"]
     member_id = next(u["id"] for u in users if u["subject"] == "dac-member")
-    added = post_form(admin, base, committee_path, f"{committee_path}/members",
-                      user_id=str(member_id), chair="on")
+    added = post_form(
+        admin, base, committee_path, f"{committee_path}/members", user_id=str(member_id), chair="on"
+    )
     assert "Morgan Member" in added.text and "<td>chair</td>" in added.text
     detail = admin.get(f"{base}/api/v1{committee_path.removeprefix('/admin')}", timeout=10).json()
     assert detail["default_approval_days"] == 180
-    assert detail["members"] == [{"user_id": member_id, "name": "Morgan Member",
-                                  "email": "dac-member@demo.example", "chair": True}]
-    post_form(admin, base, committee_path, f"{committee_path}/members/{member_id}/remove")
-    assert admin.get(f"{base}/api/v1{committee_path.removeprefix('/admin')}",
-                     timeout=10).json()["members"] == []
+    assert detail["members"] == [
+        {
+            "user_id": member_id,
+            "name": "Morgan Member",
+            "email": "dac-member@demo.example",
+            "chair": True,
+        }
+    ]
+    confirm(
+        admin,
+        post_form(admin, base, committee_path, f"{committee_path}/members/{member_id}/remove"),
+    )
+    assert (
+        admin.get(f"{base}/api/v1{committee_path.removeprefix('/admin')}", timeout=10).json()[
+            "members"
+        ]
+        == []
+    )
 
     researcher2 = next(u for u in users if u["subject"] == "researcher2")
-    post_form(admin, base, "/admin/users", f"/admin/users/{researcher2['id']}/roles",
-              role="signing_official", scope="Demo University")
+    post_form(
+        admin,
+        base,
+        "/admin/users",
+        f"/admin/users/{researcher2['id']}/roles",
+        role="signing_official",
+        scope="Demo University",
+    )
     users = admin.get(f"{base}/api/v1/users", timeout=10).json()["users"]
     roles = next(u for u in users if u["id"] == researcher2["id"])["roles"]
     assert [(r["role"], r["scope"]) for r in roles] == [("signing_official", "Demo University")]
-    post_form(admin, base, "/admin/users",
-              f"/admin/users/{researcher2['id']}/roles/{roles[0]['id']}/remove")
+    post_form(
+        admin,
+        base,
+        "/admin/users",
+        f"/admin/users/{researcher2['id']}/roles/{roles[0]['id']}/remove",
+    )
 
     researcher = sign_in(base, "researcher")
     assert researcher.get(f"{base}/admin/committees", timeout=10).status_code == 403
-    refused = researcher.post(f"{base}/api/v1/committees", timeout=10, json={"name": "Mine"},
-                              headers={"X-CSRF-Token": researcher.get(
-                                  f"{base}/api/v1/users/me", timeout=10).json()["csrf_token"]})
+    refused = researcher.post(
+        f"{base}/api/v1/committees",
+        timeout=10,
+        json={"name": "Mine"},
+        headers={
+            "X-CSRF-Token": researcher.get(f"{base}/api/v1/users/me", timeout=10).json()[
+                "csrf_token"
+            ]
+        },
+    )
     assert refused.status_code == 403

@@ -38,8 +38,7 @@ MID_BATCH = text("""
     WHERE l.locktype = 'advisory' AND l.granted AND a.backend_xid IS NOT NULL
       AND a.wait_event_type = 'Lock'
 """)
-LEADERS = text("SELECT count(DISTINCT pid) FROM pg_locks WHERE locktype = 'advisory' "
-               "AND granted")
+LEADERS = text("SELECT count(DISTINCT pid) FROM pg_locks WHERE locktype = 'advisory' AND granted")
 
 
 @pytest.fixture
@@ -50,8 +49,9 @@ def engine(fresh_database_url: str) -> Iterator[Engine]:
         # A backend waiting for a lock notices its client died only with this set
         # (PostgreSQL 14+); without it the kill would end the batch only once it is released.
         name = connection.scalar(text("SELECT current_database()"))
-        connection.execute(text(f'ALTER DATABASE "{name}" SET '
-                                "client_connection_check_interval = '50ms'"))
+        connection.execute(
+            text(f"ALTER DATABASE \"{name}\" SET client_connection_check_interval = '50ms'")
+        )
     yield engine
     engine.dispose()
 
@@ -60,23 +60,46 @@ def queue_events(engine: Engine, count: int, first_n: int = 0) -> None:
     """As many actions would: entries in the queue, committed, none chained yet."""
     now = datetime.now(UTC)
     with engine.begin() as connection:
-        connection.execute(insert(AuditQueueEntry), [
-            {"occurred_at": now, "action": "url:issue", "outcome": "success",
-             "actor_user_id": n % 50 + 1, "actor_roles": "researcher", "target_type": "file",
-             "target_id": str(n % 7 + 1), "details": {"n": n, "dataset_id": 1}}
-            for n in range(first_n, first_n + count)])
+        connection.execute(
+            insert(AuditQueueEntry),
+            [
+                {
+                    "occurred_at": now,
+                    "action": "url:issue",
+                    "outcome": "success",
+                    "actor_user_id": n % 50 + 1,
+                    "actor_roles": "researcher",
+                    "target_type": "file",
+                    "target_id": str(n % 7 + 1),
+                    "details": {"n": n, "dataset_id": 1},
+                }
+                for n in range(first_n, first_n + count)
+            ],
+        )
 
 
 def sequencer_process(url: str, instance: Path, log: Path) -> subprocess.Popen[bytes]:
     settings = demo_settings(instance, 5998, url)
-    environment = {**os.environ, "CUSTODIAN_ENV": "demo", "CUSTODIAN_INSTANCE_DIR": str(instance),
-                   "CUSTODIAN_DATABASE_URL": url, "CUSTODIAN_PUBLIC_URL": settings.public_url,
-                   "CUSTODIAN_AUDIT_SEQUENCER_BATCH": str(BATCH),
-                   "CUSTODIAN_AUDIT_SEQUENCER_INTERVAL_MS": "20"}
+    environment = {
+        **os.environ,
+        "CUSTODIAN_ENV": "demo",
+        "CUSTODIAN_INSTANCE_DIR": str(instance),
+        "CUSTODIAN_DATABASE_URL": url,
+        "CUSTODIAN_PUBLIC_URL": settings.public_url,
+        "CUSTODIAN_AUDIT_SEQUENCER_BATCH": str(BATCH),
+        "CUSTODIAN_AUDIT_SEQUENCER_INTERVAL_MS": "20",
+        # This checkout's packages, even where Flask's plugins import them before the app.
+        "PYTHONPATH": str(REPO),
+    }
     flask = str(Path(sys.executable).with_name("flask"))
     with log.open("wb") as output:
-        return subprocess.Popen([flask, "--app", "app:create_app", "audit", "sequence"],
-                                cwd=REPO, env=environment, stdout=output, stderr=output)
+        return subprocess.Popen(
+            [flask, "--app", "app:create_app", "audit", "sequence"],
+            cwd=REPO,
+            env=environment,
+            stdout=output,
+            stderr=output,
+        )
 
 
 def wait_for(condition: str, check: Callable[[], int], timeout: float = 60) -> int:
@@ -95,7 +118,9 @@ def scalar(engine: Engine, query: Executable) -> int:
 
 
 def test_a_sequencer_killed_mid_batch_loses_and_duplicates_nothing_and_a_follower_finishes(
-    engine: Engine, fresh_database_url: str, tmp_path: Path,
+    engine: Engine,
+    fresh_database_url: str,
+    tmp_path: Path,
 ) -> None:
     queue_events(engine, FIRST)
     leader = sequencer_process(fresh_database_url, tmp_path, tmp_path / "leader.log")
@@ -115,22 +140,23 @@ def test_a_sequencer_killed_mid_batch_loses_and_duplicates_nothing_and_a_followe
             os.kill(leader.pid, signal.SIGKILL)
             leader.wait(timeout=30)
             gone = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid").bindparams(
-                pid=backend)
+                pid=backend
+            )
             wait_for("the killed backend to go", lambda: not scalar(engine, gone))
             assert scalar(engine, chained) == FIRST  # nothing of the killed batch stayed
             taken_over = wait_for("the follower to lead", lambda: scalar(engine, MID_BATCH))
             assert taken_over != backend
             blocker.rollback()
-        wait_for("the follower to finish",
-                 lambda: int(scalar(engine, chained) == FIRST + SECOND))
+        wait_for("the follower to finish", lambda: int(scalar(engine, chained) == FIRST + SECOND))
     finally:
         for process in (leader, follower):
             if process is not None and process.poll() is None:
                 process.send_signal(signal.SIGTERM)
                 process.wait(timeout=30)
     with make_session_factory(engine)() as session:
-        entries = session.scalars(select(AuditEvent.details["n"].as_integer())
-                                  .order_by(AuditEvent.seq)).all()
+        entries = session.scalars(
+            select(AuditEvent.details["n"].as_integer()).order_by(AuditEvent.seq)
+        ).all()
         assert sorted(entries) == list(range(FIRST + SECOND))  # each entry once, none lost
         assert session.scalar(select(func.count()).select_from(AuditQueueEntry)) == 0
         report = verify_chain(session)

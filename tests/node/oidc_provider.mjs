@@ -3,7 +3,8 @@
 // Configured from the environment: OP_PORT (named in the issuer) and OP_FD (the listening
 // socket the test bound on that port and handed down), OP_CLIENT_ID, OP_CLIENT_SECRET, OP_REDIRECT_URI,
 // and optionally OP_INSTITUTION and OP_PASSPORT (a JSON array of GA4GH visa JWTs, returned
-// from userinfo as `ga4gh_passport_v1`). Any login/password signs in; the login becomes `sub`.
+// from userinfo as `ga4gh_passport_v1`). Any login/password signs in; the login becomes `sub`,
+// and `<login>@example.org` the email, verified unless the login starts with `unverified`.
 // Serves the inherited socket (127.0.0.1 only); the test fixture stops it by PID.
 import Provider from 'oidc-provider';
 
@@ -44,7 +45,7 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
         return {
           sub: id,
           email: `${id}@example.org`,
-          email_verified: true,
+          email_verified: !id.startsWith('unverified'),
           name: `Test user ${id}`,
           institution,
           ga4gh_passport_v1: passport,

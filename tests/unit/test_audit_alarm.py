@@ -22,8 +22,7 @@ NOW = datetime(2025, 1, 1, tzinfo=UTC)
 @pytest.fixture
 def session() -> Iterator[Session]:
     engine = create_engine("sqlite://")
-    AuditQueueEntry.metadata.create_all(
-        engine, tables=[AuditQueueEntry.__table__])  # type: ignore[list-item]
+    AuditQueueEntry.metadata.create_all(engine, tables=[AuditQueueEntry.__table__])  # type: ignore[list-item]
     with Session(engine) as opened:
         yield opened
     engine.dispose()

@@ -31,8 +31,10 @@ EXPECTED_FILES = {
     "controlled/GTEx_demo.rnaseq.Liver.bam": ("alignment", "controlled"),
     "controlled/GTEx_demo.rnaseq.Lung.bam": ("alignment", "controlled"),
     "controlled/GTEx_demo.rnaseq.Whole_Blood.bam": ("alignment", "controlled"),
+    "controlled/GTEx_demo.rnaseq.Liver.cram": ("alignment", "controlled"),
 }
-BAMS = [path for path, (kind, _) in EXPECTED_FILES.items() if kind == "alignment"]
+BAMS = [path for path in EXPECTED_FILES if path.endswith(".bam")]
+CRAM = "controlled/GTEx_demo.rnaseq.Liver.cram"
 VCF = "controlled/GTEx_demo.genotypes.vcf.gz"
 GENE_TPM = "controlled/GTEx_demo.gene_tpm.gct.gz"
 TRANSCRIPT_TPM = "controlled/GTEx_demo.transcript_tpm.gct.gz"
@@ -327,3 +329,24 @@ def test_each_tissues_bam_is_richest_in_its_marker_gene(demo: tuple[Path, list[D
             others = [reads.count(g.chromosome, g.tss, g.tss + 20_000)
                       for g in GENES if g.symbol in markers.values() and g != gene]
         assert ours > max(others), tissue
+
+
+def test_the_cram_holds_the_bams_reads_in_cram_3_0_readable_without_a_reference(
+    demo: tuple[Path, list[DemoFile]]
+) -> None:
+    directory, files = demo
+    [cram] = [f for f in files if f.relative_path == CRAM]
+    assert cram.index_path == CRAM + ".crai"
+    data = (directory / CRAM).read_bytes()
+    assert data[:6] == b"CRAM\3\0" and b"/" not in data[6:26]  # no path as its file id
+
+    def reads(path: Path) -> list[tuple[str, int, int, str | None]]:
+        with pysam.AlignmentFile(str(path)) as found:
+            return [(r.query_name or "", r.reference_id, r.reference_start, r.query_sequence)
+                    for r in found.fetch(until_eof=True)]
+
+    assert reads(directory / CRAM) == reads(directory / CRAM.replace(".cram", ".bam"))
+    with pysam.AlignmentFile(str(directory / CRAM),
+                             index_filename=str(directory / cram.index_path)) as indexed:
+        gene = next(g for g in GENES if g.symbol == "ALB")
+        assert indexed.count(gene.chromosome, gene.tss, gene.tss + 20_000) > 0

@@ -40,17 +40,20 @@ def test_each_missing_required_setting_stops_start_up_naming_it(missing: str) ->
         load_settings(without(missing))
 
 
-@pytest.mark.parametrize("name, value", [
-    ("CUSTODIAN_PORT", "eighty"),
-    ("CUSTODIAN_PORT", "70000"),
-    ("CUSTODIAN_ENV", "staging"),
-    ("CUSTODIAN_SIGNED_URL_SECONDS", "-1"),
-    ("CUSTODIAN_SIGNED_URL_MAX_SECONDS", "soon"),
-    ("CUSTODIAN_PUBLIC_URL", "ftp://host"),
-    ("CUSTODIAN_OIDC_DISCOVERY_URL", "not a url"),
-    ("CUSTODIAN_SECRET_KEY", "short"),
-    ("CUSTODIAN_API_TOKEN_DAYS", "0"),
-])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("CUSTODIAN_PORT", "eighty"),
+        ("CUSTODIAN_PORT", "70000"),
+        ("CUSTODIAN_ENV", "staging"),
+        ("CUSTODIAN_SIGNED_URL_SECONDS", "-1"),
+        ("CUSTODIAN_SIGNED_URL_MAX_SECONDS", "soon"),
+        ("CUSTODIAN_PUBLIC_URL", "ftp://host"),
+        ("CUSTODIAN_OIDC_DISCOVERY_URL", "not a url"),
+        ("CUSTODIAN_SECRET_KEY", "short"),
+        ("CUSTODIAN_API_TOKEN_DAYS", "0"),
+    ],
+)
 def test_malformed_setting_names_itself(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         load_settings({**PRODUCTION, name: value})
@@ -75,7 +78,8 @@ def test_secret_can_come_from_a_file(tmp_path: Path) -> None:
 
 def test_unreadable_secret_file_names_the_variable(tmp_path: Path) -> None:
     environ = without("CUSTODIAN_SECRET_KEY") | {
-        "CUSTODIAN_SECRET_KEY_FILE": str(tmp_path / "missing")}
+        "CUSTODIAN_SECRET_KEY_FILE": str(tmp_path / "missing")
+    }
     with pytest.raises(SettingsError, match="CUSTODIAN_SECRET_KEY_FILE"):
         load_settings(environ)
 
@@ -106,8 +110,10 @@ def test_production_cookies_are_secure_and_dev_idp_is_not_mounted() -> None:
 
 def test_the_sequencer_runs_in_a_thread_outside_the_demo_and_after_commits_in_it() -> None:
     assert load_settings(PRODUCTION).audit_sequencer == "thread"
-    assert load_settings({**PRODUCTION, "CUSTODIAN_AUDIT_SEQUENCER": "after_commit"}
-                         ).audit_sequencer == "after_commit"
+    assert (
+        load_settings({**PRODUCTION, "CUSTODIAN_AUDIT_SEQUENCER": "after_commit"}).audit_sequencer
+        == "after_commit"
+    )
     with pytest.raises(SettingsError, match="CUSTODIAN_AUDIT_SEQUENCER"):
         load_settings({**PRODUCTION, "CUSTODIAN_AUDIT_SEQUENCER": "cron"})
 
@@ -117,8 +123,9 @@ def test_port_variable_sets_the_public_url() -> None:
 
 
 def test_pool_and_proxy_settings_are_validated() -> None:
-    settings = load_settings({**PRODUCTION, "CUSTODIAN_DB_POOL_SIZE": "20",
-                              "CUSTODIAN_TRUSTED_PROXIES": "1"})
+    settings = load_settings(
+        {**PRODUCTION, "CUSTODIAN_DB_POOL_SIZE": "20", "CUSTODIAN_TRUSTED_PROXIES": "1"}
+    )
     assert settings.db_pool_size == 20 and settings.trusted_proxies == 1
     with pytest.raises(SettingsError, match="CUSTODIAN_DB_POOL_SIZE"):
         load_settings({**PRODUCTION, "CUSTODIAN_DB_POOL_SIZE": "0"})
@@ -127,8 +134,9 @@ def test_pool_and_proxy_settings_are_validated() -> None:
 
 
 def test_previous_keys_for_rotation_are_read_and_checked() -> None:
-    settings = load_settings({**PRODUCTION,
-                              "CUSTODIAN_URL_SIGNING_KEY_PREVIOUS": "a" * 32 + ", " + "b" * 32})
+    settings = load_settings(
+        {**PRODUCTION, "CUSTODIAN_URL_SIGNING_KEY_PREVIOUS": "a" * 32 + ", " + "b" * 32}
+    )
     assert settings.url_signing_keys_previous == (b"a" * 32, b"b" * 32)
     with pytest.raises(SettingsError, match="CUSTODIAN_SECRET_KEY_PREVIOUS"):
         load_settings({**PRODUCTION, "CUSTODIAN_SECRET_KEY_PREVIOUS": "short"})
@@ -145,8 +153,15 @@ def test_sessions_signed_with_a_previous_secret_key_stay_valid() -> None:
         signer = SecureCookieSessionInterface().get_signing_serializer(old_app)
         assert signer is not None
         cookie = signer.dumps(dict(session))
-    rotated = create_app(load_settings({**PRODUCTION, "CUSTODIAN_SECRET_KEY": "n" * 40,
-                                        "CUSTODIAN_SECRET_KEY_PREVIOUS": "o" * 40}))
+    rotated = create_app(
+        load_settings(
+            {
+                **PRODUCTION,
+                "CUSTODIAN_SECRET_KEY": "n" * 40,
+                "CUSTODIAN_SECRET_KEY_PREVIOUS": "o" * 40,
+            }
+        )
+    )
     serializer = SecureCookieSessionInterface().get_signing_serializer(rotated)
     assert serializer is not None and serializer.loads(cookie) == {"csrf_token": "kept"}
 
@@ -156,8 +171,29 @@ def test_keys_generate_prints_a_fresh_key_that_settings_accept() -> None:
     first = app.test_cli_runner().invoke(args=["keys", "generate"]).output.strip()
     second = app.test_cli_runner().invoke(args=["keys", "generate"]).output.strip()
     assert first != second and len(first) >= 64
-    assert load_settings({**PRODUCTION, "CUSTODIAN_URL_SIGNING_KEY": first}).url_signing_key \
+    assert (
+        load_settings({**PRODUCTION, "CUSTODIAN_URL_SIGNING_KEY": first}).url_signing_key
         == first.encode()
+    )
+
+
+def test_database_url_may_come_from_a_file_and_never_shows_in_the_settings_repr(
+    tmp_path: Path,
+) -> None:
+    secret = tmp_path / "database_url"
+    secret.write_text("postgresql+psycopg://app:s3cret@db/custodian\n")
+    settings = load_settings(
+        {**without("CUSTODIAN_DATABASE_URL"), "CUSTODIAN_DATABASE_URL_FILE": str(secret)}
+    )
+    assert settings.database_url == "postgresql+psycopg://app:s3cret@db/custodian"
+    assert "s3cret" not in repr(settings)
+    with pytest.raises(SettingsError, match="CUSTODIAN_DATABASE_URL_FILE: cannot read"):
+        load_settings(
+            {
+                **without("CUSTODIAN_DATABASE_URL"),
+                "CUSTODIAN_DATABASE_URL_FILE": str(tmp_path / "missing"),
+            }
+        )
 
 
 def test_logs_are_json_in_production_and_text_in_demo(tmp_path: Path) -> None:
@@ -167,11 +203,14 @@ def test_logs_are_json_in_production_and_text_in_demo(tmp_path: Path) -> None:
     assert load_settings({**demo, "CUSTODIAN_LOG_FORMAT": "json"}).log_format == "json"
 
 
-@pytest.mark.parametrize("name, value", [
-    ("CUSTODIAN_LOG_FORMAT", "xml"),
-    ("CUSTODIAN_METRICS", "maybe"),
-    ("CUSTODIAN_METRICS_PUBLIC", "sometimes"),
-])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("CUSTODIAN_LOG_FORMAT", "xml"),
+        ("CUSTODIAN_METRICS", "maybe"),
+        ("CUSTODIAN_METRICS_PUBLIC", "sometimes"),
+    ],
+)
 def test_malformed_observability_setting_names_itself(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         load_settings({**PRODUCTION, name: value})
@@ -188,8 +227,9 @@ def test_metrics_need_a_long_token_unless_declared_public() -> None:
         load_settings(metrics_on)
     with pytest.raises(SettingsError, match="CUSTODIAN_METRICS_TOKEN"):
         load_settings({**metrics_on, "CUSTODIAN_METRICS_TOKEN": "short"})
-    assert load_settings({**metrics_on, "CUSTODIAN_METRICS_TOKEN": "t" * 32}).metrics_token \
-        == "t" * 32
+    assert (
+        load_settings({**metrics_on, "CUSTODIAN_METRICS_TOKEN": "t" * 32}).metrics_token == "t" * 32
+    )
     public = load_settings({**metrics_on, "CUSTODIAN_METRICS_PUBLIC": "true"})
     assert public.metrics_enabled and public.metrics_public and public.metrics_token is None
 
@@ -197,15 +237,22 @@ def test_metrics_need_a_long_token_unless_declared_public() -> None:
 def test_metrics_token_can_come_from_a_file(tmp_path: Path) -> None:
     token_file = tmp_path / "metrics-token"
     token_file.write_text("k" * 40 + "\n")
-    settings = load_settings({**PRODUCTION, "CUSTODIAN_METRICS": "on",
-                              "CUSTODIAN_METRICS_TOKEN_FILE": str(token_file)})
+    settings = load_settings(
+        {**PRODUCTION, "CUSTODIAN_METRICS": "on", "CUSTODIAN_METRICS_TOKEN_FILE": str(token_file)}
+    )
     assert settings.metrics_token == "k" * 40
 
 
 def test_metrics_token_and_public_metrics_together_are_refused() -> None:
     with pytest.raises(SettingsError, match="CUSTODIAN_METRICS_PUBLIC"):
-        load_settings({**PRODUCTION, "CUSTODIAN_METRICS": "on", "CUSTODIAN_METRICS_PUBLIC": "true",
-                       "CUSTODIAN_METRICS_TOKEN": "t" * 32})
+        load_settings(
+            {
+                **PRODUCTION,
+                "CUSTODIAN_METRICS": "on",
+                "CUSTODIAN_METRICS_PUBLIC": "true",
+                "CUSTODIAN_METRICS_TOKEN": "t" * 32,
+            }
+        )
 
 
 S3 = {"CUSTODIAN_STORAGE_BACKEND": "s3", "CUSTODIAN_S3_BUCKET": "custodian-data"}
@@ -226,26 +273,41 @@ def test_local_backend_is_the_default() -> None:
     assert load_settings(PRODUCTION).storage_backend == "local"
 
 
-@pytest.mark.parametrize("name, value", [
-    ("CUSTODIAN_STORAGE_BACKEND", "gcs"),
-    ("CUSTODIAN_S3_BUCKET", "My_Bucket"),
-    ("CUSTODIAN_S3_BUCKET", "ab"),
-    ("CUSTODIAN_S3_ENDPOINT_URL", "minio:9000"),
-    ("CUSTODIAN_S3_REGION", "US East"),
-    ("CUSTODIAN_S3_ADDRESSING_STYLE", "dns"),
-])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("CUSTODIAN_STORAGE_BACKEND", "gcs"),
+        ("CUSTODIAN_S3_BUCKET", "My_Bucket"),
+        ("CUSTODIAN_S3_BUCKET", "ab"),
+        ("CUSTODIAN_S3_ENDPOINT_URL", "minio:9000"),
+        ("CUSTODIAN_S3_REGION", "US East"),
+        ("CUSTODIAN_S3_ADDRESSING_STYLE", "dns"),
+    ],
+)
 def test_malformed_storage_setting_names_itself(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         load_settings({**PRODUCTION, **S3, name: value})
 
 
-@pytest.mark.parametrize("value, prefix", [
-    ("", ""), ("/", ""), ("custodian", "custodian/"), ("/a//b/", "a/b/"),
-])
+@pytest.mark.parametrize(
+    "value, prefix",
+    [
+        ("", ""),
+        ("/", ""),
+        ("custodian", "custodian/"),
+        ("/a//b/", "a/b/"),
+    ],
+)
 def test_key_prefix_is_normalised_to_a_folder(value: str, prefix: str) -> None:
-    settings = load_settings({**PRODUCTION, **S3, "CUSTODIAN_S3_KEY_PREFIX": value,
-                              "CUSTODIAN_S3_ENDPOINT_URL": "http://127.0.0.1:9000",
-                              "CUSTODIAN_S3_ADDRESSING_STYLE": "path"})
+    settings = load_settings(
+        {
+            **PRODUCTION,
+            **S3,
+            "CUSTODIAN_S3_KEY_PREFIX": value,
+            "CUSTODIAN_S3_ENDPOINT_URL": "http://127.0.0.1:9000",
+            "CUSTODIAN_S3_ADDRESSING_STYLE": "path",
+        }
+    )
     assert settings.s3_key_prefix == prefix
     assert settings.s3_endpoint_url == "http://127.0.0.1:9000"
 
@@ -264,8 +326,11 @@ SEVERAL_PROVIDERS = {
 
 
 def test_single_provider_variables_define_the_only_provider() -> None:
-    assert load_settings(PRODUCTION).oidc_providers == (OidcProvider(
-        "default", "Sign in", PRODUCTION["CUSTODIAN_OIDC_DISCOVERY_URL"], "custodian", "c" * 20),)
+    assert load_settings(PRODUCTION).oidc_providers == (
+        OidcProvider(
+            "default", "Sign in", PRODUCTION["CUSTODIAN_OIDC_DISCOVERY_URL"], "custodian", "c" * 20
+        ),
+    )
 
 
 def test_demo_signs_in_at_the_embedded_idp_by_default(tmp_path: Path) -> None:
@@ -273,13 +338,20 @@ def test_demo_signs_in_at_the_embedded_idp_by_default(tmp_path: Path) -> None:
     [provider] = settings.oidc_providers
     assert provider.discovery_url == f"{settings.dev_idp_issuer}/.well-known/openid-configuration"
     assert (provider.client_id, provider.client_secret) == (
-        "custodian", settings.dev_idp_client_secret)
+        "custodian",
+        settings.dev_idp_client_secret,
+    )
 
 
 def test_several_providers_each_come_from_their_own_variables() -> None:
     nih, orcid = load_settings(SEVERAL_PROVIDERS).oidc_providers
-    assert nih == OidcProvider("nih", "NIH RAS", SEVERAL_PROVIDERS[
-        "CUSTODIAN_OIDC_NIH_DISCOVERY_URL"], "custodian", "n" * 20)
+    assert nih == OidcProvider(
+        "nih",
+        "NIH RAS",
+        SEVERAL_PROVIDERS["CUSTODIAN_OIDC_NIH_DISCOVERY_URL"],
+        "custodian",
+        "n" * 20,
+    )
     assert (orcid.name, orcid.label, orcid.client_id) == ("orcid", "orcid", "APP-1")
 
 
@@ -295,47 +367,69 @@ def test_provider_client_secrets_stay_out_of_repr() -> None:
     assert "n" * 20 not in repr(load_settings(SEVERAL_PROVIDERS))
 
 
-@pytest.mark.parametrize("missing", [
-    "CUSTODIAN_OIDC_ORCID_DISCOVERY_URL",
-    "CUSTODIAN_OIDC_ORCID_CLIENT_ID",
-    "CUSTODIAN_OIDC_ORCID_CLIENT_SECRET",
-])
+@pytest.mark.parametrize(
+    "missing",
+    [
+        "CUSTODIAN_OIDC_ORCID_DISCOVERY_URL",
+        "CUSTODIAN_OIDC_ORCID_CLIENT_ID",
+        "CUSTODIAN_OIDC_ORCID_CLIENT_SECRET",
+    ],
+)
 def test_each_missing_provider_setting_names_itself(missing: str) -> None:
     environ = {key: value for key, value in SEVERAL_PROVIDERS.items() if key != missing}
     with pytest.raises(SettingsError, match=missing):
         load_settings(environ)
 
 
-@pytest.mark.parametrize("name, value", [
-    ("CUSTODIAN_OIDC_PROVIDERS", "nih,,orcid"),
-    ("CUSTODIAN_OIDC_PROVIDERS", "nih-ras"),
-    ("CUSTODIAN_OIDC_PROVIDERS", "nih,orcid,NIH"),
-    ("CUSTODIAN_OIDC_NIH_DISCOVERY_URL", "nih.example"),
-])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("CUSTODIAN_OIDC_PROVIDERS", "nih,,orcid"),
+        ("CUSTODIAN_OIDC_PROVIDERS", "nih-ras"),
+        ("CUSTODIAN_OIDC_PROVIDERS", "nih,orcid,NIH"),
+        ("CUSTODIAN_OIDC_NIH_DISCOVERY_URL", "nih.example"),
+    ],
+)
 def test_malformed_provider_setting_names_itself(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         load_settings({**SEVERAL_PROVIDERS, name: value})
 
 
-@pytest.mark.parametrize("single", [
-    "CUSTODIAN_OIDC_DISCOVERY_URL", "CUSTODIAN_OIDC_CLIENT_ID", "CUSTODIAN_OIDC_CLIENT_SECRET",
-])
+@pytest.mark.parametrize(
+    "single",
+    [
+        "CUSTODIAN_OIDC_DISCOVERY_URL",
+        "CUSTODIAN_OIDC_CLIENT_ID",
+        "CUSTODIAN_OIDC_CLIENT_SECRET",
+    ],
+)
 def test_single_provider_variables_cannot_be_mixed_with_a_provider_list(single: str) -> None:
     with pytest.raises(SettingsError, match=f"{single} cannot be combined"):
         load_settings({**SEVERAL_PROVIDERS, single: PRODUCTION[single]})
 
 
 def test_alert_thresholds_have_defaults_and_can_be_set() -> None:
-    assert (load_settings(PRODUCTION).alert_downloads_per_hour,
-            load_settings(PRODUCTION).alert_refusals_per_hour) == (50, 10)
-    settings = load_settings({**PRODUCTION, "CUSTODIAN_ALERT_DOWNLOADS_PER_HOUR": "500",
-                              "CUSTODIAN_ALERT_REFUSALS_PER_HOUR": "3"})
+    assert (
+        load_settings(PRODUCTION).alert_downloads_per_hour,
+        load_settings(PRODUCTION).alert_refusals_per_hour,
+    ) == (50, 10)
+    settings = load_settings(
+        {
+            **PRODUCTION,
+            "CUSTODIAN_ALERT_DOWNLOADS_PER_HOUR": "500",
+            "CUSTODIAN_ALERT_REFUSALS_PER_HOUR": "3",
+        }
+    )
     assert (settings.alert_downloads_per_hour, settings.alert_refusals_per_hour) == (500, 3)
 
 
-@pytest.mark.parametrize("name", [
-    "CUSTODIAN_ALERT_DOWNLOADS_PER_HOUR", "CUSTODIAN_ALERT_REFUSALS_PER_HOUR",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "CUSTODIAN_ALERT_DOWNLOADS_PER_HOUR",
+        "CUSTODIAN_ALERT_REFUSALS_PER_HOUR",
+    ],
+)
 @pytest.mark.parametrize("value", ["0", "-5", "many", "2000000"])
 def test_malformed_alert_threshold_names_itself(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
