@@ -20,6 +20,7 @@ from core import log_redaction, logging_setup
 from core.cli import db_cli, keys_cli
 from core.clock import Clock, SystemClock
 from core.db import make_engine, make_session_factory
+from core.field_encryption import DataKeys, use_data_keys
 from core.web import (
     csrf,
     error_handling,
@@ -101,6 +102,7 @@ def _install_database(app: Flask, settings: Settings, clock: Clock) -> Engine:
         pool_timeout=settings.db_pool_timeout_seconds,
     )
     app.extensions["custodian.engine"] = engine
+    use_data_keys(engine, DataKeys(settings.data_key, settings.data_keys_previous))
     request_scope.install(app, make_session_factory(engine), clock)
     return engine
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from access import committees, roles
+from access import committees, people, roles
 from access.identity import users
 from access.identity.current_actor import current_actor
 from access.identity.models import Role
@@ -18,6 +18,7 @@ from access.schemas import (
     CommitteeListOut,
     CommitteeOut,
     CommitteeUpdateIn,
+    InvitationIn,
     MemberIn,
     MemberOut,
     RoleIn,
@@ -39,35 +40,50 @@ api = Blueprint("access_api", __name__, url_prefix="/api/v1")
 
 
 @api.post("/tokens")
-@documented("Create a personal API token (shown once)", body=TokenIn, response=TokenOut,
-            status=201, scope=Scope.TOKENS,
-            description="A token made with a token gets no more scopes, and no "
-                        "longer life, than the token that made it.")
+@documented(
+    "Create a personal API token (shown once)",
+    body=TokenIn,
+    response=TokenOut,
+    status=201,
+    scope=Scope.TOKENS,
+    description="A token made with a token gets no more scopes, and no "
+    "longer life, than the token that made it.",
+)
 def create_token() -> tuple[Response, int]:
     data = parse_body(TokenIn())
     settings: Settings = current_app.config["CUSTODIAN_SETTINGS"]
     issued = create_api_token(
-        db_session(), current_actor(), name=data["name"], days=data["days"],
-        max_days=settings.api_token_max_days, now=clock().now(), scopes=data["scopes"],
+        db_session(),
+        current_actor(),
+        name=data["name"],
+        days=data["days"],
+        max_days=settings.api_token_max_days,
+        now=clock().now(),
+        scopes=data["scopes"],
         default_days=settings.api_token_days,
     )
     record = issued.record
-    body = TokenOut().dump({"id": record.id, "name": record.name, "token": issued.token,
-                            "expires_at": record.expires_at, "scopes": record.scopes})
+    body = TokenOut().dump(
+        {
+            "id": record.id,
+            "name": record.name,
+            "token": issued.token,
+            "expires_at": record.expires_at,
+            "scopes": record.scopes,
+        }
+    )
     return jsonify(body), 201
 
 
 @api.get("/tokens")
-@documented("List my API tokens (never their secrets)", response=TokenListOut,
-            scope=Scope.TOKENS)
+@documented("List my API tokens (never their secrets)", response=TokenListOut, scope=Scope.TOKENS)
 def list_tokens() -> Response:
     found = list_api_tokens(db_session(), current_actor())
     return jsonify({"tokens": TokenInfoOut(many=True).dump(found)})
 
 
 @api.delete("/tokens/<int:token_id>")
-@documented("Revoke one of my API tokens; it stops working at once", status=204,
-            scope=Scope.TOKENS)
+@documented("Revoke one of my API tokens; it stops working at once", status=204, scope=Scope.TOKENS)
 def revoke_token(token_id: int) -> tuple[str, int]:
     revoke_api_token(db_session(), current_actor(), token_id, clock().now())
     return "", 204
@@ -75,17 +91,24 @@ def revoke_token(token_id: int) -> tuple[str, int]:
 
 # --- committees: their queues (members) and their make-up (admins) -------------------------
 
+
 @api.get("/committees")
 @documented("Every committee", response=CommitteeListOut, scope=Scope.REQUESTS)
 def list_committees() -> Response:
     current_actor().require_user()
-    return jsonify({"committees": CommitteeOut().dump(committees.list_committees(db_session()),
-                                                      many=True)})
+    return jsonify(
+        {"committees": CommitteeOut().dump(committees.list_committees(db_session()), many=True)}
+    )
 
 
 @api.post("/committees")
-@documented("Create a committee (admins)", body=CommitteeIn, response=CommitteeDetailOut,
-            status=201, scope=Scope.ADMIN)
+@documented(
+    "Create a committee (admins)",
+    body=CommitteeIn,
+    response=CommitteeDetailOut,
+    status=201,
+    scope=Scope.ADMIN,
+)
 def create_committee() -> tuple[Response, int]:
     data = parse_body(CommitteeIn())
     created = committees.create_committee(db_session(), current_actor(), now=clock().now(), **data)
@@ -93,59 +116,90 @@ def create_committee() -> tuple[Response, int]:
 
 
 @api.get("/committees/<int:committee_id>")
-@documented("One committee; its members for admins, auditors and the committee",
-            response=CommitteeDetailOut, scope=Scope.REQUESTS)
+@documented(
+    "One committee; its members for admins, auditors and the committee",
+    response=CommitteeDetailOut,
+    scope=Scope.REQUESTS,
+)
 def show_committee(committee_id: int) -> Response:
     """Anyone signed in sees a committee; its members are listed to admins, auditors and
     the committee itself."""
     actor = current_actor()
     user = actor.require_user()
     body = _committee_body(committee_id)
-    if not (actor.has_role(Role.ADMIN) or actor.has_role(Role.AUDITOR)
-            or any(m["user_id"] == user.id for m in body["members"])):
+    if not (
+        actor.has_role(Role.ADMIN)
+        or actor.has_role(Role.AUDITOR)
+        or any(m["user_id"] == user.id for m in body["members"])
+    ):
         del body["members"]
     return jsonify(body)
 
 
 @api.patch("/committees/<int:committee_id>")
-@documented("Change a committee's name, description or approval period (admins)",
-            body=CommitteeUpdateIn, response=CommitteeDetailOut, scope=Scope.ADMIN)
+@documented(
+    "Change a committee's name, description or approval period (admins)",
+    body=CommitteeUpdateIn,
+    response=CommitteeDetailOut,
+    scope=Scope.ADMIN,
+)
 def update_committee(committee_id: int) -> Response:
     data = parse_body(CommitteeUpdateIn())
-    committees.update_committee(db_session(), current_actor(), committee_id, changes=data,
-                              now=clock().now())
+    committees.update_committee(
+        db_session(), current_actor(), committee_id, changes=data, now=clock().now()
+    )
     return jsonify(_committee_body(committee_id))
 
 
 @api.post("/committees/<int:committee_id>/members")
-@documented("Add a member, or make one chair or not (admins)", body=MemberIn,
-            response=CommitteeDetailOut, scope=Scope.ADMIN)
+@documented(
+    "Add a member, or make one chair or not (admins)",
+    body=MemberIn,
+    response=CommitteeDetailOut,
+    scope=Scope.ADMIN,
+)
 def set_committee_member(committee_id: int) -> Response:
     data = parse_body(MemberIn())
-    committees.set_committee_member(db_session(), current_actor(), committee_id, data["user_id"],
-                                  chair=data["chair"], now=clock().now())
+    committees.set_committee_member(
+        db_session(),
+        current_actor(),
+        committee_id,
+        data["user_id"],
+        chair=data["chair"],
+        now=clock().now(),
+    )
     return jsonify(_committee_body(committee_id))
 
 
 @api.delete("/committees/<int:committee_id>/members/<int:user_id>")
 @documented("Remove a member (admins)", status=204, scope=Scope.ADMIN)
 def remove_committee_member(committee_id: int, user_id: int) -> tuple[str, int]:
-    committees.remove_committee_member(db_session(), current_actor(), committee_id, user_id,
-                                     now=clock().now())
+    committees.remove_committee_member(
+        db_session(), current_actor(), committee_id, user_id, now=clock().now()
+    )
     return "", 204
 
 
 def _committee_body(committee_id: int) -> dict[str, Any]:
     session = db_session()
     body: dict[str, Any] = CommitteeOut().dump(committees.get_committee(session, committee_id))
-    body["members"] = MemberOut().dump([
-        {"user_id": user.id, "name": user.display_name, "email": user.email,
-         "chair": membership.is_chair}
-        for membership, user in committees.members_of(session, committee_id)], many=True)
+    body["members"] = MemberOut().dump(
+        [
+            {
+                "user_id": user.id,
+                "name": user.display_name,
+                "email": user.email,
+                "chair": membership.is_chair,
+            }
+            for membership, user in committees.members_of(session, committee_id)
+        ],
+        many=True,
+    )
     return body
 
 
 # --- users and their roles (admins) ----------------------------------------------------------
+
 
 @api.get("/users")
 @documented("Every user with their roles (admins)", response=UserListOut, scope=Scope.ADMIN)
@@ -154,9 +208,49 @@ def list_users() -> Response:
     return jsonify({"users": UserAdminOut().dump(users.list_users(db_session()), many=True)})
 
 
+@api.post("/users")
+@documented(
+    "Invite a person by email (admins), with their roles and committee seats",
+    body=InvitationIn,
+    response=UserAdminOut,
+    status=201,
+    scope=Scope.ADMIN,
+    description="The invitation binds at the person's first sign-in whose identity provider "
+    "asserts email_verified for this email (and is the named issuer, if one is given); "
+    "never to an unverified email. 409 if the email is already invited, or is the verified "
+    "email of a user who has signed in.",
+)
+def invite_user() -> tuple[Response, int]:
+    data = parse_body(InvitationIn())
+    invited = people.invite_person(
+        db_session(),
+        current_actor(),
+        email=data["email"],
+        issuer=data["issuer"],
+        roles=[(Role(r["role"]), r["scope"]) for r in data["roles"]],
+        seats=[(c["committee_id"], c["chair"]) for c in data["committees"]],
+        now=clock().now(),
+    )
+    return jsonify(UserAdminOut().dump(invited)), 201
+
+
+@api.delete("/users/<int:user_id>/invitation")
+@documented(
+    "Withdraw an invitation (admins): it never binds, its roles and seats go",
+    status=204,
+    scope=Scope.ADMIN,
+)
+def withdraw_invitation(user_id: int) -> tuple[str, int]:
+    people.withdraw_invitation(db_session(), current_actor(), user_id, now=clock().now())
+    return "", 204
+
+
 @api.delete("/users/<int:user_id>/sessions")
-@documented("End every browser session of a user (admins), e.g. when they leave",
-            status=204, scope=Scope.ADMIN)
+@documented(
+    "End every browser session of a user (admins), e.g. when they leave",
+    status=204,
+    scope=Scope.ADMIN,
+)
 def end_user_sessions(user_id: int) -> tuple[str, int]:
     actor = current_actor()
     roles.require_admin(actor, "session_end")
@@ -165,18 +259,30 @@ def end_user_sessions(user_id: int) -> tuple[str, int]:
 
 
 @api.post("/users/<int:user_id>/roles")
-@documented("Give a user a role; a signing official's scope is their institution (admins)",
-            body=RoleIn, response=UserAdminOut, status=201, scope=Scope.ADMIN)
+@documented(
+    "Give a user a role; a signing official's scope is their institution (admins)",
+    body=RoleIn,
+    response=UserAdminOut,
+    status=201,
+    scope=Scope.ADMIN,
+)
 def assign_role(user_id: int) -> tuple[Response, int]:
     data = parse_body(RoleIn())
-    user = roles.assign_role(db_session(), current_actor(), user_id, Role(data["role"]),
-                             scope=data["scope"], now=clock().now())
+    user = roles.assign_role(
+        db_session(),
+        current_actor(),
+        user_id,
+        Role(data["role"]),
+        scope=data["scope"],
+        now=clock().now(),
+    )
     return jsonify(UserAdminOut().dump(user)), 201
 
 
 @api.delete("/users/<int:user_id>/roles/<int:assignment_id>")
 @documented("Take a role back (admins)", response=UserAdminOut, scope=Scope.ADMIN)
 def revoke_role(user_id: int, assignment_id: int) -> Response:
-    user = roles.revoke_role(db_session(), current_actor(), user_id, assignment_id,
-                             now=clock().now())
+    user = roles.revoke_role(
+        db_session(), current_actor(), user_id, assignment_id, now=clock().now()
+    )
     return jsonify(UserAdminOut().dump(user))

@@ -14,7 +14,7 @@ from access.identity.models import User
 from access.models import Committee, CommitteeMembership
 from access.requests.models import AccessRequest, RequestedDataset
 from access.requests.workflow import RequestState
-from access.roles import require_admin
+from access.roles import refuse_closed_invitation, require_admin
 from audit.log.actions import AuditAction
 from audit.log.append import record_event
 from core.errors import Conflict, NotFound
@@ -164,8 +164,10 @@ def set_committee_member(
     """Add a member, or change whether they chair; a committee may have several chairs."""
     require_admin(actor, "committee_member_set")
     committee = get_committee(session, committee_id)
-    if session.get(User, user_id) is None:
+    user = session.get(User, user_id)
+    if user is None:
         raise NotFound(f"No user {user_id}.")
+    refuse_closed_invitation(user)
     membership = session.scalar(
         select(CommitteeMembership).where(
             CommitteeMembership.committee_id == committee.id, CommitteeMembership.user_id == user_id

@@ -32,11 +32,16 @@ class DatasetDirectory(Protocol):
         """Every dataset a committee governs, for the request form."""
         ...
 
-    def by_accession(self, session: Session, accessions: Collection[str]
-                     ) -> dict[str, DatasetRef]:
+    def by_accession(self, session: Session, accessions: Collection[str]) -> dict[str, DatasetRef]:
         """The known datasets among the accessions (a visa names a dataset by accession)."""
         ...
 
     def data_use(self, session: Session, dataset_ids: Collection[int]) -> list[DatasetTerms]:
         """The data-use terms (DUO codes, disease terms) of the known datasets, by id."""
+        ...
+
+    def agreements_to_accept(
+        self, session: Session, user_id: int, dataset_ids: Collection[int]
+    ) -> list[DatasetRef]:
+        """Those datasets whose newest data-use agreement the user has not accepted."""
         ...

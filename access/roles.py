@@ -81,6 +81,15 @@ def drop_role(
 # --- the admin pages and API: each act checks the role and is audited ----------------------
 
 
+def refuse_closed_invitation(user: User) -> None:
+    """Roles and seats given to a withdrawn or merged invitation would reach nobody."""
+    if user.status in ("withdrawn", "merged"):
+        raise Conflict(
+            f"User {user.id} is a {user.status} invitation: invite the person again.",
+            details={"status": user.status},
+        )
+
+
 def require_admin(actor: Actor, what: str) -> User:
     user = actor.require_user()
     if not actor.has_role(Role.ADMIN):
@@ -98,6 +107,7 @@ def assign_role(
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(f"No user {user_id}.")
+    refuse_closed_invitation(user)
     check_scope(role, scope)
     ensure_role(session, actor, user, role, scope=scope, now=now)
     session.flush()

@@ -13,16 +13,24 @@ from core.scopes import ALL_SCOPES, decode_scopes
 
 class TokenIn(Schema):
     name = fields.String(load_default="API token", validate=validate.Length(min=1, max=100))
-    days = fields.Integer(strict=True, load_default=None, allow_none=True,
-                          metadata={"description": "Lifetime in days; default 30, at most "
-                                                   "CUSTODIAN_API_TOKEN_MAX_DAYS."})
+    days = fields.Integer(
+        strict=True,
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "Lifetime in days; default 30, at most CUSTODIAN_API_TOKEN_MAX_DAYS."
+        },
+    )
     scopes = fields.List(
         fields.String(validate=validate.OneOf(sorted(ALL_SCOPES))),
         load_default=None,
         validate=validate.Length(min=1, max=len(ALL_SCOPES)),
-        metadata={"description": "What the token may do: any of "
-                                 + ", ".join(sorted(ALL_SCOPES)) + ". Left out: catalogue "
-                                 "and download (those of them a token asking holds)."},
+        metadata={
+            "description": "What the token may do: any of "
+            + ", ".join(sorted(ALL_SCOPES))
+            + ". Left out: catalogue "
+            "and download (those of them a token asking holds)."
+        },
     )
 
 
@@ -60,8 +68,9 @@ class TokenListOut(Schema):
 class CommitteeIn(Schema):
     name = fields.String(required=True, validate=validate.Length(min=3, max=255))
     description = fields.String(load_default="", validate=validate.Length(max=5000))
-    default_approval_days = fields.Integer(load_default=365, strict=True,
-                                           validate=validate.Range(min=1, max=3650))
+    default_approval_days = fields.Integer(
+        load_default=365, strict=True, validate=validate.Range(min=1, max=3650)
+    )
 
 
 class CommitteeUpdateIn(ChangesIn, CommitteeIn):
@@ -69,15 +78,45 @@ class CommitteeUpdateIn(ChangesIn, CommitteeIn):
 
 
 class MemberIn(Schema):
-    user_id = fields.Integer(required=True, strict=True,
-                             validate=validate.Range(min=1, max=2**31 - 1))
+    user_id = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1)
+    )
     chair = StrictBoolean(load_default=False)
 
 
 class RoleIn(Schema):
-    role = fields.String(required=True,
-                         validate=validate.OneOf(["admin", "auditor", "signing_official"]))
+    role = fields.String(
+        required=True, validate=validate.OneOf(["admin", "auditor", "signing_official"])
+    )
     scope = fields.String(load_default="", validate=validate.Length(max=255))
+
+
+class SeatIn(Schema):
+    committee_id = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1)
+    )
+    chair = StrictBoolean(load_default=False)
+
+
+class InvitationIn(Schema):
+    """Invite a person by email, with the roles and committee seats they will hold."""
+
+    email = fields.Email(required=True, validate=validate.Length(max=320))
+    issuer = fields.Url(
+        load_default=None,
+        allow_none=True,
+        schemes={"https", "http"},
+        require_tld=False,
+        validate=validate.Length(max=512),
+        metadata={
+            "description": "Bind only at a sign-in through this identity provider "
+            "(its issuer URL); left out: any configured provider."
+        },
+    )
+    roles = fields.List(fields.Nested(RoleIn()), load_default=list, validate=validate.Length(max=3))
+    committees = fields.List(
+        fields.Nested(SeatIn()), load_default=list, validate=validate.Length(max=50)
+    )
 
 
 class CommitteeOut(Schema):
@@ -102,6 +141,14 @@ class RoleOut(Schema):
 
 class UserAdminOut(UserOut):
     roles = fields.List(fields.Nested(RoleOut()))
+    status = fields.String(
+        metadata={
+            "description": "invited, withdrawn, merged (into a user "
+            "who had signed in), active or "
+            "not_signed_in"
+        }
+    )
+    invited_issuer = fields.String(allow_none=True)
 
 
 class UserListOut(Schema):

@@ -22,12 +22,19 @@ from flask import (
 from marshmallow import Schema, ValidationError
 from werkzeug.wrappers import Response
 
-from access import committees, roles
+from access import committees, people, roles
 from access.identity import users
 from access.identity.actor import Actor
 from access.identity.current_actor import current_actor
 from access.identity.models import Role
-from access.schemas import CommitteeIn, CommitteeUpdateIn, MemberIn, RoleIn, TokenIn
+from access.schemas import (
+    CommitteeIn,
+    CommitteeUpdateIn,
+    InvitationIn,
+    MemberIn,
+    RoleIn,
+    TokenIn,
+)
 from access.tokens import IssuedToken, create_api_token, list_api_tokens, revoke_api_token
 from config import Settings
 from core.errors import InvalidInput, NotFound
@@ -77,7 +84,7 @@ def admin_committee(committee_id: int) -> str:
         "access/admin_committee.html",
         committee=committees.get_committee(session, committee_id),
         members=committees.members_of(session, committee_id),
-        users=users.list_users(session),
+        users=[u for u in users.list_users(session) if u.status not in ("withdrawn", "merged")],
     )
 
 
@@ -149,11 +156,63 @@ def admin_remove_member(committee_id: int, user_id: int) -> Response | str:
 def admin_users() -> str:
     actor = current_actor()
     roles.require_admin(actor, "user_list")
+    session = db_session()
     return render_template(
         "access/admin_users.html",
-        users=users.list_users(db_session()),
+        users=users.list_users(session),
         roles=[role.value for role in Role],
+        committees=committees.list_committees(session),
     )
+
+
+@pages.post("/admin/users")
+def admin_invite_user() -> Response:
+    """The invitation form: an email, optionally an issuer, one role and one seat (more
+    are given on this page afterwards, as to anyone)."""
+    form = request.form
+    committee_id = form.get("committee_id", "")
+    data = _load_or_flash(
+        InvitationIn(),
+        {
+            "email": form.get("email", "").strip(),
+            "issuer": form.get("issuer", "").strip() or None,
+            "roles": [{"role": form["role"], "scope": form.get("scope", "").strip()}]
+            if form.get("role")
+            else [],
+            "committees": [
+                {
+                    "committee_id": int(committee_id) if committee_id.isdigit() else committee_id,
+                    "chair": form.get("chair") == "on",
+                }
+            ]
+            if committee_id
+            else [],
+        },
+    )
+    if data is not None:
+        invited = people.invite_person(
+            db_session(),
+            current_actor(),
+            email=data["email"],
+            issuer=data["issuer"],
+            roles=[(Role(r["role"]), r["scope"]) for r in data["roles"]],
+            seats=[(c["committee_id"], c["chair"]) for c in data["committees"]],
+            now=clock().now(),
+        )
+        flash(
+            f"Invited {invited.email}: bound at their first sign-in with this email verified.",
+            "success",
+        )
+    return redirect("/admin/users")
+
+
+@pages.post("/admin/users/<int:user_id>/withdraw")
+def admin_withdraw_invitation(user_id: int) -> Response:
+    withdrawn = people.withdraw_invitation(
+        db_session(), current_actor(), user_id, now=clock().now()
+    )
+    flash(f"Invitation of {withdrawn.email} withdrawn.", "success")
+    return redirect("/admin/users")
 
 
 @pages.post("/admin/users/<int:user_id>/roles")

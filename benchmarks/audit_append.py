@@ -11,7 +11,7 @@ few seconds (the same processes throughout), each on a database of its own:
 - ``advisory_lock``: ``pg_advisory_xact_lock``, read the last event (``ORDER BY seq DESC
   LIMIT 1``), insert the event;
 - ``record_event``: the service's own append through the app's session factory: since
-  revision 0015 an INSERT into the audit queue with no lock, as outside the demo
+  revision 0017 an INSERT into the audit queue with no lock, as outside the demo
   (``AUDIT_SEQUENCER=thread``, no thread started here); the queue is chained afterwards,
   off the clock, by the app's sequencer.
 

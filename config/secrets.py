@@ -25,6 +25,7 @@ def _new_demo_secrets() -> dict[str, str]:
     return {
         "SECRET_KEY": secrets.token_urlsafe(48),
         "URL_SIGNING_KEY": secrets.token_urlsafe(48),
+        "DATA_KEY": secrets.token_urlsafe(48),
         "DEV_IDP_CLIENT_SECRET": secrets.token_urlsafe(32),
         "DEV_IDP_PRIVATE_KEY": pem,
         "AUDIT_SIGNING_KEY": new_audit_signing_key(),
@@ -34,20 +35,28 @@ def _new_demo_secrets() -> dict[str, str]:
 
 def new_visa_signing_key() -> str:
     """A fresh EC P-256 key (ES256) for the GA4GH visas the demo signs, as PKCS#8 PEM."""
-    return ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
+    return (
+        ec.generate_private_key(ec.SECP256R1())
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
 
 
 def new_audit_signing_key() -> str:
     """A fresh Ed25519 key for audit checkpoints, as PKCS#8 PEM (what openssl also writes)."""
-    return ed25519.Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
+    return (
+        ed25519.Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
 
 
 def load_or_create_demo_secrets(path: Path) -> dict[str, str]:
@@ -57,8 +66,17 @@ def load_or_create_demo_secrets(path: Path) -> dict[str, str]:
         if "AUDIT_SIGNING_KEY" not in stored:
             stored = _add_audit_signing_key(path, stored)
         if "VISA_SIGNING_KEY" not in stored:
-            stored = _add_secret(path, stored, "VISA_SIGNING_KEY", new_visa_signing_key(),
-                                 "a visa signing key")
+            stored = _add_secret(
+                path, stored, "VISA_SIGNING_KEY", new_visa_signing_key(), "a visa signing key"
+            )
+        if "DATA_KEY" not in stored:
+            stored = _add_secret(
+                path,
+                stored,
+                "DATA_KEY",
+                secrets.token_urlsafe(48),
+                "a key for the data encrypted at rest",
+            )
         return stored
     path.parent.mkdir(parents=True, exist_ok=True)
     values = _new_demo_secrets()
@@ -74,13 +92,15 @@ def load_or_create_demo_secrets(path: Path) -> dict[str, str]:
     return values
 
 
-def _add_secret(path: Path, stored: dict[str, str], name: str, value: str, what: str
-                ) -> dict[str, str]:
+def _add_secret(
+    path: Path, stored: dict[str, str], name: str, value: str, what: str
+) -> dict[str, str]:
     """A demo made before a secret existed gets it on its next start; the others stay."""
     values = stored | {name: value}
     staging = path.with_name(path.name + ".new")
-    with os.fdopen(os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w",
-                   encoding="utf-8") as handle:
+    with os.fdopen(
+        os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8"
+    ) as handle:
         json.dump(values, handle, indent=2)
     os.replace(staging, path)
     print(f"demo mode: added {what} to {path}", file=sys.stderr)
@@ -89,5 +109,6 @@ def _add_secret(path: Path, stored: dict[str, str], name: str, value: str, what:
 
 def _add_audit_signing_key(path: Path, stored: dict[str, str]) -> dict[str, str]:
     """A demo made before audit checkpoints existed gets its signing key on the next start."""
-    return _add_secret(path, stored, "AUDIT_SIGNING_KEY", new_audit_signing_key(),
-                       "an audit signing key")
+    return _add_secret(
+        path, stored, "AUDIT_SIGNING_KEY", new_audit_signing_key(), "an audit signing key"
+    )

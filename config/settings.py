@@ -105,6 +105,9 @@ class Settings:
     rate_limits_enabled: bool = True
     rate_limit_storage: str = field(default="memory://", repr=False)  # may hold a password
     rate_limits: Mapping[str, str] = field(default_factory=dict)
+    # Encrypts the columns a database dump must not give away (core/field_encryption.py).
+    data_key: str = field(default="", repr=False)
+    data_keys_previous: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def is_demo(self) -> bool:
@@ -151,6 +154,8 @@ def _web_settings(env: EnvReader, demo_secrets: Mapping[str, str]) -> dict[str, 
     return {
         "secret_key": env.secret("SECRET_KEY", demo_secrets, min_length=32),
         "secret_key_previous": env.previous_secrets("SECRET_KEY", min_length=32),
+        "data_key": env.secret("DATA_KEY", demo_secrets, min_length=32),
+        "data_keys_previous": env.previous_secrets("DATA_KEY", min_length=32),
         "trusted_proxies": env.integer("TRUSTED_PROXIES", default=0, minimum=0, maximum=5),
     }
 
@@ -181,8 +186,14 @@ def _storage_settings(
     """The backend, where it keeps files, and the signed URLs' lifetimes."""
     backend = env.choice("STORAGE_BACKEND", ("local", "s3"), default="local")
     local = backend == "local"
-    default_seconds = env.integer("SIGNED_URL_SECONDS", default=900, minimum=10, maximum=86400)
-    max_seconds = env.integer("SIGNED_URL_MAX_SECONDS", default=3600, minimum=10, maximum=86400)
+    # The local backend re-checks the grant as it serves; an S3 store cannot ask us, so a URL
+    # outlives a revocation by what is left of its life (README, "Revocation and S3"): short.
+    default_seconds = env.integer(
+        "SIGNED_URL_SECONDS", default=900 if local else 300, minimum=10, maximum=86400
+    )
+    max_seconds = env.integer(
+        "SIGNED_URL_MAX_SECONDS", default=3600 if local else 600, minimum=10, maximum=86400
+    )
     if default_seconds > max_seconds:
         raise SettingsError(
             f"{PREFIX}SIGNED_URL_SECONDS ({default_seconds}) exceeds "

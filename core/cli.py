@@ -6,9 +6,11 @@ import secrets
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from core import db_roles, migrations
+from core.db import Base
+from core.field_encryption import data_keys_of, encrypted_columns, rewrite_column
 
 db_cli = AppGroup("db", help="Database schema migrations (Alembic).")
 
@@ -55,5 +57,19 @@ keys_cli = click.Group("keys", help="Generate secrets for the settings (needs no
 
 @keys_cli.command("generate")
 def generate_key_command() -> None:
-    """Print a new random key (384 bits) for CUSTODIAN_SECRET_KEY or CUSTODIAN_URL_SIGNING_KEY."""
+    """Print a new random key (384 bits) for CUSTODIAN_SECRET_KEY, CUSTODIAN_URL_SIGNING_KEY or
+    CUSTODIAN_DATA_KEY."""
     click.echo(secrets.token_urlsafe(48))
+
+
+@keys_cli.command("reencrypt")
+@with_appcontext
+def reencrypt_command() -> None:
+    """Re-encrypt with CUSTODIAN_DATA_KEY what a previous data key encrypted; afterwards the
+    previous key can be removed. One transaction: all or nothing."""
+    engine = current_app.extensions["custodian.engine"]
+    keys = data_keys_of(engine.dialect)
+    with engine.begin() as connection:
+        for target in encrypted_columns(Base.metadata.sorted_tables):
+            changed = rewrite_column(connection, target, keys)
+            click.echo(f"{target.context}: {changed} re-encrypted")

@@ -11,6 +11,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from core.field_encryption import maintain_lookups
+
 # Stable constraint names, so Alembic migrations are identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -53,21 +55,33 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# Encrypted columns that are searched by value keep their lookup hashes current.
+maintain_lookups(Base)
+
+
 def make_engine(
     url: str, *, pool_size: int = 5, max_overflow: int = 10, pool_timeout: int = 10
 ) -> Engine:
     """An engine with the per-dialect settings we rely on."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True,
-                               json_serializer=canonical_json)
+        engine = create_engine(
+            url, connect_args={"timeout": 30}, hide_parameters=True, json_serializer=canonical_json
+        )
         event.listen(engine, "connect", _sqlite_on_connect)
         return engine
     # pool_pre_ping tests each connection as it leaves the pool and replaces a dead one:
     # a connection lost while idle (database restart, failover) is retried once, unseen.
     # hide_parameters: error messages (and so logs) never carry emails, hashes or details.
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True, pool_size=pool_size,
-                         max_overflow=max_overflow, pool_timeout=pool_timeout,
-                         pool_recycle=1800, json_serializer=canonical_json)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
+        pool_recycle=1800,
+        json_serializer=canonical_json,
+    )
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -7,7 +7,7 @@ Which tables are append-only is read from the database itself (the tables whose 
 call the migrations' ``audit_refuse_change()``), so a table made append-only by a later
 migration is covered without a list to keep in step. The audit queue is append-only too,
 but the sequencer deletes what it has chained: it keeps DELETE, which its trigger allows
-only for entries the chain holds as recorded (``audit_queue_release()``, revision 0015).
+only for entries the chain holds as recorded (``audit_queue_release()``, revision 0017).
 GRANT and REVOKE are idempotent: running this after every ``db upgrade`` gives new tables
 their grants.
 """
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, text
 
 REFUSING_FUNCTION = "audit_refuse_change"  # migrations/versions/0002_audit_integrity.py
-RELEASING_FUNCTION = "audit_queue_release"  # migrations/versions/0015_audit_queue.py
+RELEASING_FUNCTION = "audit_queue_release"  # migrations/versions/0017_audit_queue.py
 MIGRATIONS_TABLE = "alembic_version"
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from core.errors import DomainError, InvalidInput
+from audit.log.actions import AuditAction
+from core.errors import DomainError, InvalidInput, RefusalNote
 from datasets.catalogue.manifest import ManifestProblem
 from datasets.results.formats import RowProblem
 from datasets.storage.health import INTERVAL
@@ -52,3 +53,22 @@ class StorageDown(DomainError):
     status = 503
     code = "storage_unavailable"
     retry_after = int(INTERVAL)  # by then this process checks the store again
+
+
+class FileRetired(DomainError):
+    """An admin retired the file: it is still in the catalogue, but nothing is issued for it."""
+
+    status = 410
+    code = "file_retired"
+
+    def __init__(self, file_id: int, dataset_id: int) -> None:
+        super().__init__(
+            f"File {file_id} has been retired; it is no longer available.",
+            details={"file_id": file_id},
+            refusal=RefusalNote(
+                AuditAction.URL_REFUSE,
+                "file",
+                str(file_id),
+                {"dataset_id": dataset_id, "reason": "retired"},
+            ),
+        )

@@ -41,6 +41,7 @@ def production_environment(
         "PGUSER": "postgres",
         "CUSTODIAN_SECRET_KEY": "s" * 48,
         "CUSTODIAN_URL_SIGNING_KEY": "u" * 48,
+        "CUSTODIAN_DATA_KEY": "d" * 48,
         "CUSTODIAN_STORAGE_ROOT": str(folder / "storage"),
         "CUSTODIAN_PUBLIC_URL": "https://data.example.org",
         "CUSTODIAN_OIDC_DISCOVERY_URL": "https://idp.example.org/.well-known/openid-configuration",

@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from access.identity.actor import Actor
-from access.identity.models import INVITED_ISSUER, Invitation, RoleAssignment, User
+from access.identity.models import INVITED_ISSUER, Invitation, RoleAssignment, User, email_is
 from access.models import CommitteeMembership
 from audit.log.actions import AuditAction
 from audit.log.append import record_event
@@ -35,7 +35,7 @@ def verified_email(claims: Mapping[str, Any]) -> str | None:
 def pending_invitation(session: Session, email: str) -> User | None:
     return session.scalar(
         select(User)
-        .where(User.invitation == Invitation.PENDING, User.email == email.lower())
+        .where(User.invitation == Invitation.PENDING, email_is(session, email))
         .order_by(User.id)
     )
 
@@ -48,7 +48,7 @@ def signed_in_with_email(session: Session, email: str) -> list[User]:
             .where(
                 User.issuer != INVITED_ISSUER,
                 User.email_verified.is_(True),
-                func.lower(User.email) == email.lower(),
+                email_is(session, email),
             )
             .order_by(User.id)
         )
@@ -98,7 +98,7 @@ def invitations_for(session: Session, *, issuer: str, email: str) -> list[User]:
             select(User)
             .where(
                 User.invitation == Invitation.PENDING,
-                User.email == email,
+                email_is(session, email),
                 or_(User.invited_issuer.is_(None), User.invited_issuer == issuer),
             )
             .order_by(User.id)

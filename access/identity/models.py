@@ -15,9 +15,11 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from core.db import Base, UTCDateTime
+from core.field_encryption import EncryptedText, data_keys_of
 
 
 class Role(StrEnum):
@@ -40,17 +42,25 @@ class Invitation(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+def email_is(session: Session, email: str) -> ColumnElement[bool]:
+    """Users whose email is this one, case and blanks aside, under any data key."""
+    keys = data_keys_of(session.get_bind().dialect)
+    return User.email_lookup.in_(keys.lookups(email, "users.email"))
+
+
 class User(Base):
     __tablename__ = "users"
     __table_args__ = (
         UniqueConstraint("issuer", "subject"),
-        Index("ix_users_invitation_email", "invitation", "email"),
+        Index("ix_users_invitation_email_lookup", "invitation", "email_lookup"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     issuer: Mapped[str] = mapped_column(String(512))
     subject: Mapped[str] = mapped_column(String(255))
-    email: Mapped[str | None] = mapped_column(String(320))
+    # Encrypted at rest; found by value through its lookup hash (``email_is``).
+    email: Mapped[str | None] = mapped_column(EncryptedText("users.email", lookup="email_lookup"))
+    email_lookup: Mapped[str | None] = mapped_column(String(64))
     name: Mapped[str | None] = mapped_column(String(255))
     institution: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

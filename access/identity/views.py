@@ -67,8 +67,11 @@ def _begin_sign_in(provider: OidcProvider, after: str) -> Response:
         return oidc.begin(provider, f"{_settings().public_url}/auth/callback")
     except oidc.ProviderUnavailableError as exc:
         log.warning("identity provider %r unavailable during login: %s", provider.name, exc)
-        return respond(502, "idp_unreachable",
-                       "The identity provider could not be reached. Try again in a moment.")
+        return respond(
+            502,
+            "idp_unreachable",
+            "The identity provider could not be reached. Try again in a moment.",
+        )
 
 
 @pages.get("/auth/callback")
@@ -77,16 +80,29 @@ def callback() -> Response:
     actor = current_actor()
     try:
         issuer, claims = oidc.finish()
-    except (AuthlibBaseError, JoseError, ValueError, KeyError, http.RequestException,
-            oidc.ProviderUnavailableError) as exc:
+    except (
+        AuthlibBaseError,
+        JoseError,
+        ValueError,
+        KeyError,
+        http.RequestException,
+        oidc.ProviderUnavailableError,
+    ) as exc:
         return _failed_sign_in(actor, exc)
-    after = safe_next_path(session.get("after_login"))
+    # Signing in from the catalogue's front page (or from nowhere) lands on "my work".
+    after = safe_next_path(session.get("after_login"), default="/work")
+    after = "/work" if after == "/" else after
     session.clear()  # a fresh session on sign-in: nothing from before carries over
     now = clock().now()
     user = sign_in(db_session(), actor, issuer=issuer, claims=claims, now=now)
     if PASSPORT_CLAIM in claims:
-        record_sign_in_visas(db_session(), Actor(user=user, origin=actor.origin),
-                             claims[PASSPORT_CLAIM], now=now, verifier=passport_verifier())
+        record_sign_in_visas(
+            db_session(),
+            Actor(user=user, origin=actor.origin),
+            claims[PASSPORT_CLAIM],
+            now=now,
+            verifier=passport_verifier(),
+        )
     session[SESSION_ID] = start_session(db_session(), user, terms=session_terms(), now=now)
     login_user(user)
     return redirect(after)
@@ -97,14 +113,20 @@ def _failed_sign_in(actor: Actor, exc: Exception) -> Response:
     # The type is enough to diagnose and never carries a token; messages might.
     log.warning("sign-in failed: %s", reason)
     session.clear()
-    record_refusal(session_factory(), actor.audit(), AuditAction.LOGIN_FAILED,
-                   now=clock().now(), details={"reason": reason})
+    record_refusal(
+        session_factory(),
+        actor.audit(),
+        AuditAction.LOGIN_FAILED,
+        now=clock().now(),
+        details={"reason": reason},
+    )
     unreachable = isinstance(exc, http.RequestException | oidc.ProviderUnavailableError)
     return respond(
         502 if unreachable else 400,
         "sign_in_failed",
-        "The identity provider could not be reached." if unreachable else
-        "Sign-in failed: the answer from the identity provider could not be verified "
+        "The identity provider could not be reached."
+        if unreachable
+        else "Sign-in failed: the answer from the identity provider could not be verified "
         f"({reason}). Please start again.",
     )
 

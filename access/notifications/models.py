@@ -9,6 +9,7 @@ from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime
+from core.field_encryption import EncryptedText
 
 
 class EmailStatus(StrEnum):
@@ -23,9 +24,10 @@ class OutboxEmail(Base):
     __table_args__ = (Index("ix_outbox_emails_status_due", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    to_address: Mapped[str] = mapped_column(String(320))
+    # Who is written to and what about: encrypted at rest, as the request itself is.
+    to_address: Mapped[str] = mapped_column(EncryptedText("outbox_emails.to_address"))
     subject: Mapped[str] = mapped_column(String(300))
-    body: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(EncryptedText("outbox_emails.body"))
     # Makes a repeated notice (a reminder per grant and window) a no-op.
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     status: Mapped[str] = mapped_column(String(16), default=EmailStatus.PENDING.value)

@@ -13,8 +13,8 @@ from access.identity.current_actor import current_actor
 from access.requests import review
 from access.requests.actions import ACTIONS, action_named, take_action
 from access.requests.applicant import requests_filed_by, requests_shared_with
-from access.requests.detail import describe_request
 from access.requests.endorsement import endorsement_queue
+from access.requests.explained.detail import describe_request
 from access.requests.filing import create_request
 from access.requests.models import AccessRequest
 from access.requests.moves import get_visible_request

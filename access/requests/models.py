@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from access.identity.models import User
 from core.db import Base, UTCDateTime
+from core.field_encryption import EncryptedText
 
 
 class AccessRequest(Base):
@@ -26,7 +27,11 @@ class AccessRequest(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     applicant_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     title: Mapped[str] = mapped_column(String(300))
-    research_use_statement: Mapped[str] = mapped_column(Text)
+    # What the applicant wrote about their work and people: encrypted at rest (README,
+    # "Sensitive data at rest").
+    research_use_statement: Mapped[str] = mapped_column(
+        EncryptedText("access_requests.research_use_statement")
+    )
     state: Mapped[str] = mapped_column(String(16), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -36,10 +41,18 @@ class AccessRequest(Base):
     decision_reason: Mapped[str | None] = mapped_column(Text)
     approved_days: Mapped[int | None] = mapped_column(Integer)
     # What a dbGaP request asks for besides the title and the research-use statement.
-    non_technical_summary: Mapped[str] = mapped_column(Text, default="")
-    cloud_use_statement: Mapped[str] = mapped_column(Text, default="")
-    it_director_name: Mapped[str] = mapped_column(String(255), default="")
-    it_director_email: Mapped[str] = mapped_column(String(320), default="")
+    non_technical_summary: Mapped[str] = mapped_column(
+        EncryptedText("access_requests.non_technical_summary"), default=""
+    )
+    cloud_use_statement: Mapped[str] = mapped_column(
+        EncryptedText("access_requests.cloud_use_statement"), default=""
+    )
+    it_director_name: Mapped[str] = mapped_column(
+        EncryptedText("access_requests.it_director_name"), default=""
+    )
+    it_director_email: Mapped[str] = mapped_column(
+        EncryptedText("access_requests.it_director_email"), default=""
+    )
     # The research purpose in DUO terms, read by the data-use match (access/duo/match.py).
     # Disease ids are ontology terms such as "MONDO:0005148"; empty: not disease-specific.
     purpose_disease_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -53,10 +66,13 @@ class AccessRequest(Base):
     endorsed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     endorsed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    close_out_statement: Mapped[str | None] = mapped_column(Text)
-    renewal_of_id: Mapped[int | None] = mapped_column(ForeignKey("access_requests.id"),
-                                                      index=True)
-    progress_report: Mapped[str | None] = mapped_column(Text)
+    close_out_statement: Mapped[str | None] = mapped_column(
+        EncryptedText("access_requests.close_out_statement")
+    )
+    renewal_of_id: Mapped[int | None] = mapped_column(ForeignKey("access_requests.id"), index=True)
+    progress_report: Mapped[str | None] = mapped_column(
+        EncryptedText("access_requests.progress_report")
+    )
 
     applicant: Mapped[User] = relationship(foreign_keys=[applicant_id], lazy="joined")
     datasets: Mapped[list[RequestedDataset]] = relationship(

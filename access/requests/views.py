@@ -26,15 +26,16 @@ from access.requests.applicant import (
     requests_filed_by,
     requests_shared_with,
 )
-from access.requests.detail import describe_request, progress_for, tally_of
 from access.requests.endorsement import endorsement_queue
+from access.requests.explained.detail import describe_request, progress_for, tally_of
+from access.requests.explained.messages import after_action, confirmation_for
+from access.requests.explained.my_work import work_for
+from access.requests.explained.timeline import latest_endorsement, request_timeline
 from access.requests.filing import create_request
 from access.requests.forms import action_form, request_form, shown
-from access.requests.messages import after_action, confirmation_for
 from access.requests.moves import check_move, get_visible_request
 from access.requests.review import review_queue
 from access.requests.schemas import QUEUE_STATES, CommitteeQueueQuery, RequestIn
-from access.requests.timeline import latest_endorsement, request_timeline
 from access.requests.workflow import RequestAction
 from core.errors import Conflict, InvalidInput
 from core.web.confirmation import FIELD as CONFIRMED
@@ -61,6 +62,32 @@ PAGE_ORDER = [
     "revoke",
     "withdraw",
 ]
+
+
+@pages.app_context_processor
+def _header_count() -> dict[str, object]:
+    return {"my_work_count": _waiting_count}
+
+
+def _waiting_count() -> int:
+    """For the header: asked only on pages whose header shows a signed-in user."""
+    actor = current_actor()
+    return (
+        work_for(db_session(), actor, clock().now(), directory=dataset_directory()).count
+        if actor.user
+        else 0
+    )
+
+
+@pages.get("/work")
+def my_work() -> str:
+    """Where everyone lands after signing in: what waits for them, whatever their roles."""
+    actor = current_actor()
+    actor.require_user()
+    return render_template(
+        "requests/my_work.html",
+        work=work_for(db_session(), actor, clock().now(), directory=dataset_directory()),
+    )
 
 
 @pages.get("/requests")

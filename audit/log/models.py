@@ -86,8 +86,8 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     # The queue entry this event was integrated from (log/sequencer.py); null for events the
     # sequencer writes itself (alerts) and for those recorded before the queue (revision
-    # 0015). Not hashed: the database uses it to let an entry leave the queue only once the
-    # chain holds its very content (migrations/versions/0015_audit_queue.py).
+    # 0017). Not hashed: the database uses it to let an entry leave the queue only once the
+    # chain holds its very content (migrations/versions/0017_audit_queue.py).
     entry_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     # The event's RFC 6962 leaf, kept so that checkpoints and proofs never re-encode events:
     # SHA-256(0x00 || prev_hash || canonical bytes), equal to hash (LINKED), or on events

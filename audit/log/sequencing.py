@@ -15,7 +15,8 @@
 
 Either way, each batch also takes the chain lock for its transaction
 (audit/log/sequencer.py), which alone makes integration exclusive; leadership only spares
-the others from waiting on it.
+the others from waiting on it. Use one mode per deployment: an ``after_commit`` process
+beside a ``thread`` leader would wait on the leader's lock after every commit.
 """
 
 from __future__ import annotations

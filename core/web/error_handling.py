@@ -109,7 +109,20 @@ def register_error_shape(app: Flask, prefix: str, shape: ErrorShape) -> None:
     app.extensions.setdefault(_SHAPES, {})[prefix] = shape
 
 
+# A signed URL that failed its check, in a browser: the heading says what happened.
+LINK_TITLES = {
+    "expired": "This download link has expired",
+    "tampered": "This download link is not valid",
+}
+# Signed URLs are opened by scripts and by browsers alike: a browser (asking for HTML
+# before JSON) gets a page, everything else the JSON error.
+BROWSER_OR_SCRIPT_PREFIXES = ("/storage/",)
+
+
 def wants_json() -> bool:
+    if request.path.startswith(BROWSER_OR_SCRIPT_PREFIXES):
+        best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+        return best != "text/html"
     return request.path.startswith(JSON_PREFIXES)
 
 
@@ -130,11 +143,13 @@ def respond(
     elif wants_json():
         response = error_response(status, code, message, details)
     else:
+        shown = details or {}
         html = render_template(
             "error.html",
-            title=PAGE_TITLES.get(status, "Error"),
+            title=LINK_TITLES.get(str(shown.get("reason")), PAGE_TITLES.get(status, "Error")),
             message=message,
             request_id=current_request_id(),
+            fresh_link_page=shown.get("fresh_link_page"),
         )
         response = Response(html, status=status, mimetype="text/html")
     response.headers["X-Request-ID"] = current_request_id()

@@ -10,7 +10,8 @@ from core.scopes import Scope
 from core.web.api import parse_body
 from core.web.api_docs import documented
 from core.web.request_scope import clock, db_session
-from datasets.catalogue import editing
+from datasets.catalogue import editing, stored_objects
+from datasets.catalogue.models import FileKind
 from datasets.catalogue.queries import get_dataset, list_datasets, list_studies
 from datasets.catalogue.schemas import (
     DatasetIn,
@@ -18,11 +19,17 @@ from datasets.catalogue.schemas import (
     DatasetOut,
     DatasetSummaryOut,
     DatasetUpdateIn,
+    FileIn,
+    FileOut,
+    FileUpdateIn,
+    PrefixIn,
+    PrefixPlanOut,
     StudyDetailOut,
     StudyIn,
     StudyListOut,
     StudyUpdateIn,
 )
+from datasets.extensions import storage
 
 api = Blueprint("catalogue_api", __name__, url_prefix="/api/v1")
 
@@ -118,3 +125,95 @@ def update_dataset(dataset_id: int) -> Response:
         db_session(), current_actor(), dataset_id, changes=data, now=clock().now()
     )
     return jsonify(DatasetOut().dump(found))
+
+
+@api.post("/datasets/<int:dataset_id>/files")
+@documented(
+    "Register one object already in storage (admins)",
+    body=FileIn,
+    response=FileOut,
+    status=201,
+    scope=Scope.ADMIN,
+    description="Size, SHA-256 and MD5 are read from the store and must match what the body "
+    "states; an index must belong to the file. Any mismatch is a 400 naming the field, and "
+    "nothing is registered.",
+)
+def register_file(dataset_id: int) -> tuple[Response, int]:
+    data = parse_body(FileIn())
+    made = stored_objects.register_stored_file(
+        db_session(),
+        current_actor(),
+        dataset_id,
+        stored_objects.file_record(data, get_dataset(db_session(), dataset_id)),
+        index_key=data["index_key"],
+        index_sha256=data["index_sha256"],
+        storage=storage(),
+        now=clock().now(),
+    )
+    return jsonify(FileOut().dump(made)), 201
+
+
+@api.post("/datasets/<int:dataset_id>/files/prefix")
+@documented(
+    "Register every object under a key prefix, or list what that would do (admins)",
+    body=PrefixIn,
+    response=PrefixPlanOut,
+    scope=Scope.ADMIN,
+    description="Objects already registered are skipped; a VCF or BAM is registered with "
+    "the index beside it. A dry run lists the plan without reading the data's bytes.",
+)
+def register_prefix(dataset_id: int) -> Response:
+    data = parse_body(PrefixIn())
+    plan = stored_objects.register_prefix(
+        db_session(),
+        current_actor(),
+        dataset_id,
+        prefix=data["prefix"],
+        kind=FileKind(data["kind"]) if data["kind"] else None,
+        description=data["description"],
+        dry_run=data["dry_run"],
+        storage=storage(),
+        now=clock().now(),
+    )
+    ids: list[int | None] = [made.id for made in plan.registered] or [None] * len(plan.files)
+    files = [
+        {
+            "key": p.record.key,
+            "name": p.record.name,
+            "kind": p.record.kind.value,
+            "size": p.record.size,
+            "sha256": p.record.sha256 or None,
+            "md5": p.record.md5 or None,
+            "index_key": p.index.key if p.index else None,
+            "id": file_id,
+        }
+        for p, file_id in zip(plan.files, ids, strict=True)
+    ]
+    return jsonify(
+        PrefixPlanOut().dump({"dry_run": data["dry_run"], "files": files, "skipped": plan.skipped})
+    )
+
+
+@api.patch("/files/<int:file_id>")
+@documented(
+    "Change a file's description (admins)", body=FileUpdateIn, response=FileOut, scope=Scope.ADMIN
+)
+def update_file(file_id: int) -> Response:
+    data = parse_body(FileUpdateIn())
+    found = editing.update_file(
+        db_session(), current_actor(), file_id, changes=data, now=clock().now()
+    )
+    return jsonify(FileOut().dump(found))
+
+
+@api.delete("/files/<int:file_id>")
+@documented(
+    "Retire a file (admins): no URL, DRS access or htsget ticket for it any more (410)",
+    status=204,
+    scope=Scope.ADMIN,
+    description="The file stays in the catalogue (under retired_files) and in the audit "
+    "trail; its stored object is left alone.",
+)
+def retire_file(file_id: int) -> tuple[str, int]:
+    editing.retire_file(db_session(), current_actor(), file_id, now=clock().now())
+    return "", 204

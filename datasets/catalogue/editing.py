@@ -24,7 +24,7 @@ from audit.log.actions import AuditAction
 from audit.log.append import record_event
 from core.errors import Conflict, InvalidInput, NotFound
 from datasets.catalogue.models import DataFile, Dataset, Study, Tier
-from datasets.catalogue.queries import get_dataset
+from datasets.catalogue.queries import get_dataset, get_file
 
 DISEASE_SPECIFIC = code_for_shorthand("DS")
 
@@ -136,6 +136,53 @@ def update_dataset(
     return dataset
 
 
+def update_file(
+    session: Session, actor: Actor, file_id: int, *, changes: Mapping[str, Any], now: datetime
+) -> DataFile:
+    """A retired file may still be described: its history is read too."""
+    require_admin(actor, "file_update")
+    data_file = get_file(session, file_id)
+    _apply(
+        session,
+        actor,
+        data_file,
+        changes,
+        AuditAction.FILE_UPDATE,
+        "file",
+        now,
+        extra={"dataset_id": data_file.dataset_id},
+    )
+    return data_file
+
+
+def retire_file(session: Session, actor: Actor, file_id: int, *, now: datetime) -> DataFile:
+    """From now on no URL, DRS access or htsget ticket is issued for the file, and URLs of the
+    local backend issued before stop working; its row, its events and its stored object stay
+    (the object is the storage operator's to delete, if ever)."""
+    require_admin(actor, "file_retire")
+    data_file = get_file(session, file_id)
+    if data_file.retired_at is not None:
+        raise Conflict(
+            f"File {file_id} is already retired.",
+            details={"retired_at": data_file.retired_at.isoformat()},
+        )
+    data_file.retired_at = now
+    record_event(
+        session,
+        actor.audit(),
+        AuditAction.FILE_RETIRE,
+        now=now,
+        target_type="file",
+        target_id=data_file.id,
+        details={
+            "dataset_id": data_file.dataset_id,
+            "key": data_file.storage_key,
+            "sha256": data_file.sha256,
+        },
+    )
+    return data_file
+
+
 def _check_record(session: Session, record: Mapping[str, Any]) -> None:
     """The rules that span fields, on the record as it would be."""
     problems: dict[str, list[str]] = {}
@@ -194,7 +241,7 @@ def _require_no_files_or_requests(session: Session, dataset: Dataset) -> None:
 def _apply(
     session: Session,
     actor: Actor,
-    record: Study | Dataset,
+    record: Study | Dataset | DataFile,
     changes: Mapping[str, Any],
     action: AuditAction,
     target_type: str,

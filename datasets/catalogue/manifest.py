@@ -54,8 +54,11 @@ def parse_manifest(text: str) -> tuple[list[ManifestRow], list[ManifestProblem]]
             continue
         values = [value.strip() for value in line.split("\t")]
         if len(values) != len(columns):
-            problems.append(ManifestProblem(
-                number, f"expected {len(columns)} tab-separated fields, found {len(values)}"))
+            problems.append(
+                ManifestProblem(
+                    number, f"expected {len(columns)} tab-separated fields, found {len(values)}"
+                )
+            )
             continue
         row, row_problems = _parse_row(number, dict(zip(columns, values, strict=True)))
         problems.extend(row_problems)
@@ -64,9 +67,13 @@ def parse_manifest(text: str) -> tuple[list[ManifestRow], list[ManifestProblem]]
         keys = [key for key in (row.record.key, row.index_key) if key]
         repeated = [key for key in keys if key in first_line_of]
         if repeated:
-            problems.append(ManifestProblem(
-                number, f"location {repeated[0]!r} is already listed on line "
-                f"{first_line_of[repeated[0]]}"))
+            problems.append(
+                ManifestProblem(
+                    number,
+                    f"location {repeated[0]!r} is already listed on line "
+                    f"{first_line_of[repeated[0]]}",
+                )
+            )
             continue
         first_line_of.update(dict.fromkeys(keys, number))
         rows.append(row)
@@ -93,7 +100,7 @@ def _parse_row(
     number: int, fields: dict[str, str]
 ) -> tuple[ManifestRow | None, list[ManifestProblem]]:
     location = fields["location"]
-    messages = _location_problems(location)
+    messages = location_problems(location)
     kind = _member(FileKind, "kind", fields["kind"], messages)
     tier = _member(Tier, "tier", fields["tier"], messages)
     if not fields["dataset"]:
@@ -104,32 +111,40 @@ def _parse_row(
     sums = {column: fields[column].lower() for column in HEX_LENGTHS}
     for column, length in HEX_LENGTHS.items():
         if not re.fullmatch(f"[0-9a-f]{{{length}}}", sums[column]):
-            messages.append(f"{column} must be {length} hexadecimal digits, "
-                            f"got {fields[column]!r}")
+            messages.append(f"{column} must be {length} hexadecimal digits, got {fields[column]!r}")
     index_key, index_sha256 = fields.get("index_location", ""), fields.get("index_sha256", "")
     index_sha256 = index_sha256.lower()
     if bool(index_key) != bool(index_sha256):
         messages.append("index_location and index_sha256 go together: give both or neither")
     elif index_key:
-        messages += [f"index_{message}" for message in _location_problems(index_key)]
+        messages += [f"index_{message}" for message in location_problems(index_key)]
         if index_key == location:
             messages.append("index_location is the data file's own location")
         if not re.fullmatch("[0-9a-f]{64}", index_sha256):
-            messages.append(f"index_sha256 must be 64 hexadecimal digits, got "
-                            f"{fields['index_sha256']!r}")
+            messages.append(
+                f"index_sha256 must be 64 hexadecimal digits, got {fields['index_sha256']!r}"
+            )
     name = fields.get("name") or location.rsplit("/", 1)[-1]
     if len(name) > MAX_NAME_LENGTH:
         messages.append(f"name is longer than {MAX_NAME_LENGTH} characters")
     if messages or kind is None or tier is None:
         return None, [ManifestProblem(number, message) for message in messages]
-    record = FileRecord(key=location, name=name, kind=kind, tier=tier,
-                        description=fields.get("description", ""), size=int(size),
-                        md5=sums["md5"], sha256=sums["sha256"])
-    return ManifestRow(number, fields["dataset"], record, index_key or None,
-                       index_sha256 or None), []
+    record = FileRecord(
+        key=location,
+        name=name,
+        kind=kind,
+        tier=tier,
+        description=fields.get("description", ""),
+        size=int(size),
+        md5=sums["md5"],
+        sha256=sums["sha256"],
+    )
+    return ManifestRow(
+        number, fields["dataset"], record, index_key or None, index_sha256 or None
+    ), []
 
 
-def _location_problems(location: str) -> list[str]:
+def location_problems(location: str) -> list[str]:
     """Keys must mean the same object on every backend: no absolute paths, no dot segments."""
     if not location:
         return ["location (the storage key) is empty"]

@@ -34,26 +34,42 @@ def import_manifest(
 ) -> list[DataFile]:
     """Raises ManifestRejected naming every bad line; StorageUnavailable if it cannot check."""
     rows, problems = parse_manifest(text)
-    datasets = {dataset.accession: dataset for dataset in session.scalars(
-        select(Dataset).where(Dataset.accession.in_({row.dataset for row in rows})))}
-    catalogued = _catalogued(session, [key for row in rows
-                                       for key in (row.record.key, row.index_key) if key])
+    datasets = {
+        dataset.accession: dataset
+        for dataset in session.scalars(
+            select(Dataset).where(Dataset.accession.in_({row.dataset for row in rows}))
+        )
+    }
+    catalogued = catalogued_keys(
+        session, [key for row in rows for key in (row.record.key, row.index_key) if key]
+    )
     indexes: dict[int, IndexRecord] = {}
     for row in rows:
         messages = _row_problems(row, datasets, catalogued, storage)
         if not messages and row.index_key is not None:
             try:
                 indexes[row.line] = check_index(
-                    storage, data_key=row.record.key, data_size=row.record.size,
-                    index_key=row.index_key, expected_sha256=row.index_sha256)
+                    storage,
+                    data_key=row.record.key,
+                    data_size=row.record.size,
+                    index_key=row.index_key,
+                    expected_sha256=row.index_sha256,
+                )
             except IndexRejected as exc:
                 messages.append(exc.message)
         problems.extend(ManifestProblem(row.line, message) for message in messages)
     if problems:
         raise ManifestRejected(problems)
-    return [catalogue_file(session, actor, datasets[row.dataset],
-                           replace(row.record, index=indexes.get(row.line)), now=now)
-            for row in rows]
+    return [
+        catalogue_file(
+            session,
+            actor,
+            datasets[row.dataset],
+            replace(row.record, index=indexes.get(row.line)),
+            now=now,
+        )
+        for row in rows
+    ]
 
 
 def _row_problems(
@@ -67,33 +83,46 @@ def _row_problems(
     if row.index_key is not None and row.index_key in catalogued:
         messages.append(f"index_location {row.index_key!r} is already registered")
     # Reading a large object is the expensive check: only for lines that are otherwise fine.
-    return messages or _object_problems(row.record, storage)
+    return messages or [message for _, message in object_problems(row.record, storage)]
 
 
-def _object_problems(record: FileRecord, storage: Storage) -> list[str]:
+def object_problems(
+    record: FileRecord, storage: Storage, *, stated_in: str = "the manifest"
+) -> list[tuple[str, str]]:
+    """How the stored object differs from what the caller stated, as (field, message): the
+    size first (cheap), then both checksums from one read through. The registering API
+    checks a single object with this too."""
     try:
         size = storage.size_of(record.key)
         if size != record.size:
-            return [f"size is {record.size} in the manifest but {size} in storage"]
+            return [("size", f"size is {record.size} in {stated_in} but {size} in storage")]
         stored = digest(storage.read_chunks(record.key))
     except ObjectNotFound:
-        return [f"no object is stored at {record.key!r}"]
+        return [("location", f"no object is stored at {record.key!r}")]
     return [
-        f"{name} is {claimed} in the manifest but {actual} in storage"
-        for name, claimed, actual in (("sha256", record.sha256, stored.sha256),
-                                      ("md5", record.md5, stored.md5))
+        (name, f"{name} is {claimed} in {stated_in} but {actual} in storage")
+        for name, claimed, actual in (
+            ("sha256", record.sha256, stored.sha256),
+            ("md5", record.md5, stored.md5),
+        )
         if claimed != actual
     ]
 
 
-def _catalogued(session: Session, keys: Iterable[str]) -> set[str]:
+def catalogued_keys(session: Session, keys: Iterable[str]) -> set[str]:
     """Those of the keys that a file or an index already uses."""
     pending = list(keys)
     found: set[str] = set()
     for start in range(0, len(pending), LOOKUP_BATCH):
-        batch = pending[start:start + LOOKUP_BATCH]
-        found.update(session.scalars(
-            select(DataFile.storage_key).where(DataFile.storage_key.in_(batch))))
-        found.update(key for key in session.scalars(
-            select(DataFile.index_key).where(DataFile.index_key.in_(batch))) if key)
+        batch = pending[start : start + LOOKUP_BATCH]
+        found.update(
+            session.scalars(select(DataFile.storage_key).where(DataFile.storage_key.in_(batch)))
+        )
+        found.update(
+            key
+            for key in session.scalars(
+                select(DataFile.index_key).where(DataFile.index_key.in_(batch))
+            )
+            if key
+        )
     return found

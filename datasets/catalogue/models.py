@@ -58,6 +58,14 @@ class Dataset(Base):
         back_populates="dataset", order_by="DataFile.id", lazy="selectin"
     )
 
+    @property
+    def live_files(self) -> list[DataFile]:
+        return [data_file for data_file in self.files if data_file.retired_at is None]
+
+    @property
+    def retired_files(self) -> list[DataFile]:
+        return [data_file for data_file in self.files if data_file.retired_at is not None]
+
 
 class DataFile(Base):
     __tablename__ = "data_files"
@@ -82,5 +90,8 @@ class DataFile(Base):
     index_size: Mapped[int | None] = mapped_column(BigInteger, default=None)
     index_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
     index_md5: Mapped[str | None] = mapped_column(String(32), default=None)
+    # Retired by an admin: kept for the catalogue's history and the audit trail, but no URL,
+    # DRS access or htsget ticket is issued for it any more (410); its object stays stored.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     dataset: Mapped[Dataset] = relationship(back_populates="files")

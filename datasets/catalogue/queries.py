@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from access.duo.match import DatasetTerms
 from access.ports import DatasetRef
 from core.errors import NotFound
+from datasets.agreements.models import AgreementAcceptance, DataUseAgreement
 from datasets.catalogue.models import DataFile, Dataset, Study
+from datasets.errors import FileRetired
 
 
 def list_studies(session: Session) -> list[Study]:
@@ -29,9 +31,18 @@ def get_dataset(session: Session, dataset_id: int) -> Dataset:
 
 
 def get_file(session: Session, file_id: int) -> DataFile:
+    """Any catalogued file, retired or not: for admins and the catalogue's history."""
     data_file = session.get(DataFile, file_id)
     if data_file is None:
         raise NotFound(f"No file {file_id}.")
+    return data_file
+
+
+def get_live_file(session: Session, file_id: int) -> DataFile:
+    """A file that URLs, DRS and htsget may still serve; FileRetired (410) once retired."""
+    data_file = get_file(session, file_id)
+    if data_file.retired_at is not None:
+        raise FileRetired(data_file.id, data_file.dataset_id)
     return data_file
 
 
@@ -50,21 +61,49 @@ class CatalogueDirectory:
         )
         return [DatasetRef(*row) for row in rows]
 
-    def by_accession(self, session: Session, accessions: Collection[str]
-                     ) -> dict[str, DatasetRef]:
+    def by_accession(self, session: Session, accessions: Collection[str]) -> dict[str, DatasetRef]:
         if not accessions:
             return {}
         rows = session.execute(_REF_COLUMNS.where(Dataset.accession.in_(list(accessions))))
         return {row.accession: DatasetRef(*row) for row in rows}
 
-
-# Column order matches DatasetRef's fields.
+    # Column order matches DatasetRef's fields.
     def data_use(self, session: Session, dataset_ids: Collection[int]) -> list[DatasetTerms]:
         if not dataset_ids:
             return []
-        return [DatasetTerms.of(dataset) for dataset in session.scalars(
-            select(Dataset).where(Dataset.id.in_(list(dataset_ids))).order_by(Dataset.id))]
+        return [
+            DatasetTerms.of(dataset)
+            for dataset in session.scalars(
+                select(Dataset).where(Dataset.id.in_(list(dataset_ids))).order_by(Dataset.id)
+            )
+        ]
+
+    def agreements_to_accept(
+        self, session: Session, user_id: int, dataset_ids: Collection[int]
+    ) -> list[DatasetRef]:
+        if not dataset_ids:
+            return []
+        newest = (
+            select(DataUseAgreement.dataset_id, func.max(DataUseAgreement.version).label("v"))
+            .where(DataUseAgreement.dataset_id.in_(list(dataset_ids)))
+            .group_by(DataUseAgreement.dataset_id)
+            .subquery()
+        )
+        accepted = select(AgreementAcceptance.id).where(
+            AgreementAcceptance.agreement_id == DataUseAgreement.id,
+            AgreementAcceptance.user_id == user_id,
+        )
+        rows = session.execute(
+            _REF_COLUMNS.join(newest, newest.c.dataset_id == Dataset.id)
+            .join(
+                DataUseAgreement,
+                (DataUseAgreement.dataset_id == Dataset.id)
+                & (DataUseAgreement.version == newest.c.v),
+            )
+            .where(~accepted.exists())
+            .order_by(Dataset.id)
+        )
+        return [DatasetRef(*row) for row in rows]
 
 
 _REF_COLUMNS = select(Dataset.id, Dataset.accession, Dataset.name, Dataset.committee_id)
-

@@ -8,8 +8,9 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from access.duo.codes import UnknownDuoCode, describe, resolve_code
 from access.requests.schemas import DISEASE_ID
-from core.schemas import MAX_ID, ChangesIn
-from datasets.catalogue.models import DataFile, Tier
+from core.schemas import MAX_ID, ChangesIn, StrictBoolean
+from datasets.catalogue.manifest import MAX_NAME_LENGTH, location_problems
+from datasets.catalogue.models import DataFile, FileKind, Tier
 
 # Accessions are identifiers people type into manifests and URLs: no spaces, no slashes.
 ACCESSION = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -26,8 +27,7 @@ class FileOut(Schema):
     sha256 = fields.String()
     md5 = fields.String()
     # An indexed VCF, BAM or CRAM, which htsget slices (/ga4gh/htsget/v1/variants or /reads).
-    data_format = fields.String(allow_none=True,
-                                metadata={"enum": ["VCF", "BAM", "CRAM", None]})
+    data_format = fields.String(allow_none=True, metadata={"enum": ["VCF", "BAM", "CRAM", None]})
     index = fields.Method("_index", metadata={"type": "object", "nullable": True})
 
     def _index(self, data_file: DataFile) -> dict[str, Any] | None:
@@ -39,6 +39,10 @@ class FileOut(Schema):
             "sha256": data_file.index_sha256,
             "md5": data_file.index_md5,
         }
+
+
+class RetiredFileOut(FileOut):
+    retired_at = fields.DateTime()
 
 
 class DuoTermOut(Schema):
@@ -143,6 +147,101 @@ class DatasetUpdateIn(ChangesIn, DatasetIn):
     pass
 
 
+def _key(field: str, *, folder: bool = False, **options: Any) -> fields.String:
+    """A storage key as the manifest takes one: relative, no '.' or '..' parts; a prefix
+    (``folder``) may end in "/"."""
+
+    def check(value: str) -> None:
+        problems = location_problems(value.removesuffix("/") if folder else value)
+        if problems:
+            raise ValidationError(problems[0].replace("location", field, 1))
+
+    return fields.String(validate=check, **options)
+
+
+def _hex(length: int, **options: Any) -> fields.String:
+    return fields.String(
+        validate=validate.Regexp(
+            f"^[0-9a-f]{{{length}}}$", error=f"Give {length} lowercase hexadecimal digits."
+        ),
+        **options,
+    )
+
+
+class FileIn(Schema):
+    """One object already in storage; what it says is checked against the store."""
+
+    key = _key("key", required=True, metadata={"example": "phs000424/genotypes/chr1.vcf.gz"})
+    kind = fields.String(required=True, validate=validate.OneOf([k.value for k in FileKind]))
+    tier = fields.String(
+        validate=validate.OneOf([t.value for t in Tier]),
+        metadata={
+            "description": "Left out: the dataset's (open without a committee, else controlled)."
+        },
+    )
+    name = fields.String(
+        validate=validate.Length(min=1, max=MAX_NAME_LENGTH),
+        metadata={"description": "Left out: the key's last part."},
+    )
+    description = fields.String(load_default="", validate=validate.Length(max=MAX_TEXT))
+    size = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    sha256 = _hex(64, required=True)
+    md5 = _hex(32, required=True)
+    index_key = _key(
+        "index_key",
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "A VCF's .tbi or .csi, a BAM's .bai: checked to belong to the file."
+        },
+    )
+    index_sha256 = _hex(64, load_default=None, allow_none=True)
+
+
+class FileUpdateIn(ChangesIn):
+    description = fields.String(required=True, validate=validate.Length(max=MAX_TEXT))
+
+
+class PrefixIn(Schema):
+    prefix = _key(
+        "prefix", folder=True, required=True, metadata={"example": "phs000424/genotypes/"}
+    )
+    kind = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf([k.value for k in FileKind]),
+        metadata={
+            "description": "For every object; left out, VCFs are genotype "
+            "and BAMs alignment, and others are refused."
+        },
+    )
+    description = fields.String(load_default="", validate=validate.Length(max=MAX_TEXT))
+    dry_run = StrictBoolean(load_default=False)
+
+
+class PlannedFileOut(Schema):
+    key = fields.String(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True)
+    size = fields.Integer(required=True)
+    # Read from the store when registering; a dry run does not read the data's bytes.
+    sha256 = fields.String(allow_none=True)
+    md5 = fields.String(allow_none=True)
+    index_key = fields.String(allow_none=True)
+    id = fields.Integer(allow_none=True)
+
+
+class SkippedOut(Schema):
+    key = fields.String(required=True)
+    reason = fields.String(required=True)
+
+
+class PrefixPlanOut(Schema):
+    dry_run = fields.Boolean(required=True)
+    files = fields.List(fields.Nested(PlannedFileOut), required=True)
+    skipped = fields.List(fields.Nested(SkippedOut), required=True)
+
+
 class DatasetOut(Schema):
     id = fields.Integer()
     accession = fields.String()
@@ -167,7 +266,9 @@ class DatasetOut(Schema):
     duo_disease_ids = fields.List(fields.String())
     use_limitation_text = fields.String()
     committee_id = fields.Integer(allow_none=True)
-    files = fields.Nested(FileOut, many=True)
+    files = fields.Nested(FileOut, many=True, attribute="live_files")
+    # Retired files stay in the catalogue's history; nothing is issued for them (410).
+    retired_files = fields.Nested(RetiredFileOut, many=True)
 
     def _tier(self, obj: Any) -> str:
         return "controlled" if obj.committee_id is not None else "open"
@@ -181,7 +282,7 @@ class DatasetOut(Schema):
 
 class DatasetSummaryOut(DatasetOut):
     class Meta:
-        exclude = ("files",)
+        exclude = ("files", "retired_files")
 
 
 class DatasetListOut(Schema):

@@ -7,6 +7,7 @@ the service's own explanation, and what to do next.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -16,8 +17,8 @@ from datasets.client.login_file import Login
 TIMEOUT_SECONDS = 30
 USER_AGENT = "custodian-download/1"
 HINTS = {
-    401: "create a new token on the service's \"API tokens\" page and run "
-         "`custodian-download login` again",
+    401: 'create a new token on the service\'s "API tokens" page and run '
+    "`custodian-download login` again",
 }
 
 
@@ -36,6 +37,17 @@ class CatalogueFile:
     tier: str
     dataset_id: int
     dataset: str  # the consent group's accession
+
+
+@dataclass(frozen=True)
+class SignedUrl:
+    url: str
+    expires_at: datetime
+
+    def nearly_expired(self, margin: timedelta, now: datetime | None = None) -> bool:
+        """Close enough to its end that the next ranged request should ask for a fresh one."""
+        expires = self.expires_at if self.expires_at.tzinfo else self.expires_at.replace(tzinfo=UTC)
+        return expires - (now or datetime.now(UTC)) < margin
 
 
 def new_session() -> requests.Session:
@@ -65,18 +77,26 @@ class Service:
         for summary in summaries:
             detail = self._get(f"/api/v1/datasets/{summary['id']}")
             found.extend(
-                CatalogueFile(id=int(f["id"]), name=str(f["name"]), size=int(f["size"]),
-                              sha256=str(f["sha256"]).lower(), tier=str(f["tier"]),
-                              dataset_id=int(detail["id"]), dataset=str(detail["accession"]))
-                for f in detail["files"])
+                CatalogueFile(
+                    id=int(f["id"]),
+                    name=str(f["name"]),
+                    size=int(f["size"]),
+                    sha256=str(f["sha256"]).lower(),
+                    tier=str(f["tier"]),
+                    dataset_id=int(detail["id"]),
+                    dataset=str(detail["accession"]),
+                )
+                for f in detail["files"]
+            )
         return found
 
-    def signed_url(self, file_id: int) -> str:
-        url: str = self._get(f"/api/v1/files/{file_id}/url")["url"]
-        return url
+    def signed_url(self, file_id: int) -> SignedUrl:
+        issued = self._get(f"/api/v1/files/{file_id}/url")
+        return SignedUrl(str(issued["url"]), datetime.fromisoformat(str(issued["expires_at"])))
 
-    def htsget_ticket(self, endpoint: str, file_id: int, body: dict[str, Any] | None
-                      ) -> dict[str, Any]:
+    def htsget_ticket(
+        self, endpoint: str, file_id: int, body: dict[str, Any] | None
+    ) -> dict[str, Any]:
         """A ticket from /ga4gh/htsget/v1: GET for the whole file, POST with the regions."""
         path = f"/ga4gh/htsget/v1/{endpoint}/{file_id}"
         return self._get(path, send=body)
@@ -95,8 +115,9 @@ class Service:
         try:
             body: dict[str, Any] = response.json()
         except ValueError:
-            raise ServiceError(f"{self.url} did not answer with JSON; is it a Custodian "
-                               "service?") from None
+            raise ServiceError(
+                f"{self.url} did not answer with JSON; is it a Custodian service?"
+            ) from None
         return body
 
 
@@ -104,8 +125,9 @@ def _explain(response: requests.Response) -> str:
     """The service's own words: /api's error shape, or htsget's {"htsget": {"message"}}."""
     try:
         answer = response.json()
-        said = str(answer["htsget"]["message"] if "htsget" in answer
-                   else answer["error"]["message"])
+        said = str(
+            answer["htsget"]["message"] if "htsget" in answer else answer["error"]["message"]
+        )
     except (ValueError, KeyError, TypeError):
         said = response.reason or "no explanation"
     hint = HINTS.get(response.status_code)

@@ -2,10 +2,12 @@
 
 Bytes go to ``<name>.part`` and become ``<name>`` only once their SHA-256 matches the
 catalogue's. A ``.part`` left by an interrupted run is continued from its size. Each request
-asks for at most ``chunk_size`` bytes, so a URL that expires during a long file is noticed
-at the next request (the store answers 403) and replaced with a fresh one from the API,
-continuing from the current byte. A checksum mismatch removes the ``.part``: those bytes
-can never verify, and resuming from them would only fail again.
+asks for at most ``chunk_size`` bytes, and before each one a URL with less than
+``RENEW_MARGIN`` left is replaced by a fresh one from the API: the service then checks the
+grant again, so on S3 (where the store serves and cannot ask us) a revoked grant stops the
+transfer within one short URL lifetime. A URL that expires anyway (the store answers 403)
+is replaced the same way, continuing from the current byte. A checksum mismatch removes the
+``.part``: those bytes can never verify, and resuming from them would only fail again.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import requests
@@ -24,6 +27,7 @@ TIMEOUT_SECONDS = 60
 # Fresh URLs that may be refused in a row before we give up; network retries likewise.
 MAX_RENEWALS = 3
 MAX_RETRIES = 3
+RENEW_MARGIN = timedelta(seconds=30)
 Progress = Callable[[int], object]
 
 
@@ -38,8 +42,9 @@ def target_path(directory: Path, data_file: CatalogueFile) -> Path:
     return directory / name
 
 
-def download_file(service: Service, data_file: CatalogueFile, target: Path, *,
-                  chunk_size: int, progress: Progress) -> str:
+def download_file(
+    service: Service, data_file: CatalogueFile, target: Path, *, chunk_size: int, progress: Progress
+) -> str:
     """Fetch into target (resuming its .part); returns what happened, raises TransferError."""
     if target.exists():
         if sha256_of(target) == data_file.sha256:
@@ -56,24 +61,38 @@ def download_file(service: Service, data_file: CatalogueFile, target: Path, *,
     digest = sha256_of(part)
     if digest != data_file.sha256:
         part.unlink()
-        raise TransferError(f"SHA-256 mismatch for {data_file.name}: the catalogue says "
-                            f"{data_file.sha256}, the bytes are {digest}; the partial file "
-                            "was removed")
+        raise TransferError(
+            f"SHA-256 mismatch for {data_file.name}: the catalogue says "
+            f"{data_file.sha256}, the bytes are {digest}; the partial file "
+            "was removed"
+        )
     os.replace(part, target)
     return "resumed, SHA-256 verified" if resumed else "SHA-256 verified"
 
 
-def _fetch(service: Service, data_file: CatalogueFile, part: Path, offset: int,
-           chunk_size: int, progress: Progress) -> None:
-    url = service.signed_url(data_file.id)
+def _fetch(
+    service: Service,
+    data_file: CatalogueFile,
+    part: Path,
+    offset: int,
+    chunk_size: int,
+    progress: Progress,
+) -> None:
+    signed = service.signed_url(data_file.id)  # before the .part: no grant, no file
     http = new_session()
     renewals = retries = 0
     with part.open("ab") as out:
         while offset < data_file.size:
             end = min(offset + chunk_size, data_file.size) - 1
+            if signed.nearly_expired(RENEW_MARGIN):
+                signed = service.signed_url(data_file.id)  # raises if the grant is gone
             try:
-                response = http.get(url, headers={"Range": f"bytes={offset}-{end}"},
-                                    stream=True, timeout=TIMEOUT_SECONDS)
+                response = http.get(
+                    signed.url,
+                    headers={"Range": f"bytes={offset}-{end}"},
+                    stream=True,
+                    timeout=TIMEOUT_SECONDS,
+                )
             except requests.RequestException as exc:
                 retries = _retry(retries, exc)
                 continue
@@ -81,15 +100,17 @@ def _fetch(service: Service, data_file: CatalogueFile, part: Path, offset: int,
                 if response.status_code in (401, 403):
                     renewals += 1
                     if renewals > MAX_RENEWALS:
-                        raise TransferError(f"the store refused {MAX_RENEWALS} fresh URLs in "
-                                            f"a row ({response.status_code})")
-                    url = service.signed_url(data_file.id)  # raises if the grant is gone
+                        raise TransferError(
+                            f"the store refused {MAX_RENEWALS} fresh URLs in "
+                            f"a row ({response.status_code})"
+                        )
+                    signed = service.signed_url(data_file.id)  # raises if the grant is gone
                     continue
                 if response.status_code == 206:
-                    if not response.headers.get("Content-Range", "").startswith(
-                            f"bytes {offset}-"):
-                        raise TransferError(f"the store sent other bytes than asked for "
-                                            f"{data_file.name}")
+                    if not response.headers.get("Content-Range", "").startswith(f"bytes {offset}-"):
+                        raise TransferError(
+                            f"the store sent other bytes than asked for {data_file.name}"
+                        )
                 elif response.status_code == 200:
                     # The store ignored the Range and sends the whole file: start over.
                     out.seek(0)
@@ -97,8 +118,9 @@ def _fetch(service: Service, data_file: CatalogueFile, part: Path, offset: int,
                     progress(-offset)
                     offset = 0
                 else:
-                    raise TransferError(f"the store answered {response.status_code} for "
-                                        f"{data_file.name}")
+                    raise TransferError(
+                        f"the store answered {response.status_code} for {data_file.name}"
+                    )
                 try:
                     for chunk in response.iter_content(READ_BYTES):
                         out.write(chunk)
@@ -110,8 +132,9 @@ def _fetch(service: Service, data_file: CatalogueFile, part: Path, offset: int,
                     continue
             renewals = retries = 0
     if offset != data_file.size:
-        raise TransferError(f"{data_file.name}: got {offset} bytes, the catalogue says "
-                            f"{data_file.size}")
+        raise TransferError(
+            f"{data_file.name}: got {offset} bytes, the catalogue says {data_file.size}"
+        )
 
 
 def _retry(retries: int, exc: Exception) -> int:

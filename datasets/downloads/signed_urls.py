@@ -23,7 +23,8 @@ from core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, Ref
 from core.metrics import count_signed_url_issued, count_signed_url_refused
 from datasets.agreements.versions import agreement_not_accepted, pending_agreement_version
 from datasets.catalogue.models import DataFile, Tier
-from datasets.errors import StorageDown
+from datasets.catalogue.queries import get_live_file
+from datasets.errors import FileRetired, StorageDown
 from datasets.storage import Storage
 from datasets.storage.health import StoreHealth
 from datasets.storage.local import URL_PREFIX, InvalidSignature, LocalStorage
@@ -78,9 +79,7 @@ def issue_signed_url(
             f"expires_in must be between 1 and {lifetime.max_seconds} seconds.",
             details={"expires_in": seconds},
         )
-    data_file = session.get(DataFile, file_id)
-    if data_file is None:
-        raise NotFound(f"No file {file_id}.")
+    data_file = get_live_file(session, file_id)
     basis = "open"
     if data_file.tier != Tier.OPEN:
         basis = require_access(session, actor, data_file, now, passport_dataset_ids)
@@ -214,7 +213,23 @@ def open_signed_file(
         storage.verify("GET", URL_PREFIX + quote(key), expires, user, signature, now)
     except InvalidSignature as exc:
         count_signed_url_refused("download")
-        raise Forbidden(f"This download link is not valid: {exc}.", refusal=refusal) from None
+        expired = "expired" in str(exc)
+        # Where a fresh link comes from: the dataset page's Download button (a link only
+        # lives minutes, so an old one in a bookmark or an email is the usual case).
+        known = session.scalar(select(DataFile.dataset_id).where(DataFile.storage_key == key))
+        raise Forbidden(
+            "This download link is not valid: "
+            + (
+                "it has expired (links last only minutes)."
+                if expired
+                else "it was changed or cut short, so it cannot be trusted."
+            ),
+            details={
+                "reason": "expired" if expired else "tampered",
+                **({"fresh_link_page": f"/datasets/{known}"} if known else {}),
+            },
+            refusal=refusal,
+        ) from None
     # The signature vouches for the user (and token) ids: the event names them as the actor.
     principal = _PRINCIPAL.fullmatch(user)
     if principal is not None:
@@ -229,6 +244,9 @@ def open_signed_file(
     if path is None or data_file is None:
         count_signed_url_refused("download")
         raise NotFound("No such file.", refusal=refusal)
+    if data_file.retired_at is not None:  # URLs issued before it was retired die with it
+        count_signed_url_refused("download")
+        raise FileRetired(data_file.id, data_file.dataset_id)
     if data_file.tier != Tier.OPEN:
         _require_still_allowed(
             session,

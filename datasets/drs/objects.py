@@ -21,7 +21,7 @@ from config import Settings
 from core.errors import DomainError, NotFound
 from core.web.routing import LARGEST_ID
 from datasets.catalogue.models import DataFile, Tier
-from datasets.catalogue.queries import get_file
+from datasets.catalogue.queries import get_live_file
 from datasets.downloads.signed_urls import SignedUrl, UrlLifetime, issue_signed_url
 from datasets.errors import BulkTooLarge
 from datasets.storage import Storage
@@ -63,7 +63,7 @@ def describe_object(
     session: Session, actor: Actor, object_id: str, ctx: DrsContext
 ) -> dict[str, Any]:
     """The DrsObject. Open-tier files carry a ready URL too (issued, so audited, as usual)."""
-    data_file = get_file(session, file_id_of(object_id))
+    data_file = get_live_file(session, file_id_of(object_id))
     # Always available: there is no archival tier that would need thawing first.
     method: dict[str, Any] = {
         "type": "https",
@@ -96,14 +96,14 @@ def describe_object(
 
 
 def object_authorizations(session: Session, object_id: str, ctx: DrsContext) -> dict[str, Any]:
-    data_file = get_file(session, file_id_of(object_id))
+    data_file = get_live_file(session, file_id_of(object_id))
     return {"drs_object_id": str(data_file.id), **_authorizations(data_file, ctx)}
 
 
 def access_url(
     session: Session, actor: Actor, object_id: str, access_id: str, ctx: DrsContext
 ) -> SignedUrl:
-    data_file = get_file(session, file_id_of(object_id))
+    data_file = get_live_file(session, file_id_of(object_id))
     if access_id != ACCESS_ID:
         raise NotFound(
             f"DRS object {data_file.id} has no access method {access_id[:100]!r}.",
@@ -184,7 +184,9 @@ def cloud_region(settings: Settings) -> tuple[str, str] | None:
 def service_info(session: Session, ctx: DrsContext, public_url: str) -> dict[str, Any]:
     host = ctx.host.split(":")[0]
     count, total = session.execute(
-        select(func.count(DataFile.id), func.coalesce(func.sum(DataFile.size), 0))
+        select(func.count(DataFile.id), func.coalesce(func.sum(DataFile.size), 0)).where(
+            DataFile.retired_at.is_(None)
+        )
     ).one()
     return {
         "id": ".".join(reversed(host.split("."))) + ".drs",

@@ -25,7 +25,7 @@ from audit.log.append import record_event
 from core.errors import NotFound
 from core.metrics import count_signed_url_issued
 from datasets.catalogue.models import DataFile, Tier
-from datasets.catalogue.queries import get_file
+from datasets.catalogue.queries import get_live_file
 from datasets.downloads.signed_urls import (
     UrlLifetime,
     require_access,
@@ -44,8 +44,11 @@ from datasets.storage.health import StoreHealth
 
 # Ranges are cut to at most this: a failed block is retried alone (spec: "~1GB" at most).
 MAX_RANGE_BYTES = 256 * 1024 * 1024
-MEDIA_TYPES = {"VCF": "application/vnd.ga4gh.vcf", "BAM": "application/vnd.ga4gh.bam",
-               "CRAM": "application/vnd.ga4gh.cram"}
+MEDIA_TYPES = {
+    "VCF": "application/vnd.ga4gh.vcf",
+    "BAM": "application/vnd.ga4gh.bam",
+    "CRAM": "application/vnd.ga4gh.cram",
+}
 
 
 @dataclass(frozen=True)
@@ -73,22 +76,32 @@ def sliceable_file(session: Session, endpoint: Endpoint, object_id: str) -> Data
     """The catalogue file an id names, if this endpoint can slice it."""
     if not object_id.isascii() or not object_id.isdigit() or len(object_id) > 18:
         raise NotFound(f"No {endpoint.value} object {object_id[:100]!r}.")
-    data_file = get_file(session, int(object_id))
+    data_file = get_live_file(session, int(object_id))
     if data_file.data_format not in endpoint.served or not data_file.index_key:
-        raise NotFound(f"File {data_file.id} is not an indexed "
-                       f"{' or '.join(endpoint.served)} file; /{endpoint.value} serves only "
-                       "those.")
+        raise NotFound(
+            f"File {data_file.id} is not an indexed "
+            f"{' or '.join(endpoint.served)} file; /{endpoint.value} serves only "
+            "those."
+        )
     return data_file
 
 
-def issue_ticket(session: Session, actor: Actor, endpoint: Endpoint, object_id: str,
-                 query: SliceQuery, ctx: TicketContext) -> Ticket:
+def issue_ticket(
+    session: Session,
+    actor: Actor,
+    endpoint: Endpoint,
+    object_id: str,
+    query: SliceQuery,
+    ctx: TicketContext,
+) -> Ticket:
     data_file = sliceable_file(session, endpoint, object_id)
     stored_format = data_file.data_format or ""
     if query.format is not None and query.format != stored_format:
-        raise UnsupportedFormat(f"File {data_file.id} is stored as {stored_format} and is "
-                                "served as stored, never transcoded: ask for "
-                                f"format={stored_format} or leave format out.")
+        raise UnsupportedFormat(
+            f"File {data_file.id} is stored as {stored_format} and is "
+            "served as stored, never transcoded: ask for "
+            f"format={stored_format} or leave format out."
+        )
     basis = "open"
     if data_file.tier != Tier.OPEN:
         basis = require_access(session, actor, data_file, ctx.now, ctx.passport_dataset_ids)
@@ -97,28 +110,46 @@ def issue_ticket(session: Session, actor: Actor, endpoint: Endpoint, object_id: 
     with reading(data_file.id):
         pieces = _pieces(indexed, query, stored_reader(ctx.storage, data_file.storage_key))
     expires_at = ctx.now + timedelta(seconds=ctx.lifetime.default_seconds)
-    url = ctx.storage.signed_url(data_file.storage_key, user=url_principal(actor),
-                                 expires_at=expires_at, filename=data_file.name)
+    url = ctx.storage.signed_url(
+        data_file.storage_key,
+        user=url_principal(actor),
+        expires_at=expires_at,
+        filename=data_file.name,
+    )
     urls = _urls(pieces, url, stored_format)
     size = sum(_size(piece) for piece, _ in pieces)
     details: dict[str, Any] = {
-        "dataset_id": data_file.dataset_id, "expires_at": expires_at.isoformat(),
-        "htsget": {"endpoint": endpoint.value, "format": stored_format,
-                   "class": "header" if query.header_only else None,
-                   "regions": None if query.regions is None
-                   else [region.describe() for region in query.regions],
-                   "blocks": len(urls), "bytes": size},
+        "dataset_id": data_file.dataset_id,
+        "expires_at": expires_at.isoformat(),
+        "htsget": {
+            "endpoint": endpoint.value,
+            "format": stored_format,
+            "class": "header" if query.header_only else None,
+            "regions": None
+            if query.regions is None
+            else [region.describe() for region in query.regions],
+            "blocks": len(urls),
+            "bytes": size,
+        },
     }
     if basis not in ("grant", "open"):
         details["granted_by"] = basis
-    record_event(session, actor.audit(), AuditAction.URL_ISSUE, now=ctx.now,
-                 target_type="file", target_id=data_file.id, details=details)
+    record_event(
+        session,
+        actor.audit(),
+        AuditAction.URL_ISSUE,
+        now=ctx.now,
+        target_type="file",
+        target_id=data_file.id,
+        details=details,
+    )
     count_signed_url_issued()
     return Ticket(stored_format, urls, expires_at, size)
 
 
-def _pieces(sliceable: Sliceable, query: SliceQuery, read: RangeReader
-            ) -> list[tuple[slices.Piece, str]]:
+def _pieces(
+    sliceable: Sliceable, query: SliceQuery, read: RangeReader
+) -> list[tuple[slices.Piece, str]]:
     if isinstance(sliceable, cram.CramFile):
         return _cram_pieces(sliceable, query)
     header = [(slices.header_piece(sliceable.header), "header")]
@@ -144,13 +175,13 @@ def _chunks(indexed: Indexed, regions: tuple[Region, ...] | None) -> list[Chunk]
         _check_region(region, names, header.references)
         if region.reference_name in names:
             end = indexed.index.max_position if region.end is None else region.end
-            found += indexed.index.chunks(names.index(region.reference_name),
-                                          region.start or 0, end)
+            found += indexed.index.chunks(
+                names.index(region.reference_name), region.start or 0, end
+            )
     return indexes.merge(sorted(found))
 
 
-def _cram_pieces(cram_file: cram.CramFile, query: SliceQuery
-                 ) -> list[tuple[slices.Piece, str]]:
+def _cram_pieces(cram_file: cram.CramFile, query: SliceQuery) -> list[tuple[slices.Piece, str]]:
     """The stored head inline, whole containers as stored, the EOF container inline."""
     head = (slices.Inline(cram_file.head), "header")
     if query.header_only:
@@ -165,11 +196,13 @@ def _cram_pieces(cram_file: cram.CramFile, query: SliceQuery
                 offsets += cram_file.containers(cram.UNMAPPED, 0, None)
                 continue
             _check_region(region, names, cram_file.references)
-            offsets += cram_file.containers(names.index(region.reference_name),
-                                            region.start or 0, region.end)
+            offsets += cram_file.containers(
+                names.index(region.reference_name), region.start or 0, region.end
+            )
     body: list[tuple[slices.Piece, str]] = [
         (slices.StoredRange(start, end), "body")
-        for start, end in cram_file.container_ranges(offsets)]
+        for start, end in cram_file.container_ranges(offsets)
+    ]
     return [head, *body, (slices.Inline(cram.EOF_CONTAINER), "body")]
 
 
@@ -177,17 +210,21 @@ def _check_region(region: Region, names: list[str], references: tuple[Reference,
     """NotFound for a reference the file does not have, InvalidRange for a start past it."""
     declared = {ref.name: ref.length for ref in references}
     if region.reference_name not in names and region.reference_name not in declared:
-        raise NotFound(f"No reference {region.reference_name[:100]!r} in this file.",
-                       details={"references": sorted(declared or names)[:50]})
+        raise NotFound(
+            f"No reference {region.reference_name[:100]!r} in this file.",
+            details={"references": sorted(declared or names)[:50]},
+        )
     length = declared.get(region.reference_name)
     start = region.start or 0
     if length is not None and start > length:
-        raise InvalidRange(f"start ({start}) is past the end of {region.reference_name} "
-                           f"({length}).")
+        raise InvalidRange(
+            f"start ({start}) is past the end of {region.reference_name} ({length})."
+        )
 
 
-def _urls(pieces: list[tuple[slices.Piece, str]], url: str, data_format: str
-          ) -> list[dict[str, Any]]:
+def _urls(
+    pieces: list[tuple[slices.Piece, str]], url: str, data_format: str
+) -> list[dict[str, Any]]:
     media = MEDIA_TYPES.get(data_format, "application/octet-stream")
     urls: list[dict[str, Any]] = []
     for piece, data_class in pieces:
@@ -197,8 +234,9 @@ def _urls(pieces: list[tuple[slices.Piece, str]], url: str, data_format: str
             continue
         for start in range(piece.start, piece.end, MAX_RANGE_BYTES):
             end = min(start + MAX_RANGE_BYTES, piece.end)
-            urls.append({"url": url, "headers": {"Range": f"bytes={start}-{end - 1}"},
-                         "class": data_class})
+            urls.append(
+                {"url": url, "headers": {"Range": f"bytes={start}-{end - 1}"}, "class": data_class}
+            )
     return urls
 
 

@@ -38,6 +38,11 @@ class Storage(Protocol):
         a large object without reading it whole."""
         ...
 
+    def list_objects(self, prefix: str) -> Iterator[tuple[str, int]]:
+        """Every stored key that starts with ``prefix``, with its size, in key order: an
+        admin registers a folder of objects uploaded by other means."""
+        ...
+
     def check(self) -> None:
         """Raise StorageUnavailable unless the backend can serve objects now."""
         ...

@@ -31,7 +31,10 @@ class InvalidSignature(Exception):
 
 class LocalStorage:
     def __init__(
-        self, root: Path, signing_key: bytes, public_url: str,
+        self,
+        root: Path,
+        signing_key: bytes,
+        public_url: str,
         previous_keys: Sequence[bytes] = (),
     ) -> None:
         self.root = root
@@ -53,8 +56,9 @@ class LocalStorage:
         """Raise InvalidSignature unless the URL is ours, unchanged and not yet expired."""
         # Constant-time comparison: timing must not reveal how much of a guess was right.
         if not any(
-            hmac.compare_digest(self._sign(method, path, expires, user, key).encode(),
-                                signature.encode())
+            hmac.compare_digest(
+                self._sign(method, path, expires, user, key).encode(), signature.encode()
+            )
             for key in self._verifying_keys
         ):
             raise InvalidSignature("signature does not match")
@@ -89,6 +93,18 @@ class LocalStorage:
             handle.seek(start)
             return handle.read(length)
 
+    def list_objects(self, prefix: str) -> Iterator[tuple[str, int]]:
+        # Walk only the folder the prefix names (its part up to the last "/").
+        folder = safe_join(str(self.root), prefix.rpartition("/")[0] or ".")
+        if folder is None:
+            return iter(())
+        start, found = Path(folder), []
+        for path in start.rglob("*"):
+            key = path.relative_to(self.root).as_posix()
+            if key.startswith(prefix) and path.is_file() and not path.is_symlink():
+                found.append((key, path.stat().st_size))
+        return iter(sorted(found))
+
     def _existing(self, key: str) -> Path:
         path = self.resolve(key)
         if path is None:
@@ -104,4 +120,3 @@ class LocalStorage:
     ) -> str:
         message = "\n".join((method.upper(), path, expires, user)).encode()
         return hmac.new(key or self._signing_key, message, hashlib.sha256).hexdigest()
-

@@ -143,6 +143,15 @@ class S3Storage:
             data: bytes = answer["Body"].read()
         return data
 
+    def list_objects(self, prefix: str) -> Iterator[tuple[str, int]]:
+        pages = self._client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self._object_key(prefix)
+        )
+        with _translated(prefix):
+            for page in pages:  # S3 lists in UTF-8 binary key order, a page at a time
+                for item in page.get("Contents", []):
+                    yield item["Key"].removeprefix(self.key_prefix), int(item["Size"])
+
     def check(self) -> None:
         try:
             self._probe.head_bucket(Bucket=self.bucket)

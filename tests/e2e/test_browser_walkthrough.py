@@ -12,6 +12,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from playwright.sync_api import Locator, Page, expect
@@ -52,7 +53,8 @@ def browser_sign_in(page: Page, username: str) -> None:
     expect(page.get_by_role("heading", name="Sign in as a demo persona")).to_be_visible()
     page.locator("form.dev-idp-login input[name=username]").fill(username)
     page.locator("form.dev-idp-login").get_by_role("button", name="Sign in").click()
-    page.wait_for_url(before)
+    # From the front page one lands on "my work"; from any other page, back on it.
+    page.wait_for_url(before + "work" if urlsplit(before).path == "/" else before)
     expect(page.locator("header .who")).not_to_be_empty()
     expect(page.locator("header").get_by_role("button", name="Sign out")).to_be_visible()
 
@@ -170,6 +172,8 @@ def test_readme_walkthrough_request_approve_download(page: Page, live: DemoInsta
     # The researcher finds the controlled dataset from the catalogue and has no Download yet.
     page.goto("/")
     browser_sign_in(page, "researcher")
+    expect(page.get_by_role("heading", level=1)).to_have_text("My work")
+    page.locator("header").get_by_role("link", name="Catalogue").click()
     page.get_by_role("link", name=controlled["name"]).click()
     page.wait_for_url(f"{base}{dataset_path}")
     expect(page.get_by_role("heading", level=1)).to_have_text(controlled["name"])

@@ -4,6 +4,7 @@ Prometheus multiprocess hooks (the suite's other gunicorn tests serve with it to
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -87,7 +88,15 @@ def test_access_log_lines_carry_the_path_and_request_id_but_never_the_query(
         f"{service.url}/api/v1/datasets?signature=s3cr3t-in-the-query", timeout=10
     )
     request_id = answer.headers["X-Request-ID"]
-    log = service.log.read_text()
+    # gunicorn writes the line once the answer is sent: it may land a moment after.
+    deadline = time.monotonic() + 10
+    while True:
+        log = service.log.read_text()
+        lines = [line for line in log.splitlines() if f"request_id={request_id}" in line]
+        if lines or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert "s3cr3t-in-the-query" not in log
-    line = next(line for line in log.splitlines() if f"request_id={request_id}" in line)
+    assert lines, log[-2000:]
+    line = lines[0]
     assert re.search(r'"GET /api/v1/datasets HTTP/1\.1" 200 \d+ \d+ms', line), line

@@ -50,13 +50,22 @@ LAUNCH_SCHEMATHESIS = ("import sys; sys.setrecursionlimit(8000); "
                        "sys.argv[0] = 'st'; sys.exit(schemathesis())")
 
 
+# The limit makes that crash rare, not impossible (CPython fixed it in 3.11.8: its failure
+# path forgot to undo its depth count). A fuzzer that crashed on itself found nothing
+# about the service, so it is run once more; a second crash fails the test.
+TOOL_CRASH = "AST constructor recursion depth mismatch"
+
+
 def schemathesis(*arguments: str) -> str:
-    finished = subprocess.run(
-        [sys.executable, "-c", LAUNCH_SCHEMATHESIS, "run", *arguments,
-         "--max-examples", EXAMPLES, "--seed", "16", "--workers", "2", "--no-color",
-         "--request-timeout", "30"],
-        capture_output=True, text=True, timeout=BUDGET_SECONDS, check=False)
-    output = finished.stdout + finished.stderr
+    for _ in range(2):
+        finished = subprocess.run(
+            [sys.executable, "-c", LAUNCH_SCHEMATHESIS, "run", *arguments,
+             "--max-examples", EXAMPLES, "--seed", "16", "--workers", "2", "--no-color",
+             "--request-timeout", "30"],
+            capture_output=True, text=True, timeout=BUDGET_SECONDS, check=False)
+        output = finished.stdout + finished.stderr
+        if finished.returncode == 0 or TOOL_CRASH not in output:
+            break
     assert finished.returncode == 0, output[-6000:]
     generated = re.search(r"(\d+) generated, (\d+) passed", output)
     assert generated is not None and int(generated.group(1)) >= 100, output[-3000:]

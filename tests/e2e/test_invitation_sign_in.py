@@ -59,3 +59,35 @@ def test_first_admin_by_issuer_and_subject_needs_no_email(
     setup = external()
     grant(setup, "admin", "--issuer", setup.provider.issuer, "--subject", "unverified-carol")
     assert signed_in(setup, "unverified-carol")["roles"] == ["admin"]
+
+
+def test_an_admin_invites_a_committee_chair_who_then_signs_in(
+    external: Callable[..., External],
+) -> None:
+    """The whole path through the API: the first admin by the CLI, a committee, and its
+    chair invited before they ever signed in."""
+    setup = external()
+    base = setup.base_url
+    grant(setup, "admin", "--issuer", setup.provider.issuer, "--subject", "admin-1")
+    browser = requests.Session()
+    browser.get(setup.sign_in_flow(browser, "admin-1"), timeout=10)
+    csrf = {"X-CSRF-Token": browser.get(f"{base}/api/v1/users/me", timeout=10).json()["csrf_token"]}
+    committee = browser.post(
+        f"{base}/api/v1/committees", headers=csrf, json={"name": "Tissue DAC"}, timeout=10
+    ).json()
+    invited = browser.post(
+        f"{base}/api/v1/users",
+        headers=csrf,
+        timeout=10,
+        json={
+            "email": "chair@example.org",
+            "issuer": setup.provider.issuer,
+            "committees": [{"committee_id": committee["id"], "chair": True}],
+        },
+    )
+    assert invited.status_code == 201, invited.text
+
+    me = signed_in(setup, "chair")
+    assert me["id"] == invited.json()["id"]
+    members = browser.get(f"{base}/api/v1/committees/{committee['id']}", timeout=10).json()
+    assert [(m["user_id"], m["chair"]) for m in members["members"]] == [(me["id"], True)]

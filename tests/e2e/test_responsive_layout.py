@@ -15,7 +15,7 @@ from tests.e2e.browser import DESKTOP, PHONE, TIMEOUT_MS, sign_in_from_header
 # Each role's pages, the widest the demo has (long tables, long option labels).
 PAGES_BY_ROLE: dict[str | None, list[str]] = {
     None: ["/", "/results", "/results/genes/ALB", "/datasets/1", "/datasets/2"],
-    "researcher": ["/requests", "/requests/new", "/tokens", "/datasets/1"],
+    "researcher": ["/work", "/requests", "/requests/new", "/tokens", "/datasets/1"],
     "dac-chair": ["/requests", "/committees/1/queue"],
     "auditor": ["/audit", "/audit/downloads", "/audit/alerts"],
     "admin": ["/admin/users", "/admin/committees", "/admin/committees/1"],
@@ -95,13 +95,14 @@ def test_a_wide_table_scrolls_in_its_box_not_the_page(phone: Page) -> None:
 
 
 def test_signing_in_from_the_sign_in_pages_own_header_link_ends_signed_in(
-    desktop: Page, live: DemoInstance,
+    desktop: Page,
+    live: DemoInstance,
 ) -> None:
     """The IdP's page has the site header too; its "Sign in" must not lead back to the
     spent sign-in page (which used to end on an error page)."""
     desktop.goto("/auth/login?next=/requests")
     desktop.wait_for_url(re.compile(r"/dev-idp/authorize\?"))
     sign_in_from_header(desktop, "researcher")
-    assert desktop.url == f"{live.base_url}/"
+    assert desktop.url == f"{live.base_url}/work"
     expect(desktop.get_by_role("heading", level=1)).not_to_contain_text("wrong")
     expect(desktop.locator(".error-page")).to_have_count(0)

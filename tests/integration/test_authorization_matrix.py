@@ -69,6 +69,10 @@ def json(body: Any) -> Callable[[str], Any]:
     return lambda role: body
 
 
+def invitee(role: str) -> dict[str, str]:
+    return {"email": f"invitee-{role}@example.org"}
+
+
 def committee_named(role: str) -> dict[str, str]:
     return {"name": f"Committee of {role}"}
 
@@ -90,7 +94,46 @@ MATRIX: dict[str, Entry] = {
     "POST /admin/committees/<int:committee_id>/members/<int:user_id>/remove": Entry(
         "POST", at("/admin/committees/1/members/{ids.user}/remove"), ADMIN, json({}), form=True
     ),
+    "GET /admin/catalogue": Entry("GET", at("/admin/catalogue"), ADMIN),
+    "POST /admin/manifest": Entry("POST", at("/admin/manifest"), ADMIN, json({}), form=True),
+    "POST /admin/studies": Entry(
+        "POST",
+        at("/admin/studies"),
+        ADMIN,
+        lambda role: {"accession": f"p-{role}", "title": "A study"},
+        form=True,
+    ),
+    "POST /admin/studies/<int:study_id>": Entry(
+        "POST", at("/admin/studies/1"), ADMIN, json({"title": "Renamed"}), form=True
+    ),
+    "POST /admin/datasets": Entry("POST", at("/admin/datasets"), ADMIN, json({}), form=True),
+    "GET /admin/datasets/<int:dataset_id>": Entry(
+        "GET", at("/admin/datasets/{ids.dataset}"), ADMIN
+    ),
+    "POST /admin/datasets/<int:dataset_id>": Entry(
+        "POST", at("/admin/datasets/{ids.dataset}"), ADMIN, json({"name": "x"}), form=True
+    ),
+    "POST /admin/datasets/<int:dataset_id>/files": Entry(
+        "POST", at("/admin/datasets/{ids.dataset}/files"), ADMIN, json({}), form=True
+    ),
+    "POST /admin/datasets/<int:dataset_id>/files/prefix": Entry(
+        "POST",
+        at("/admin/datasets/{ids.dataset}/files/prefix"),
+        ADMIN,
+        json({"prefix": "none/", "dry_run": "on"}),
+        form=True,
+    ),
+    "POST /admin/files/<int:file_id>": Entry(
+        "POST", at("/admin/files/{ids.file}"), ADMIN, json({"description": "x"}), form=True
+    ),
+    "POST /admin/files/<int:file_id>/retire": Entry(
+        "POST", at("/admin/files/{ids.file}/retire"), ADMIN, json({}), form=True
+    ),
     "GET /admin/users": Entry("GET", at("/admin/users"), ADMIN),
+    "POST /admin/users": Entry("POST", at("/admin/users"), ADMIN, invitee, form=True),
+    "POST /admin/users/<int:user_id>/withdraw": Entry(
+        "POST", at("/admin/users/{ids.user}/withdraw"), ADMIN, json({}), form=True
+    ),
     "POST /admin/users/<int:user_id>/roles": Entry(
         "POST", at("/admin/users/{ids.user}/roles"), ADMIN, json({"role": "auditor"}), form=True
     ),
@@ -181,6 +224,31 @@ MATRIX: dict[str, Entry] = {
     ),
     # Controlled file: only a live grant opens it, and nobody here holds one.
     "GET /api/v1/files/<int:file_id>/url": Entry("GET", at("/api/v1/files/{ids.file}/url"), NOBODY),
+    "PATCH /api/v1/files/<int:file_id>": Entry(
+        "PATCH", at("/api/v1/files/{ids.file}"), ADMIN, json({"description": "x"})
+    ),
+    "DELETE /api/v1/files/<int:file_id>": Entry("DELETE", at("/api/v1/files/{ids.file}"), ADMIN),
+    # No object is stored under the key: the admin's answer is a 400 after authorisation.
+    "POST /api/v1/datasets/<int:dataset_id>/files": Entry(
+        "POST",
+        at("/api/v1/datasets/{ids.dataset}/files"),
+        ADMIN,
+        json(
+            {
+                "key": "none/x.tsv",
+                "kind": "clinical",
+                "size": 1,
+                "sha256": "0" * 64,
+                "md5": "0" * 32,
+            }
+        ),
+    ),
+    "POST /api/v1/datasets/<int:dataset_id>/files/prefix": Entry(
+        "POST",
+        at("/api/v1/datasets/{ids.dataset}/files/prefix"),
+        ADMIN,
+        json({"prefix": "none/", "dry_run": True}),
+    ),
     "POST /api/v1/files/<int:file_id>/url": Entry(
         "POST", at("/api/v1/files/{ids.file}/url"), NOBODY, json({"passports": ["x.y.z"]})
     ),
@@ -216,6 +284,10 @@ MATRIX: dict[str, Entry] = {
         "DELETE", at("/api/v1/tokens/{ids.token}"), frozenset({R}), hidden=True
     ),
     "GET /api/v1/users": Entry("GET", at("/api/v1/users"), ADMIN),
+    "POST /api/v1/users": Entry("POST", at("/api/v1/users"), ADMIN, invitee),
+    "DELETE /api/v1/users/<int:user_id>/invitation": Entry(
+        "DELETE", at("/api/v1/users/{ids.user}/invitation"), ADMIN
+    ),
     "POST /api/v1/users/<int:user_id>/roles": Entry(
         "POST", at("/api/v1/users/{ids.user}/roles"), ADMIN, json({"role": "auditor"})
     ),
@@ -342,6 +414,7 @@ MATRIX: dict[str, Entry] = {
     "GET /healthz": Entry("GET", at("/healthz"), EVERYONE),
     "GET /readyz": Entry("GET", at("/readyz"), EVERYONE),
     "GET /requests": Entry("GET", at("/requests"), SIGNED_IN),
+    "GET /work": Entry("GET", at("/work"), SIGNED_IN),
     "GET /requests/<int:request_id>": Entry(
         "GET", at("/requests/{ids.request}"), SEES_REQUEST, hidden=True
     ),

@@ -29,6 +29,7 @@ from config import Settings, load_settings
 from core.clock import MovableClock
 from core.db import Base, make_engine, make_session_factory
 from core.web import csrf, error_handling, rate_limits, request_scope, site
+from tests.data_keys import keyed
 
 PUBLIC_URL = "http://127.0.0.1:5999"
 ISSUER = f"{PUBLIC_URL}/dev-idp"
@@ -54,7 +55,7 @@ def harness(tmp_path: Path, fresh_database_url: str) -> Iterator[Harness]:
         environ={},
         overrides={"ENV": "demo", "INSTANCE_DIR": str(tmp_path), "PUBLIC_URL": PUBLIC_URL},
     )
-    engine = make_engine(fresh_database_url)
+    engine = keyed(make_engine(fresh_database_url))
     Base.metadata.create_all(engine)
     clock = MovableClock()
     app = Flask(__name__)
@@ -62,8 +63,7 @@ def harness(tmp_path: Path, fresh_database_url: str) -> Iterator[Harness]:
     request_scope.install(app, make_session_factory(engine), clock)
     csrf.install(app, lambda: False)
     error_handling.install(app, lambda note: None)  # no audit log in this harness
-    rate_limits.install(app, enabled=True, storage_uri="memory://",
-                        limits=settings.rate_limits)
+    rate_limits.install(app, enabled=True, storage_uri="memory://", limits=settings.rate_limits)
     app.register_blueprint(site.blueprint())  # the page layout the IdP's page extends
     app.register_blueprint(create_dev_idp_blueprint(settings), url_prefix="/dev-idp")
 
@@ -130,8 +130,12 @@ def exchange(
     harness: Harness, code: str, verifier: str, secret: str | None = None, auth: str = "basic"
 ) -> TestResponse:
     secret = harness.settings.dev_idp_client_secret if secret is None else secret
-    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
-            "code_verifier": verifier}
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT_URI,
+        "code_verifier": verifier,
+    }
     headers = {}
     if auth == "basic":
         credentials = base64.b64encode(f"{CLIENT_ID}:{secret}".encode()).decode()
@@ -165,7 +169,9 @@ def test_discovery_document_and_jwks_verify_an_id_token(harness: Harness) -> Non
     assert document["id_token_signing_alg_values_supported"] == ["RS256"]
     assert document["code_challenge_methods_supported"] == ["S256"]
     assert set(document["token_endpoint_auth_methods_supported"]) == {
-        "client_secret_basic", "client_secret_post"}
+        "client_secret_basic",
+        "client_secret_post",
+    }
     assert "openid" in document["scopes_supported"]
     assert {"sub", "email", "name", "institution"} <= set(document["claims_supported"])
 
@@ -194,8 +200,11 @@ def test_code_flow_with_pkce_signs_in_researcher(harness: Harness, auth: str) ->
     _, tokens = full_flow(harness, auth=auth)
     assert tokens["token_type"] == "Bearer"
     assert tokens["expires_in"] == 3600
-    claims = jwt.decode(tokens["id_token"], RSAKey.import_key(
-        harness.settings.dev_idp_private_key_pem), algorithms=["RS256"]).claims
+    claims = jwt.decode(
+        tokens["id_token"],
+        RSAKey.import_key(harness.settings.dev_idp_private_key_pem),
+        algorithms=["RS256"],
+    ).claims
     assert claims["sub"] == "researcher"
     assert (claims["email"], claims["email_verified"]) == ("researcher@demo.example", True)
     assert claims["name"] == "Riley Researcher"
@@ -272,9 +281,11 @@ def test_wrong_client_secret_is_refused(harness: Harness, auth: str) -> None:
 
 @pytest.mark.parametrize(
     "overrides",
-    [{"redirect_uri": "https://evil.example/auth/callback"},
-     {"redirect_uri": REDIRECT_URI + "/../steal"},
-     {"client_id": "someone-else"}],
+    [
+        {"redirect_uri": "https://evil.example/auth/callback"},
+        {"redirect_uri": REDIRECT_URI + "/../steal"},
+        {"client_id": "someone-else"},
+    ],
     ids=["foreign-host", "path-variant", "unknown-client"],
 )
 def test_bad_client_or_redirect_uri_is_never_redirected_to(
@@ -287,8 +298,12 @@ def test_bad_client_or_redirect_uri_is_never_redirected_to(
     assert "Location" not in page.headers
     assert "refused" in page.get_data(as_text=True)
 
-    form = {"csrf_token": csrf_from(harness.client.get("/dev-idp/authorize", query_string=
-            authorize_params(challenge))), "username": "researcher"}
+    form = {
+        "csrf_token": csrf_from(
+            harness.client.get("/dev-idp/authorize", query_string=authorize_params(challenge))
+        ),
+        "username": "researcher",
+    }
     posted = harness.client.post("/dev-idp/authorize", query_string=params, data=form)
     assert posted.status_code == 400
     assert "Location" not in posted.headers

@@ -23,6 +23,7 @@ from access.requests.notices import Notices
 from app import create_app
 from datasets.catalogue.queries import CatalogueDirectory
 from tests.conftest import DemoInstance, issue_token
+from tests.data_keys import keyed
 from tests.integration.audit_support import STATEMENT, controlled_files, grant_access
 from tests.smtp_server import SmtpServer
 
@@ -50,29 +51,47 @@ def user(session: Session, username: str) -> User:
 def submitted_request(demo: DemoInstance, session: Session) -> AccessRequest:
     dataset_id, _ = controlled_files(demo)
     applicant = Actor(user=user(session, "researcher"))
-    filed = create_request(session, applicant, title=TITLE, research_use_statement=STATEMENT,
-                           dataset_ids=[dataset_id], directory=CatalogueDirectory(),
-                           now=demo.clock.now())
-    return submit_request(session, applicant, filed.id, demo.clock.now(),
-                          notices=Notices(demo.base_url))
+    filed = create_request(
+        session,
+        applicant,
+        title=TITLE,
+        research_use_statement=STATEMENT,
+        dataset_ids=[dataset_id],
+        directory=CatalogueDirectory(),
+        now=demo.clock.now(),
+    )
+    return submit_request(
+        session, applicant, filed.id, demo.clock.now(), notices=Notices(demo.base_url)
+    )
 
 
 def filed_and_submitted(demo: DemoInstance) -> int:
     """File and submit a request over the API, as the researcher would; returns its id."""
     dataset_id, _ = controlled_files(demo)
     client, researcher = demo.app.test_client(), issue_token(demo, "researcher")
-    filed = client.post("/api/v1/requests", headers=researcher, json={
-        "title": TITLE, "research_use_statement": STATEMENT, "dataset_ids": [dataset_id]})
+    filed = client.post(
+        "/api/v1/requests",
+        headers=researcher,
+        json={"title": TITLE, "research_use_statement": STATEMENT, "dataset_ids": [dataset_id]},
+    )
     assert filed.status_code == 201, filed.get_json()
     request_id: int = filed.get_json()["id"]
     act(demo, "researcher", request_id, "submit")
     return request_id
 
 
-def act(demo: DemoInstance, username: str, request_id: int, action: str,
-        body: dict[str, Any] | None = None) -> None:
-    answer = demo.app.test_client().post(f"/api/v1/requests/{request_id}/{action}",
-                                         headers=issue_token(demo, username), json=body or {})
+def act(
+    demo: DemoInstance,
+    username: str,
+    request_id: int,
+    action: str,
+    body: dict[str, Any] | None = None,
+) -> None:
+    answer = demo.app.test_client().post(
+        f"/api/v1/requests/{request_id}/{action}",
+        headers=issue_token(demo, username),
+        json=body or {},
+    )
     assert answer.status_code == 200, answer.get_json()
 
 
@@ -82,8 +101,9 @@ def drop_queued(factory: sessionmaker[Session]) -> None:
         session.execute(delete(OutboxEmail))
 
 
-def send(demo: DemoInstance, factory: sessionmaker[Session], server: SmtpServer,
-         **options: Any) -> SendReport:
+def send(
+    demo: DemoInstance, factory: sessionmaker[Session], server: SmtpServer, **options: Any
+) -> SendReport:
     return send_due_emails(factory, server.mailer(), now=demo.clock.now(), **options)
 
 
@@ -137,21 +157,33 @@ def test_returning_tells_the_applicant_what_to_answer(
     if who == "chair":
         act(demo, "signing-official", request_id, "endorse")
         drop_queued(factory)
-        act(demo, "dac-chair", request_id, "return",
-            {"questions": ["Say which tissues you need.", "Name your IT director."]})
+        act(
+            demo,
+            "dac-chair",
+            request_id,
+            "return",
+            {"questions": ["Say which tissues you need.", "Name your IT director."]},
+        )
         said = "- Say which tissues you need.\n- Name your IT director."
     else:
         drop_queued(factory)
-        act(demo, "signing-official", request_id, "decline",
-            {"reason": "Our IRB approval is missing."})
+        act(
+            demo,
+            "signing-official",
+            request_id,
+            "decline",
+            {"reason": "Our IRB approval is missing."},
+        )
         said = "- Our IRB approval is missing."
     send(demo, factory, smtp_server)
     [mail] = smtp_server.inbox.received
     assert mail.recipients == ["researcher@demo.example"]
     assert mail.subject == f"Request #{request_id} was returned for revision"
     assert f"The reviewers wrote:\n{said}" in mail.body
-    assert f"revise the request and submit it again: {demo.base_url}/requests/{request_id}" \
+    assert (
+        f"revise the request and submit it again: {demo.base_url}/requests/{request_id}"
         in mail.body
+    )
 
 
 @pytest.mark.parametrize("decision", ["approved", "rejected"])
@@ -187,10 +219,16 @@ def test_revocation_tells_everyone_whose_access_ended_why_and_what_to_do(
     demo: DemoInstance, factory: sessionmaker[Session], smtp_server: SmtpServer
 ) -> None:
     dataset_id, _ = controlled_files(demo)
-    filed = demo.app.test_client().post("/api/v1/requests", headers=issue_token(
-        demo, "researcher"), json={"title": TITLE, "research_use_statement": STATEMENT,
-                                   "dataset_ids": [dataset_id],
-                                   "collaborator_emails": ["researcher2@demo.example"]})
+    filed = demo.app.test_client().post(
+        "/api/v1/requests",
+        headers=issue_token(demo, "researcher"),
+        json={
+            "title": TITLE,
+            "research_use_statement": STATEMENT,
+            "dataset_ids": [dataset_id],
+            "collaborator_emails": ["researcher2@demo.example"],
+        },
+    )
     assert filed.status_code == 201, filed.get_json()
     request_id = filed.get_json()["id"]
     act(demo, "researcher", request_id, "submit")
@@ -201,8 +239,10 @@ def test_revocation_tells_everyone_whose_access_ended_why_and_what_to_do(
     act(demo, "dac-chair", request_id, "revoke", {"reason": "Data shared outside the project."})
     send(demo, factory, smtp_server)
     mails = sorted(smtp_server.inbox.received, key=lambda mail: mail.recipients)
-    assert [mail.recipients for mail in mails] == [["researcher2@demo.example"],
-                                                   ["researcher@demo.example"]]
+    assert [mail.recipients for mail in mails] == [
+        ["researcher2@demo.example"],
+        ["researcher@demo.example"],
+    ]
     for mail in mails:
         assert mail.subject == f"Access under request #{request_id} was revoked"
         assert "The committee's reason: Data shared outside the project." in mail.body
@@ -212,8 +252,9 @@ def test_revocation_tells_everyone_whose_access_ended_why_and_what_to_do(
 
 def queue_one(demo: DemoInstance, factory: sessionmaker[Session]) -> None:
     with factory.begin() as session:
-        enqueue_email(session, to="someone@test.example", subject="Hello", body="Body",
-                      now=demo.clock.now())
+        enqueue_email(
+            session, to="someone@test.example", subject="Hello", body="Body", now=demo.clock.now()
+        )
 
 
 def test_retry_after_the_server_was_down_then_up(
@@ -284,10 +325,20 @@ def test_a_malformed_address_fails_alone_and_injects_no_header(
     demo: DemoInstance, factory: sessionmaker[Session], smtp_server: SmtpServer
 ) -> None:
     with factory.begin() as session:
-        enqueue_email(session, to="victim@test.example\nBcc: all@test.example", subject="Bad",
-                      body="b", now=demo.clock.now())
-        enqueue_email(session, to="fine@test.example", subject="Line\r\nBcc: x@test.example",
-                      body="b", now=demo.clock.now())
+        enqueue_email(
+            session,
+            to="victim@test.example\nBcc: all@test.example",
+            subject="Bad",
+            body="b",
+            now=demo.clock.now(),
+        )
+        enqueue_email(
+            session,
+            to="fine@test.example",
+            subject="Line\r\nBcc: x@test.example",
+            body="b",
+            now=demo.clock.now(),
+        )
     assert send(demo, factory, smtp_server) == SendReport(1, 1, 0)
     bad, good = outbox(factory)
     assert good.status == EmailStatus.SENT
@@ -307,9 +358,14 @@ def test_expiry_reminders_go_once_per_grant_per_window(
 
     def remind() -> int:
         with demo.app.app_context(), factory.begin() as session:
-            return len(notify.queue_expiry_reminders(
-                session, demo.clock.now(), public_url=demo.base_url,
-                directory=CatalogueDirectory()))
+            return len(
+                notify.queue_expiry_reminders(
+                    session,
+                    demo.clock.now(),
+                    public_url=demo.base_url,
+                    directory=CatalogueDirectory(),
+                )
+            )
 
     assert remind() == 0  # 40 days left: outside both windows
     demo.clock.advance(timedelta(days=11))  # 29 days left
@@ -336,8 +392,13 @@ def test_cli_sends_the_outbox_and_queues_reminders(
 ) -> None:
     grant_access(demo, days=5)
     drop_queued(factory)
-    settings = replace(demo.settings, smtp_host="127.0.0.1", smtp_port=smtp_server.port,
-                       smtp_starttls=False, smtp_from="dac@test.example")
+    settings = replace(
+        demo.settings,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_server.port,
+        smtp_starttls=False,
+        smtp_from="dac@test.example",
+    )
     app = create_app(settings, clock=demo.clock)
     runner = app.test_cli_runner()
     reminded = runner.invoke(args=["notify", "remind"])
@@ -362,17 +423,39 @@ def test_users_without_an_address_are_skipped_and_duplicates_are_dropped(
 ) -> None:
     with factory.begin() as session:
         user(session, "dac-member").email = None
-        assert enqueue_email(session, to="a@test.example", subject="s", body="b",
-                             now=demo.clock.now(), dedupe_key="k") is not None
-        assert enqueue_email(session, to="a@test.example", subject="s", body="b",
-                             now=demo.clock.now(), dedupe_key="k") is None
+        assert (
+            enqueue_email(
+                session,
+                to="a@test.example",
+                subject="s",
+                body="b",
+                now=demo.clock.now(),
+                dedupe_key="k",
+            )
+            is not None
+        )
+        assert (
+            enqueue_email(
+                session,
+                to="a@test.example",
+                subject="s",
+                body="b",
+                now=demo.clock.now(),
+                dedupe_key="k",
+            )
+            is None
+        )
     request_id = filed_and_submitted(demo)
     act(demo, "signing-official", request_id, "endorse")
     assert [e.to_address for e in outbox(factory)] == [
-        "a@test.example", "so@demo.example", "dac-chair@demo.example"]
+        "a@test.example",
+        "so@demo.example",
+        "dac-chair@demo.example",
+    ]
 
 
 # --- several senders at once, on PostgreSQL -------------------------------------------------
+
 
 @pytest.fixture
 def postgres_factory(postgres_server: str) -> Iterator[sessionmaker[Session]]:
@@ -383,7 +466,7 @@ def postgres_factory(postgres_server: str) -> Iterator[sessionmaker[Session]]:
     from tests.postgres import create_database, drop_database
 
     name = f"outbox_{uuid.uuid4().hex[:8]}"
-    engine = make_engine(create_database(postgres_server, name))
+    engine = keyed(make_engine(create_database(postgres_server, name)))
     upgrade(engine)
     yield make_session_factory(engine)
     engine.dispose()
@@ -398,15 +481,21 @@ def test_concurrent_senders_on_postgresql_send_each_email_once(
     now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
     with postgres_factory.begin() as session:
         for number in range(60):
-            enqueue_email(session, to=f"user{number}@test.example", subject=f"mail {number}",
-                          body="b", now=now)
+            enqueue_email(
+                session,
+                to=f"user{number}@test.example",
+                subject=f"mail {number}",
+                body="b",
+                now=now,
+            )
     start = threading.Barrier(3)
     reports: list[SendReport] = []
 
     def sender() -> None:
         start.wait()
-        while (report := send_due_emails(postgres_factory, smtp_server.mailer(), now=now,
-                                         batch=4)).sent:
+        while (
+            report := send_due_emails(postgres_factory, smtp_server.mailer(), now=now, batch=4)
+        ).sent:
             reports.append(report)
 
     workers = [threading.Thread(target=sender) for _ in range(3)]
@@ -421,8 +510,14 @@ def test_concurrent_senders_on_postgresql_send_each_email_once(
     # is the code's (a sender ignoring the limit would hold every email in one claim).
     assert all(1 <= r.sent <= 4 for r in reports), reports
     with postgres_factory() as session:
-        assert session.scalar(select(func.count()).select_from(OutboxEmail).where(
-            OutboxEmail.status == EmailStatus.SENT.value)) == 60
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(OutboxEmail)
+                .where(OutboxEmail.status == EmailStatus.SENT.value)
+            )
+            == 60
+        )
 
 
 def test_a_sender_skips_emails_another_has_locked_instead_of_waiting(
@@ -433,23 +528,36 @@ def test_a_sender_skips_emails_another_has_locked_instead_of_waiting(
     now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
     with postgres_factory.begin() as session:
         for number in range(8):
-            enqueue_email(session, to=f"user{number}@test.example", subject=f"mail {number}",
-                          body="b", now=now + timedelta(seconds=number))
+            enqueue_email(
+                session,
+                to=f"user{number}@test.example",
+                subject=f"mail {number}",
+                body="b",
+                now=now + timedelta(seconds=number),
+            )
     # A sender whose every wait for a lock fails after 2 s, so that waiting is an error.
     url = postgres_factory.kw["bind"].url.render_as_string(hide_password=False)
-    impatient = create_engine(url, connect_args={"options": "-c lock_timeout=2s"})
+    impatient = keyed(create_engine(url, connect_args={"options": "-c lock_timeout=2s"}))
     with postgres_factory() as holder:
-        holder.execute(select(OutboxEmail.id).order_by(OutboxEmail.next_attempt_at)
-                       .limit(4).with_for_update())
-        report = send_due_emails(sessionmaker(bind=impatient), smtp_server.mailer(),
-                                 now=now + timedelta(minutes=1), batch=4)
+        holder.execute(
+            select(OutboxEmail.id).order_by(OutboxEmail.next_attempt_at).limit(4).with_for_update()
+        )
+        report = send_due_emails(
+            sessionmaker(bind=impatient),
+            smtp_server.mailer(),
+            now=now + timedelta(minutes=1),
+            batch=4,
+        )
         assert report == SendReport(4, 0, 0)
         assert sorted(m.subject for m in smtp_server.inbox.received) == [
-            f"mail {number}" for number in range(4, 8)]
+            f"mail {number}" for number in range(4, 8)
+        ]
         holder.rollback()
-    report = send_due_emails(postgres_factory, smtp_server.mailer(),
-                             now=now + timedelta(minutes=1), batch=4)
+    report = send_due_emails(
+        postgres_factory, smtp_server.mailer(), now=now + timedelta(minutes=1), batch=4
+    )
     assert report == SendReport(4, 0, 0)
     assert sorted(m.subject for m in smtp_server.inbox.received) == [
-        f"mail {number}" for number in range(8)]
+        f"mail {number}" for number in range(8)
+    ]
     impatient.dispose()

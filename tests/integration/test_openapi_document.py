@@ -257,6 +257,17 @@ def test_live_answers_match_the_document(
     given = call("POST", f"/api/v1/users/{member_id}/roles", admin, {"role": "auditor"}, 201)
     [auditor_role] = [r for r in given["roles"] if r["role"] == "auditor"]
     call("DELETE", f"/api/v1/users/{member_id}/roles/{auditor_role['id']}", admin)
+    invited = call(
+        "POST",
+        "/api/v1/users",
+        admin,
+        {"email": "invitee@example.org", "committees": [{"committee_id": made["id"]}]},
+        201,
+    )
+    call("POST", "/api/v1/users", admin, {"email": "invitee@example.org"}, 409)
+    call("POST", "/api/v1/users", admin, {"email": "nope"}, 400)
+    call("DELETE", f"/api/v1/users/{invited['id']}/invitation", admin, expected=204)
+    call("DELETE", f"/api/v1/users/{invited['id']}/invitation", admin, expected=409)
     call(
         "POST",
         f"/api/v1/datasets/{dataset_id}/agreements",
@@ -289,6 +300,19 @@ def test_live_answers_match_the_document(
     )
     call("PATCH", f"/api/v1/datasets/{consent_group['id']}", admin, {"duo_codes": ["XYZ"]}, 400)
     call("PATCH", f"/api/v1/datasets/{consent_group['id']}", admin, {"name": "HMB-IRB"})
+    prefix = {"prefix": "phs000424/", "dry_run": True}
+    plan = call("POST", f"/api/v1/datasets/{dataset_id}/files/prefix", admin, prefix)
+    assert plan["files"] == [] and plan["skipped"]  # the demo's files are all registered
+    call(
+        "POST",
+        f"/api/v1/datasets/{dataset_id}/files",
+        admin,
+        {"key": "none/x.tsv", "kind": "clinical", "size": 1, "sha256": "0" * 64, "md5": "0" * 32},
+        400,
+    )
+    call("PATCH", f"/api/v1/files/{files[-1]}", admin, {"description": "Documented."})
+    call("DELETE", f"/api/v1/files/{files[-1]}", admin, expected=204)
+    call("GET", f"/api/v1/datasets/{dataset_id}")
     call("GET", "/api/v1/eqtls?gene=ALB&limit=5")
     call("GET", "/api/v1/expression/genes/ALB")
     call("GET", "/api/v1/expression/genes/ALB/isoforms")

@@ -31,14 +31,20 @@ def stored(s3_storage: S3Storage, tmp_path: Path) -> S3Storage:
     return s3_storage
 
 
-def sign(storage: S3Storage, *, key: str = KEY, user: str = "7", seconds: int = 300,
-         filename: str = "chr17.vcf.gz") -> str:
-    return storage.signed_url(key, user=user, filename=filename,
-                              expires_at=datetime.now(UTC) + timedelta(seconds=seconds))
+def sign(
+    storage: S3Storage,
+    *,
+    key: str = KEY,
+    user: str = "7",
+    seconds: int = 300,
+    filename: str = "chr17.vcf.gz",
+) -> str:
+    return storage.signed_url(
+        key, user=user, filename=filename, expires_at=datetime.now(UTC) + timedelta(seconds=seconds)
+    )
 
 
-def edited(url: str, *, path: str | None = None, drop: str | None = None,
-           **changes: str) -> str:
+def edited(url: str, *, path: str | None = None, drop: str | None = None, **changes: str) -> str:
     parts = urlsplit(url)
     query = {name: value for name, value in parse_qsl(parts.query) if name != drop}
     query.update(changes)
@@ -58,15 +64,19 @@ def test_signed_url_returns_the_exact_bytes_under_the_file_name(stored: S3Storag
     assert response.headers["Content-Disposition"] == 'attachment; filename="chr17.vcf.gz"'
 
 
-@pytest.mark.parametrize("change", [
-    {"path": "other object"},
-    {"X-Amz-Expires": "604800"},
-    {"X-Amz-Date": (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y%m%dT%H%M%SZ")},
-    {USER_QUERY_PARAMETER: "8"},
-    {"drop": USER_QUERY_PARAMETER},
-    {"response-content-disposition": 'attachment; filename="setup.exe"'},
-    {"X-Amz-Signature": "0" * 64},
-], ids=["path", "expiry", "date", "user", "user-removed", "file-name", "signature"])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"path": "other object"},
+        {"X-Amz-Expires": "604800"},
+        {"X-Amz-Date": (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y%m%dT%H%M%SZ")},
+        {USER_QUERY_PARAMETER: "8"},
+        {"drop": USER_QUERY_PARAMETER},
+        {"response-content-disposition": 'attachment; filename="setup.exe"'},
+        {"X-Amz-Signature": "0" * 64},
+    ],
+    ids=["path", "expiry", "date", "user", "user-removed", "file-name", "signature"],
+)
 def test_any_edit_to_the_url_is_refused_by_the_store(
     stored: S3Storage, change: dict[str, str]
 ) -> None:
@@ -78,8 +88,9 @@ def test_any_edit_to_the_url_is_refused_by_the_store(
     assert_refused(edited(url, **change), "SignatureDoesNotMatch")
 
 
-def signed_in_the_past(storage: S3Storage, monkeypatch: pytest.MonkeyPatch, *, ago: timedelta,
-                       seconds: int) -> str:
+def signed_in_the_past(
+    storage: S3Storage, monkeypatch: pytest.MonkeyPatch, *, ago: timedelta, seconds: int
+) -> str:
     """A URL whose SigV4 signing time is ``ago`` in the past, valid ``seconds`` from then.
 
     boto takes the signing time from botocore.auth's clock; moving that clock back gives a
@@ -87,8 +98,11 @@ def signed_in_the_past(storage: S3Storage, monkeypatch: pytest.MonkeyPatch, *, a
     busy the machine is (the store's own clock is the real one).
     """
     signed_at = datetime.now(UTC) - ago
-    monkeypatch.setattr(botocore.auth, "get_current_datetime",
-                        lambda remove_tzinfo=True: signed_at.replace(tzinfo=None))
+    monkeypatch.setattr(
+        botocore.auth,
+        "get_current_datetime",
+        lambda remove_tzinfo=True: signed_at.replace(tzinfo=None),
+    )
     url = sign(storage, seconds=seconds)  # the backend asks boto for that many seconds
     monkeypatch.undo()
     query = dict(parse_qsl(urlsplit(url).query))
@@ -111,8 +125,13 @@ def test_url_signed_with_a_wrong_secret_is_refused(
     s3_server: S3Server, stored: S3Storage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret-key")
-    forger = S3Storage(s3_server.bucket, region="us-east-1", endpoint_url=s3_server.endpoint_url,
-                       addressing_style="path", key_prefix=stored.key_prefix)
+    forger = S3Storage(
+        s3_server.bucket,
+        region="us-east-1",
+        endpoint_url=s3_server.endpoint_url,
+        addressing_style="path",
+        key_prefix=stored.key_prefix,
+    )
     assert_refused(sign(forger), "SignatureDoesNotMatch")
 
 
@@ -130,8 +149,9 @@ def test_missing_object_is_object_not_found(stored: S3Storage) -> None:
 
 def test_objects_live_under_the_key_prefix(s3_server: S3Server, stored: S3Storage) -> None:
     # s3rver serves unsigned GETs, which shows where the object really is.
-    raw = requests.get(f"{s3_server.endpoint_url}/{s3_server.bucket}/{stored.key_prefix}{KEY}",
-                       timeout=10)
+    raw = requests.get(
+        f"{s3_server.endpoint_url}/{s3_server.bucket}/{stored.key_prefix}{KEY}", timeout=10
+    )
     assert raw.status_code == 200 and raw.content == CONTENT
 
 
@@ -140,18 +160,35 @@ def test_check_passes_on_a_live_bucket(s3_storage: S3Storage) -> None:
 
 
 def test_check_fails_cleanly_for_a_missing_bucket(s3_server: S3Server) -> None:
-    storage = S3Storage("no-such-bucket", region="us-east-1",
-                        endpoint_url=s3_server.endpoint_url, addressing_style="path")
+    storage = S3Storage(
+        "no-such-bucket",
+        region="us-east-1",
+        endpoint_url=s3_server.endpoint_url,
+        addressing_style="path",
+    )
     with pytest.raises(StorageUnavailable, match="no-such-bucket"):
         storage.check()
 
 
 def test_check_fails_cleanly_when_the_store_is_down(s3_server: S3Server) -> None:
     nothing_listens = HeldPort()  # bound, never listening: connections are refused
-    storage = S3Storage(s3_server.bucket, region="us-east-1", endpoint_url=nothing_listens.url,
-                        addressing_style="path")
+    storage = S3Storage(
+        s3_server.bucket,
+        region="us-east-1",
+        endpoint_url=nothing_listens.url,
+        addressing_style="path",
+    )
     started = time.monotonic()
     with pytest.raises(StorageUnavailable, match="Could not connect"):
         storage.check()
     assert time.monotonic() - started < 15
     nothing_listens.close()
+
+
+def test_listing_a_prefix_names_keys_without_the_key_prefix(stored: S3Storage) -> None:
+    assert list(stored.list_objects("phs000424/genotypes/")) == [
+        (OTHER_KEY, len(b"another donor's genotypes")),
+        (KEY, len(CONTENT)),
+    ]
+    assert list(stored.list_objects("phs000424/genotypes/chr17")) == [(KEY, len(CONTENT))]
+    assert list(stored.list_objects("elsewhere/")) == []

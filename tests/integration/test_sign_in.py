@@ -25,8 +25,9 @@ def start_login(base: str, next_path: str = "/requests") -> tuple[requests.Sessi
 
 def refused_logins(live: DemoInstance) -> list[AuditEvent]:
     with live.app.extensions["custodian.session_factory"]() as session:
-        return list(session.scalars(
-            select(AuditEvent).where(AuditEvent.action == "auth:login_failed")))
+        return list(
+            session.scalars(select(AuditEvent).where(AuditEvent.action == "auth:login_failed"))
+        )
 
 
 def assert_not_signed_in(browser: requests.Session, base: str) -> None:
@@ -62,8 +63,11 @@ def test_replayed_callback_does_not_sign_in_a_second_browser(live: DemoInstance)
 def test_callback_with_provider_error_is_a_clear_page(live: DemoInstance) -> None:
     browser, callback = start_login(live.base_url)
     state = parse_qs(urlsplit(callback).query)["state"][0]
-    response = browser.get(f"{live.base_url}/auth/callback",
-                           params={"error": "access_denied", "state": state}, timeout=10)
+    response = browser.get(
+        f"{live.base_url}/auth/callback",
+        params={"error": "access_denied", "state": state},
+        timeout=10,
+    )
     assert response.status_code == 400
     assert "Sign-in failed" in response.text
 
@@ -73,7 +77,8 @@ def test_next_is_limited_to_our_own_paths(live: DemoInstance) -> None:
         browser, callback = start_login(live.base_url, next_path=evil)
         landed = browser.get(callback, allow_redirects=False, timeout=10)
         assert landed.status_code == 302
-        assert landed.headers["Location"] in ("/", f"{live.base_url}/"), evil
+        # Not there: to the signed-in user's own work page instead.
+        assert landed.headers["Location"] in ("/work", f"{live.base_url}/work"), evil
 
 
 def test_session_cookie_is_httponly_and_samesite(live: DemoInstance) -> None:

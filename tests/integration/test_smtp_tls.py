@@ -22,6 +22,7 @@ from access.notifications.models import EmailStatus, OutboxEmail
 from access.notifications.outbox import SendReport, enqueue_email, send_due_emails
 from core.db import make_engine, make_session_factory
 from core.migrations import upgrade
+from tests.data_keys import keyed
 from tests.smtp_server import SmtpServer
 
 CREDENTIALS = ("custodian", "correct-horse-battery")
@@ -31,7 +32,7 @@ NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 @pytest.fixture
 def outbox(fresh_database_url: str) -> Iterator[sessionmaker[Session]]:
     """A migrated database holding one queued email."""
-    engine = make_engine(fresh_database_url)
+    engine = keyed(make_engine(fresh_database_url))
     upgrade(engine)
     factory = make_session_factory(engine)
     with factory.begin() as session:
@@ -68,10 +69,12 @@ def ca_file(ours: trustme.CA, tmp_path: Path) -> Path:
     return path
 
 
-def send(factory: sessionmaker[Session], server: SmtpServer, ca: Path | None,
-         host: str = "127.0.0.1") -> SendReport:
-    mailer = server.mailer(starttls=True, ca_file=ca, username=CREDENTIALS[0],
-                           password=CREDENTIALS[1], host=host)
+def send(
+    factory: sessionmaker[Session], server: SmtpServer, ca: Path | None, host: str = "127.0.0.1"
+) -> SendReport:
+    mailer = server.mailer(
+        starttls=True, ca_file=ca, username=CREDENTIALS[0], password=CREDENTIALS[1], host=host
+    )
     return send_due_emails(factory, mailer, now=NOW)
 
 
@@ -91,8 +94,13 @@ def test_the_right_ca_and_host_name_send_over_tls_and_log_in(
     assert the_email(outbox).status == EmailStatus.SENT
 
 
-def assert_refused(factory: sessionmaker[Session], server: SmtpServer, ca: Path | None,
-                   reason: str, host: str = "127.0.0.1") -> None:
+def assert_refused(
+    factory: sessionmaker[Session],
+    server: SmtpServer,
+    ca: Path | None,
+    reason: str,
+    host: str = "127.0.0.1",
+) -> None:
     assert send(factory, server, ca, host) == SendReport(0, 1, 0)
     assert server.inbox.received == []
     assert server.logins_tried == 0  # the password never left over an unverified channel
@@ -112,8 +120,9 @@ def test_a_certificate_from_another_ca_is_refused_and_recorded(
         assert "unable to get local issuer certificate" in str(the_email(outbox).last_error)
 
 
-@pytest.mark.parametrize("host, mismatch", [("localhost", "Hostname mismatch"),
-                                            ("127.0.0.1", "IP address mismatch")])
+@pytest.mark.parametrize(
+    "host, mismatch", [("localhost", "Hostname mismatch"), ("127.0.0.1", "IP address mismatch")]
+)
 def test_a_certificate_for_another_host_name_is_refused_and_recorded(
     outbox: sessionmaker[Session], ours: trustme.CA, ca_file: Path, host: str, mismatch: str
 ) -> None:

@@ -75,6 +75,8 @@ def test_store_down_fails_readyz_and_refuses_urls_with_503_after_the_access_chec
     )
     assert drs.status_code == 503
     assert drs.get_json()["status_code"] == 503
+    ticket = client.get(f"/ga4gh/htsget/v1/variants/{genotype['id']}", headers=researcher)
+    assert ticket.status_code == 503, ticket.get_json()
     # Whoever may not download is told that first: the store's state is not theirs to see.
     stranger = client.get(url_path, headers=issue_token(s3_app, "researcher2"))
     assert stranger.status_code == 403
@@ -86,7 +88,7 @@ def test_store_down_fails_readyz_and_refuses_urls_with_503_after_the_access_chec
             )
         ).all()
     reasons = [event.details.get("reason") for event in refusals]
-    assert reasons.count("storage_unavailable") == 2, reasons
+    assert reasons.count("storage_unavailable") == 3, reasons  # API, DRS, htsget
 
 
 def test_a_process_that_finds_the_store_down_refuses_without_a_readiness_probe(

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from access.committees import ensure_committee_member
 from access.identity.actor import OPERATOR, Actor
-from access.identity.models import User
+from access.identity.models import User, email_is
 from access.identity.sign_in import sign_in
 from audit.log.models import AuditEvent
 from tests import factories
@@ -185,7 +185,7 @@ def test_a_signed_in_user_signing_in_verified_gets_a_later_invitation(
     with demo.app.extensions["custodian.session_factory"].begin() as session:
         committee = factories.committee(session, demo.clock.now())
         invited = session.scalars(
-            select(User).where(User.email == "late@example.org", User.id != first_id)
+            select(User).where(email_is(session, "late@example.org"), User.id != first_id)
         ).one()
         ensure_committee_member(
             session, OPERATOR, committee, invited, chair=True, now=demo.clock.now()

@@ -48,6 +48,7 @@ from core.errors import DomainError
 from core.migrations import upgrade
 from datasets.catalogue.queries import CatalogueDirectory
 from tests import factories
+from tests.data_keys import keyed
 
 SYSTEM = Actor(user=None)
 START = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
@@ -70,7 +71,7 @@ STATEMENT = "We study tissue-specific regulation of gene expression in ageing ad
 @pytest.fixture
 def seeded_engine(fresh_database_url: str) -> Iterator[Engine]:
     """Two committees, a controlled dataset each, and one person per role."""
-    engine = make_engine(fresh_database_url)
+    engine = keyed(make_engine(fresh_database_url))
     upgrade(engine)
     with Session(engine) as session, session.begin():
         users = {name: factories.user(

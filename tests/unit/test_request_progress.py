@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from access.requests.progress import Facts, StageStatus, progress_of
+from access.requests.explained.progress import Facts, StageStatus, progress_of
 from access.requests.workflow import RequestState
 
 FACTS = Facts(

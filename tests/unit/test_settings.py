@@ -16,6 +16,7 @@ PRODUCTION = {
     "CUSTODIAN_DATABASE_URL": "sqlite:///:memory:",
     "CUSTODIAN_SECRET_KEY": "s" * 40,
     "CUSTODIAN_URL_SIGNING_KEY": "u" * 40,
+    "CUSTODIAN_DATA_KEY": "d" * 40,
     "CUSTODIAN_STORAGE_ROOT": "/srv/custodian/storage",
     "CUSTODIAN_OIDC_DISCOVERY_URL": "https://idp.example/.well-known/openid-configuration",
     "CUSTODIAN_OIDC_CLIENT_ID": "custodian",
@@ -51,6 +52,7 @@ def test_each_missing_required_setting_stops_start_up_naming_it(missing: str) ->
         ("CUSTODIAN_PUBLIC_URL", "ftp://host"),
         ("CUSTODIAN_OIDC_DISCOVERY_URL", "not a url"),
         ("CUSTODIAN_SECRET_KEY", "short"),
+        ("CUSTODIAN_DATA_KEY", "short"),
         ("CUSTODIAN_API_TOKEN_DAYS", "0"),
     ],
 )

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from access.identity.actor import Actor
 from access.identity.models import Role
 from access.models import Committee, CommitteeMembership
+from access.requests.explained.progress import Facts, Progress, progress_of
 from access.requests.models import AccessRequest, ConflictDeclaration, RequestQuestion, Vote
 from access.requests.moves import committees_of, standing_of
-from access.requests.progress import Facts, Progress, progress_of
 from access.requests.review import conflicts_of, part_decisions, votes_of
 from access.requests.workflow import RequestAction, RequestState, allowed_actions, party_for
 

@@ -8,8 +8,8 @@ queue only into the chain. ``audit_alert_windows`` is the sequencer's O(1) alert
 derived from the chain (audit/review/alerts.py). Events chained before this revision keep
 their bytes and hashes: nothing about the chain format changes.
 
-Revision ID: 0015
-Revises: 0013
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-04 22:00:00.000000
 """
 
@@ -20,8 +20,8 @@ from alembic import op
 
 import core.db
 
-revision = "0015"
-down_revision = "0013"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
