@@ -25,6 +25,12 @@ def post_form(
     return response
 
 
+def file_draft(browser: requests.Session, base: str, *, title: str) -> requests.Response:
+    """File a draft for the demo's controlled dataset through the new-request page."""
+    return post_form(browser, base, "/requests/new", "/requests/new", title=title,
+                     research_use_statement=STATEMENT, dataset_ids="1")
+
+
 def state_on_page(html: str) -> str:
     found = re.search(r'id="request-state" data-state="([a-z_]+)"', html)
     assert found is not None

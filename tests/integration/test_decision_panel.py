@@ -10,21 +10,13 @@ import requests
 
 from tests.conftest import DemoInstance, sign_in
 from tests.html_forms import forms_in
-from tests.request_pages import STATEMENT, confirm, post_form, state_on_page
+from tests.request_pages import confirm, file_draft, post_form, state_on_page
 
 
 def endorsed_request(base: str) -> tuple[requests.Session, str]:
     """A request the researcher filed and submitted and the signing official endorsed."""
     researcher = sign_in(base, "researcher")
-    filed = post_form(
-        researcher,
-        base,
-        "/requests/new",
-        "/requests/new",
-        title="Ageing eQTLs",
-        research_use_statement=STATEMENT,
-        dataset_ids="1",
-    )
+    filed = file_draft(researcher, base, title="Ageing eQTLs")
     path = filed.url.removeprefix(base)
     post_form(researcher, base, path, f"{path}/submit")
     official = sign_in(base, "signing-official")

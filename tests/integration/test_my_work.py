@@ -10,7 +10,7 @@ import requests
 from tests.agreements import accept_over_http
 from tests.conftest import DemoInstance, csrf_header, sign_in
 from tests.html_forms import form_with_field
-from tests.request_pages import STATEMENT, post_form
+from tests.request_pages import STATEMENT, file_draft, post_form
 
 
 def work(browser: requests.Session, base: str) -> dict[str, int]:
@@ -71,15 +71,7 @@ def test_agreements_to_accept_and_access_ending_within_a_month_are_listed(
 ) -> None:
     base = live.base_url
     researcher = sign_in(base, "researcher")
-    filed = post_form(
-        researcher,
-        base,
-        "/requests/new",
-        "/requests/new",
-        title="Short project",
-        research_use_statement=STATEMENT,
-        dataset_ids="1",
-    )
+    filed = file_draft(researcher, base, title="Short project")
     path = filed.url.removeprefix(base)
     post_form(researcher, base, path, f"{path}/submit")
     post_form(sign_in(base, "signing-official"), base, path, f"{path}/endorse")

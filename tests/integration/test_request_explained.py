@@ -7,7 +7,7 @@ import re
 from html import unescape
 
 from tests.conftest import DemoInstance, sign_in
-from tests.request_pages import STATEMENT, post_form
+from tests.request_pages import file_draft, post_form
 
 
 def text_of(html: str, element_id: str) -> str:
@@ -32,15 +32,7 @@ def current_stage(html: str) -> str:
 def test_each_step_says_who_holds_the_request_and_what_comes_next(live: DemoInstance) -> None:
     base = live.base_url
     researcher = sign_in(base, "researcher")
-    draft = post_form(
-        researcher,
-        base,
-        "/requests/new",
-        "/requests/new",
-        title="Ageing eQTLs",
-        research_use_statement=STATEMENT,
-        dataset_ids="1",
-    )
+    draft = file_draft(researcher, base, title="Ageing eQTLs")
     path = draft.url.removeprefix(base)
     assert "round 0" not in draft.text and "not yet before the committee" in draft.text
     assert current_stage(draft.text) == "Filed"

@@ -7,7 +7,7 @@ import re
 
 from tests.conftest import DemoInstance, sign_in
 from tests.html_forms import forms_in
-from tests.request_pages import STATEMENT, post_form
+from tests.request_pages import file_draft
 
 
 def test_every_problem_of_a_new_request_shows_beside_its_field_at_once(
@@ -54,15 +54,7 @@ def test_every_problem_of_a_new_request_shows_beside_its_field_at_once(
 def test_a_refused_revision_returns_to_the_edit_form_as_typed(live: DemoInstance) -> None:
     base = live.base_url
     researcher = sign_in(base, "researcher")
-    filed = post_form(
-        researcher,
-        base,
-        "/requests/new",
-        "/requests/new",
-        title="Ageing eQTLs",
-        research_use_statement=STATEMENT,
-        dataset_ids="1",
-    )
+    filed = file_draft(researcher, base, title="Ageing eQTLs")
     path = filed.url.removeprefix(base)
     shown = researcher.get(f"{base}{path}/edit", timeout=10)
     form = next(f for f in forms_in(shown.text, shown.url) if f.action.endswith("/revise"))

@@ -7,7 +7,7 @@ import re
 from tests.agreements import accept_over_http
 from tests.conftest import DemoInstance, csrf_header, sign_in
 from tests.html_forms import forms_in
-from tests.request_pages import STATEMENT, confirm, post_form, state_on_page
+from tests.request_pages import STATEMENT, confirm, file_draft, post_form, state_on_page
 
 
 def test_every_role_walks_the_request_through_its_pages(live: DemoInstance) -> None:
@@ -150,15 +150,7 @@ def test_every_role_walks_the_request_through_its_pages(live: DemoInstance) -> N
 def test_a_form_without_the_csrf_token_changes_nothing(live: DemoInstance) -> None:
     base = live.base_url
     researcher = sign_in(base, "researcher")
-    filed = post_form(
-        researcher,
-        base,
-        "/requests/new",
-        "/requests/new",
-        title="Ageing eQTLs",
-        research_use_statement=STATEMENT,
-        dataset_ids="1",
-    )
+    filed = file_draft(researcher, base, title="Ageing eQTLs")
     path = filed.url.removeprefix(base)
     forged = researcher.post(f"{base}{path}/submit", data={}, timeout=10)
     assert forged.status_code == 400
