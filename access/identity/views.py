@@ -79,7 +79,7 @@ def callback() -> Response:
     enforce("sign_in")
     actor = current_actor()
     try:
-        issuer, claims = oidc.finish()
+        provider, issuer, claims = oidc.finish()
     except (
         AuthlibBaseError,
         JoseError,
@@ -94,7 +94,8 @@ def callback() -> Response:
     after = "/work" if after == "/" else after
     session.clear()  # a fresh session on sign-in: nothing from before carries over
     now = clock().now()
-    user = sign_in(db_session(), actor, issuer=issuer, claims=claims, now=now)
+    user = sign_in(db_session(), actor, issuer=issuer, claims=claims, now=now,
+                   institution_claim=provider.institution_claim)
     if PASSPORT_CLAIM in claims:
         record_sign_in_visas(
             db_session(),

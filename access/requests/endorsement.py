@@ -54,11 +54,11 @@ def decline_request(
 def endorsement_queue(session: Session, actor: Actor) -> list[AccessRequest]:
     """Submitted requests from the institutions the actor is signing official for."""
     user = actor.require_user()
-    institutions = select(RoleAssignment.scope).where(
+    institutions = select(RoleAssignment.institution_id).where(
         RoleAssignment.user_id == user.id, RoleAssignment.role == Role.SIGNING_OFFICIAL.value)
     return list(session.scalars(
         select(AccessRequest).join(User, User.id == AccessRequest.applicant_id)
         .where(AccessRequest.state == RequestState.SUBMITTED.value,
-               User.institution.in_(institutions), AccessRequest.applicant_id != user.id)
+               User.institution_id.in_(institutions), AccessRequest.applicant_id != user.id)
         .order_by(AccessRequest.submitted_at, AccessRequest.id)
     ))
