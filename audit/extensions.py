@@ -1,5 +1,6 @@
-"""What the audit package's routes and commands take from the app: its checkpoint signer
-and who is reading. Set once by audit.install; the only place that reads them back."""
+"""What the audit package's routes and commands take from the app: its checkpoint signer,
+who is reading and what the pages call things. Set once by audit.install; the only place
+that reads them back."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from flask import Flask, current_app
 
 from audit.integrity.checkpoints import CheckpointSigner
 from audit.readers import AuditReader
+from audit.review.names import AuditDirectory
 from core.errors import DomainError
 
 _SIGNER = "custodian.audit_checkpoint_signer"
 _READER = "custodian.audit_reader"
+_DIRECTORY = "custodian.audit_directory"
 
 
 def keep(app: Flask, *, signer: CheckpointSigner, reader: Callable[[], AuditReader]) -> None:
@@ -38,3 +41,13 @@ def may_read_audit() -> bool:
     except DomainError:
         return False
     return True
+
+
+def keep_directory(app: Flask, directory: AuditDirectory) -> None:
+    app.extensions[_DIRECTORY] = directory
+
+
+def audit_directory() -> AuditDirectory:
+    """What the pages call people, datasets and files (audit/review/names.py)."""
+    found: AuditDirectory = current_app.extensions[_DIRECTORY]
+    return found

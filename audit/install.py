@@ -17,6 +17,7 @@ from audit.on_commit import CommitHooks, install_commit_hooks
 from audit.readers import AuditReader
 from audit.review.alerts import AlertRules
 from audit.review.api import api as review_api
+from audit.review.names import AuditDirectory
 from audit.review.views import pages as review_pages
 from config import Settings
 from core.web.health import Failing, add_check
@@ -28,8 +29,10 @@ def install(
     *,
     session_factory: sessionmaker[Session],
     reader: Callable[[], AuditReader],
+    directory: AuditDirectory,
 ) -> None:
-    """``reader`` tells who reads the log: the audit package cannot look up users itself."""
+    """``reader`` tells who reads the log and ``directory`` what its pages call people,
+    datasets and files: the audit package cannot look them up itself."""
     signer = CheckpointSigner.from_seed(
         settings.audit_signing_key,
         origin=settings.audit_origin,
@@ -42,6 +45,7 @@ def install(
         ),
     )
     extensions.keep(app, signer=signer, reader=reader)
+    extensions.keep_directory(app, directory)
     for blueprint in (review_pages, review_api, integrity_api):
         app.register_blueprint(blueprint)
     app.add_template_global(extensions.may_read_audit, "may_read_audit")

@@ -1,4 +1,5 @@
-"""``flask demo setup``: the embedded demo's personas, committee and synthetic study; and
+"""``flask demo setup``: the embedded demo's personas, committee and synthetic study, and a
+signed checkpoint of the audit log; and
 ``flask datasets upload-demo``, the same study in the configured storage."""
 
 from __future__ import annotations
@@ -9,6 +10,9 @@ from flask.cli import AppGroup, with_appcontext
 
 from access.identity.actor import OPERATOR
 from access.identity.personas import DEMO_PERSONAS
+from audit.extensions import checkpoint_signer
+from audit.integrity.checkpoints import checkpoint_now
+from audit.log.append import SYSTEM
 from config import Settings
 from core.web.request_scope import clock, session_factory
 from datasets.demo.set_up import ensure_demo_committee, register_demo_study, set_up_demo
@@ -26,7 +30,12 @@ def setup_command() -> None:
     with session_factory().begin() as session:
         set_up_demo(session, issuer=settings.dev_idp_issuer,
                     storage=storage(), now=clock().now())
-    click.echo("Demo study, committee and personas are ready.")
+    # So that the auditors' pages have a signed checkpoint to show and prove events against
+    # from the start, not only after the first 1,000 events.
+    with session_factory().begin() as session:
+        signed = checkpoint_now(session, SYSTEM, clock().now(), checkpoint_signer())
+    click.echo("Demo study, committee and personas are ready; the audit log's "
+               f"{signed.tree_size} events are in a signed checkpoint.")
     click.echo(f"Open {settings.public_url}/ and sign in as one of:")
     for persona in DEMO_PERSONAS:
         click.echo(f"  {persona.username:<17} {persona.description}")
