@@ -27,8 +27,9 @@ def _audit_signing_key(env: EnvReader, demo_secrets: Mapping[str, str]) -> bytes
     """An Ed25519 private key as PEM (``openssl genpkey -algorithm ed25519``) or its raw
     32-byte seed in base64; returned as the seed."""
     value = env.secret("AUDIT_SIGNING_KEY", demo_secrets, min_length=1)
-    problem = f"{PREFIX}AUDIT_SIGNING_KEY must be an Ed25519 private key in PEM or a base64 " \
-        "32-byte seed"
+    problem = (
+        f"{PREFIX}AUDIT_SIGNING_KEY must be an Ed25519 private key in PEM or a base64 32-byte seed"
+    )
     if value.startswith("-----BEGIN"):
         try:
             key = load_pem_private_key(value.encode(), password=None)
@@ -52,18 +53,40 @@ def _default_origin(public_url: str) -> str:
     return f"{parts.netloc}{parts.path.rstrip('/')}/audit"
 
 
-def audit_settings(env: EnvReader, *, public_url: str, demo_secrets: Mapping[str, str]
-                   ) -> dict[str, Any]:
-    """The checkpoint key and the log's name, how often checkpoints are signed, and the
-    thresholds of the auditors' alerts."""
+def audit_settings(
+    env: EnvReader, *, public_url: str, is_demo: bool, demo_secrets: Mapping[str, str]
+) -> dict[str, Any]:
+    """The checkpoint key and the log's name, how often checkpoints are signed, how the
+    sequencer runs (audit/log/sequencing.py), and the thresholds of the auditors' alerts."""
     return {
+        "audit_sequencer": env.choice(
+            "AUDIT_SEQUENCER",
+            ("thread", "after_commit"),
+            default="after_commit" if is_demo else "thread",
+        ),
+        "audit_sequencer_batch": env.integer(
+            "AUDIT_SEQUENCER_BATCH", default=1000, minimum=1, maximum=100_000
+        ),
+        "audit_sequencer_interval_ms": env.integer(
+            "AUDIT_SEQUENCER_INTERVAL_MS", default=100, minimum=1, maximum=60_000
+        ),
+        "audit_max_lag_seconds": env.integer(
+            "AUDIT_MAX_LAG_SECONDS", default=60, minimum=1, maximum=86_400
+        ),
         "audit_signing_key": _audit_signing_key(env, demo_secrets),
-        "audit_checkpoint_every": env.integer("AUDIT_CHECKPOINT_EVERY", default=1000,
-                                              minimum=1, maximum=1_000_000),
-        "audit_origin": env.matching("AUDIT_ORIGIN", ORIGIN, "a key name without spaces or '+'",
-                                     default=_default_origin(public_url)),
-        "alert_downloads_per_hour": env.integer("ALERT_DOWNLOADS_PER_HOUR", default=50,
-                                                minimum=1, maximum=1_000_000),
-        "alert_refusals_per_hour": env.integer("ALERT_REFUSALS_PER_HOUR", default=10,
-                                               minimum=1, maximum=1_000_000),
+        "audit_checkpoint_every": env.integer(
+            "AUDIT_CHECKPOINT_EVERY", default=1000, minimum=1, maximum=1_000_000
+        ),
+        "audit_origin": env.matching(
+            "AUDIT_ORIGIN",
+            ORIGIN,
+            "a key name without spaces or '+'",
+            default=_default_origin(public_url),
+        ),
+        "alert_downloads_per_hour": env.integer(
+            "ALERT_DOWNLOADS_PER_HOUR", default=50, minimum=1, maximum=1_000_000
+        ),
+        "alert_refusals_per_hour": env.integer(
+            "ALERT_REFUSALS_PER_HOUR", default=10, minimum=1, maximum=1_000_000
+        ),
     }

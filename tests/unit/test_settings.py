@@ -103,10 +103,21 @@ def test_demo_generates_persists_and_reuses_its_secrets(
 
 
 def test_production_cookies_are_secure_and_dev_idp_is_not_mounted() -> None:
-    app = create_app(load_settings(PRODUCTION))
+    # No sequencer thread on a database without tables (tests/integration cover the thread).
+    app = create_app(load_settings({**PRODUCTION, "CUSTODIAN_AUDIT_SEQUENCER": "after_commit"}))
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.test_client().get("/dev-idp/.well-known/openid-configuration").status_code == 404
+
+
+def test_the_sequencer_runs_in_a_thread_outside_the_demo_and_after_commits_in_it() -> None:
+    assert load_settings(PRODUCTION).audit_sequencer == "thread"
+    assert (
+        load_settings({**PRODUCTION, "CUSTODIAN_AUDIT_SEQUENCER": "after_commit"}).audit_sequencer
+        == "after_commit"
+    )
+    with pytest.raises(SettingsError, match="CUSTODIAN_AUDIT_SEQUENCER"):
+        load_settings({**PRODUCTION, "CUSTODIAN_AUDIT_SEQUENCER": "cron"})
 
 
 def test_port_variable_sets_the_public_url() -> None:
