@@ -14,7 +14,7 @@ from audit.integrity.api import api as integrity_api
 from audit.integrity.checkpoints import CheckpointSigner
 from audit.integrity.cli import audit_cli
 from audit.log.alarm import writes_failing
-from audit.log.sequencing import Sequencer, backlog, integrate_after_commit
+from audit.log.sequencing import Sequencer, backlog, integrate_in_transaction
 from audit.readers import AuditReader
 from audit.review.alerts import AlertRules
 from audit.review.api import api as review_api
@@ -48,8 +48,8 @@ def install(
         batch_size=settings.audit_sequencer_batch,
         interval=settings.audit_sequencer_interval_ms / 1000,
     )
-    if settings.audit_sequencer == "after_commit":
-        integrate_after_commit(session_factory, sequencer)
+    if settings.audit_sequencer == "in_transaction":
+        integrate_in_transaction(session_factory, sequencer)
     else:  # started with the first request: a CLI command hosts none, a forked worker its own
         app.before_request(sequencer.start)
     extensions.keep(app, signer=signer, sequencer=sequencer, reader=reader)

@@ -53,17 +53,35 @@ def _default_origin(public_url: str) -> str:
     return f"{parts.netloc}{parts.path.rstrip('/')}/audit"
 
 
+def _sequencer_mode(env: EnvReader, *, is_demo: bool, on_sqlite: bool) -> str:
+    """``in_transaction`` on SQLite and in the demo, ``thread`` otherwise; never
+    ``in_transaction`` on PostgreSQL in production, where every audited commit would wait
+    for the chain lock (audit/log/sequencing.py)."""
+    mode = env.choice(
+        "AUDIT_SEQUENCER",
+        ("thread", "in_transaction"),
+        default="in_transaction" if is_demo or on_sqlite else "thread",
+    )
+    if mode == "in_transaction" and not (is_demo or on_sqlite):
+        raise SettingsError(
+            f"{PREFIX}AUDIT_SEQUENCER=in_transaction is for SQLite and the demo: on "
+            "PostgreSQL it would make every audited commit wait for one lock; use thread"
+        )
+    return mode
+
+
 def audit_settings(
-    env: EnvReader, *, public_url: str, is_demo: bool, demo_secrets: Mapping[str, str]
+    env: EnvReader,
+    *,
+    public_url: str,
+    is_demo: bool,
+    on_sqlite: bool,
+    demo_secrets: Mapping[str, str],
 ) -> dict[str, Any]:
     """The checkpoint key and the log's name, how often checkpoints are signed, how the
     sequencer runs (audit/log/sequencing.py), and the thresholds of the auditors' alerts."""
     return {
-        "audit_sequencer": env.choice(
-            "AUDIT_SEQUENCER",
-            ("thread", "after_commit"),
-            default="after_commit" if is_demo else "thread",
-        ),
+        "audit_sequencer": _sequencer_mode(env, is_demo=is_demo, on_sqlite=on_sqlite),
         "audit_sequencer_batch": env.integer(
             "AUDIT_SEQUENCER_BATCH", default=1000, minimum=1, maximum=100_000
         ),

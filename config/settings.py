@@ -26,7 +26,7 @@ Environment = Literal["demo", "production"]
 StorageBackend = Literal["local", "s3"]
 AddressingStyle = Literal["auto", "path", "virtual"]
 LogFormat = Literal["json", "text"]
-SequencerMode = Literal["thread", "after_commit"]
+SequencerMode = Literal["thread", "in_transaction"]
 # S3's bucket naming rules (3-63 characters, DNS-safe), which S3-compatible stores share.
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 REGION_NAME = re.compile(r"[a-z0-9-]{1,32}")
@@ -133,17 +133,24 @@ def load_settings(
     if is_demo:
         demo_secrets_file = instance_dir / "demo-secrets.json"
         demo_secrets = load_or_create_demo_secrets(demo_secrets_file)
+    database = _database_settings(env, is_demo, instance_dir)
     return Settings(
         environment=environment,  # type: ignore[arg-type]
         public_url=public_url,
         instance_dir=instance_dir,
         demo_secrets_file=demo_secrets_file,
         **_web_settings(env, demo_secrets),
-        **_database_settings(env, is_demo, instance_dir),
+        **database,
         **_storage_settings(env, is_demo, instance_dir, demo_secrets),
         **_token_settings(env),
         **identity_settings(env, is_demo=is_demo, public_url=public_url, demo_secrets=demo_secrets),
-        **audit_settings(env, public_url=public_url, is_demo=is_demo, demo_secrets=demo_secrets),
+        **audit_settings(
+            env,
+            public_url=public_url,
+            is_demo=is_demo,
+            on_sqlite=database["database_url"].startswith("sqlite"),
+            demo_secrets=demo_secrets,
+        ),
         **_operations_settings(env, is_demo),
         **_email_settings(env, public_url),
         **protection_settings(env),

@@ -1,6 +1,6 @@
 """Draining the audit queue in tests that write events without the app's sequencer: a
 session factory of their own, or a bare engine. Tests through the app need none of this:
-the demo's ``after_commit`` mode chains a transaction's events as it commits."""
+the demo's ``in_transaction`` mode chains a transaction's events as it commits."""
 
 from __future__ import annotations
 

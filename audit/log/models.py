@@ -89,6 +89,9 @@ class AuditEvent(Base):
     # 0017). Not hashed: the database uses it to let an entry leave the queue only once the
     # chain holds its very content (migrations/versions/0017_audit_queue.py).
     entry_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    # When the sequencer chained it; null before revision 0017. Not hashed, as entry_id: with
+    # occurred_at, the time its action gave it, it is each event's lag (benchmarks/).
+    chained_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The event's RFC 6962 leaf, kept so that checkpoints and proofs never re-encode events:
     # SHA-256(0x00 || prev_hash || canonical bytes), equal to hash (LINKED), or on events
     # recorded before 2026-11-25 SHA-256(0x00 || canonical bytes) (SEPARATE; audit/log/chain.py).

@@ -78,7 +78,7 @@ def integrate_batch(
             *_alerts(windows.observe(fields), fields, seq + 1),
         ]:
             seq += 1
-            rows.append(_chained(seq, prev_hash, event, entry_id))
+            rows.append(_chained(seq, prev_hash, event, entry_id, now))
             prev_hash = rows[-1]["hash"]
             if seq % signer.every == 0 or asks_for_checkpoint(event):
                 due.append(seq)
@@ -150,7 +150,7 @@ def _alerts(
 
 
 def _chained(
-    seq: int, prev_hash: str, fields: dict[str, Any], entry_id: int | None
+    seq: int, prev_hash: str, fields: dict[str, Any], entry_id: int | None, now: datetime
 ) -> dict[str, Any]:
     chain_hash, leaf = event_hashes(prev_hash, {"seq": seq, **fields})
     dataset_id, file_id = search_keys(fields["target_type"], fields["target_id"], fields["details"])
@@ -161,6 +161,7 @@ def _chained(
         "hash": chain_hash,
         "leaf_hash": leaf,
         "entry_id": entry_id,
+        "chained_at": now,
         "dataset_id": dataset_id,
         "file_id": file_id,
     }

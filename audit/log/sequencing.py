@@ -8,15 +8,26 @@
   every ``FOLLOWER_RETRY`` seconds, and one takes over as soon as the leader's connection
   ends, however it died. The leader looks at the queue every ``AUDIT_SEQUENCER_INTERVAL_MS``
   while it is empty, and integrates back to back while it is not. ``flask audit sequence``
-  runs the same loop in a process of its own.
-- ``after_commit`` (the demo's default): the process that commits an audited transaction
-  integrates right after it, so one process on SQLite needs no thread and no polling, and
-  what a request recorded is chained before its response is sent. Tests rely on that.
+  runs the same loop in a process of its own. No action's transaction takes a lock here.
+- ``in_transaction`` (the demo's default, for SQLite): a transaction that queued events
+  integrates the queue itself, just before it commits, in the same transaction. SQLite
+  lets one transaction write at a time, and this one has held the write lock since it
+  queued its first event, so integrating there can wait for nobody: nothing is serialised
+  that SQLite did not serialise already, and the events are chained when the action
+  commits, before its response is sent (tests rely on that). Checkpoints falling due are
+  signed there too, inside that request: the one thing this mode does in a user's request.
+  On PostgreSQL it would make every audited commit wait for the chain lock (the design
+  revision 0017 left), so settings refuse it there outside the demo.
+
+Why not integrate after the commit, in a session of its own, as this mode first did:
+SQLAlchemy also reports the release of a SAVEPOINT as a commit, and the outbox queues each
+email in one (access/notifications/outbox.py), so the integration opened a second
+connection while its own request's transaction still held SQLite's write lock, and waited
+for itself until the busy timeout: every request that queued an email stalled 30 s.
 
 Either way, each batch also takes the chain lock for its transaction
 (audit/log/sequencer.py), which alone makes integration exclusive; leadership only spares
-the others from waiting on it. Use one mode per deployment: an ``after_commit`` process
-beside a ``thread`` leader would wait on the leader's lock after every commit.
+the others from waiting on it.
 """
 
 from __future__ import annotations
@@ -29,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, event, func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from audit.integrity.checkpoints import CheckpointSigner
 from audit.log.append import QUEUED
@@ -94,6 +105,24 @@ class Sequencer:
         if done is not None:
             observe_audit_lags(done.lags)
         return done
+
+    def integrate_within(self, session: Session) -> int:
+        """Integrate the whole queue in the caller's transaction, which commits it (the
+        ``in_transaction`` mode); entries integrated."""
+        total = 0
+        while True:
+            done = integrate_batch(
+                session,
+                signer=self.signer,
+                rules=self.rules,
+                now=self.clock.now(),
+                limit=self.batch_size,
+            )
+            assert done is not None
+            observe_audit_lags(done.lags)
+            total += done.entries
+            if done.entries < self.batch_size:
+                return total
 
     def drain(self) -> int:
         """Integrate until the queue is empty, waiting for the lock; entries integrated."""
@@ -183,19 +212,21 @@ def _give_up(connection: Connection) -> None:
         connection.invalidate()
 
 
-def integrate_after_commit(factory: sessionmaker[Session], sequencer: Sequencer) -> None:
-    """``after_commit`` mode: a session that queued events integrates once it commits.
+def integrate_in_transaction(factory: sessionmaker[Session], sequencer: Sequencer) -> None:
+    """``in_transaction`` mode: a transaction that queued events integrates before it commits.
 
-    A failure here cannot undo the committed action; it is logged, and the entries wait
-    for the next commit (``flask audit verify`` reports them meanwhile).
+    A failure here fails the commit, and with it the action, as any failing audit write
+    does. A SAVEPOINT's release is no commit of the transaction: it integrates nothing.
     """
 
-    def after_commit(session: Session) -> None:
-        if not session.info.pop(QUEUED, False):
+    def before_commit(session: Session) -> None:
+        if session.in_nested_transaction() or not session.info.get(QUEUED):
             return
-        try:
-            sequencer.drain()
-        except Exception:
-            log.exception("integrating audit events after a commit failed")
+        sequencer.integrate_within(session)
 
-    event.listen(factory, "after_commit", after_commit)
+    def after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+        if transaction.parent is None:  # committed (and integrated) or rolled back
+            session.info.pop(QUEUED, None)
+
+    event.listen(factory, "before_commit", before_commit)
+    event.listen(factory, "after_transaction_end", after_transaction_end)

@@ -1,10 +1,10 @@
 """audit queue: actions queue their events, a sequencer chains them (audit/log/sequencer.py)
 
 Actions insert into ``audit_queue`` and take no lock; the sequencer moves entries into
-``audit_events`` (which gains ``entry_id``) and deletes them in the same transaction. The
-database refuses any UPDATE or TRUNCATE of the queue, and a DELETE of an entry unless the
-chain holds an event made from it with the very same content: an event can leave the
-queue only into the chain. ``audit_alert_windows`` is the sequencer's O(1) alert state,
+``audit_events`` (which gains ``entry_id`` and ``chained_at``, neither hashed) and deletes
+them in the same transaction. The database refuses any UPDATE or TRUNCATE of the queue,
+and a DELETE of an entry unless the chain holds an event made from it with the very same
+content: an event can leave the queue only into the chain. ``audit_alert_windows`` is the sequencer's O(1) alert state,
 derived from the chain (audit/review/alerts.py). Events chained before this revision keep
 their bytes and hashes: nothing about the chain format changes.
 
@@ -67,6 +67,7 @@ def upgrade() -> None:
     # A plain ADD COLUMN and a unique index: on SQLite, a table rebuild would drop the
     # append-only triggers of revision 0002.
     op.add_column("audit_events", sa.Column("entry_id", SEQ, nullable=True))
+    op.add_column("audit_events", sa.Column("chained_at", core.db.UTCDateTime(), nullable=True))
     op.create_index("ix_audit_events_entry_id", "audit_events", ["entry_id"], unique=True)
     _guard_queue()
 
@@ -81,8 +82,10 @@ def downgrade() -> None:
     _unguard_queue()
     op.drop_index("ix_audit_events_entry_id", table_name="audit_events")
     if connection.dialect.name == "sqlite":  # a native DROP COLUMN keeps the triggers
+        op.execute("ALTER TABLE audit_events DROP COLUMN chained_at")
         op.execute("ALTER TABLE audit_events DROP COLUMN entry_id")
     else:
+        op.drop_column("audit_events", "chained_at")
         op.drop_column("audit_events", "entry_id")
     op.drop_table("audit_alert_windows")
     op.drop_table("audit_queue")

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import create_app
 from audit.log.actions import AuditAction
-from audit.log.append import SYSTEM, record_event
+from audit.log.append import QUEUED, SYSTEM, record_event
 from audit.log.models import AuditEvent, AuditQueueEntry
 from audit.log.sequencer import CHAIN_LOCK_KEY
 from core.db import make_session_factory
@@ -32,7 +32,7 @@ ONLY_POSTGRESQL = pytest.mark.parametrize("database_backend", ["postgresql"], in
 
 
 def bare_factory(demo: DemoInstance) -> sessionmaker[Session]:
-    """Sessions on the demo's database without the app's after-commit sequencer: what
+    """Sessions on the demo's database without the app's in-transaction sequencer: what
     they queue stays queued, as it would while no sequencer runs."""
     return make_session_factory(demo.app.extensions["custodian.engine"])
 
@@ -148,6 +148,52 @@ def test_verify_reports_unchained_events_and_fails_once_one_waits_too_long(
         ).first()
     assert recorded is not None
     assert (recorded["unchained"], recorded["oldest_unchained_seconds"]) == (1, 61.0)
+
+
+def test_an_action_chains_the_queue_as_it_commits_and_a_savepoint_is_no_commit(
+    demo: DemoInstance,
+) -> None:
+    """The demo's ``in_transaction`` mode. The outbox queues each email in a SAVEPOINT,
+    which SQLAlchemy reports as a commit: chaining there, from a second connection, once
+    left a request waiting for its own SQLite write lock."""
+    factory: sessionmaker[Session] = demo.app.extensions["custodian.session_factory"]
+    left_queued = queue_one(demo)  # by a session without the mode: the next commit takes it
+    with factory() as session:
+        first = record_event(session, SYSTEM, AuditAction.AUDIT_VERIFY, now=demo.clock.now())
+        with session.begin_nested():
+            nested = record_event(
+                session, SYSTEM, AuditAction.AUDIT_VERIFY, now=demo.clock.now(), details={"n": 1}
+            )
+        assert session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.entry_id.in_([first.id, nested.id]))) == 0
+        demo.clock.advance(timedelta(seconds=3))
+        session.commit()
+    assert queued(demo) == 0
+    with bare_factory(demo)() as session:
+        chained = session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.entry_id.in_([left_queued, first.id, nested.id]))
+            .order_by(AuditEvent.seq)
+        ).all()
+    assert [event.entry_id for event in chained] == [left_queued, first.id, nested.id]
+    assert [event.seq for event in chained] == list(range(chained[0].seq, chained[0].seq + 3))
+    # Each event's lag is there to measure: chained when its action committed, 3 s on.
+    assert {event.chained_at for event in chained} == {demo.clock.now()}
+    assert (chained[1].chained_at or demo.clock.now()) - chained[1].occurred_at == timedelta(
+        seconds=3
+    )
+
+
+def test_a_rolled_back_action_chains_nothing_and_leaves_the_next_commit_alone(
+    demo: DemoInstance,
+) -> None:
+    factory: sessionmaker[Session] = demo.app.extensions["custodian.session_factory"]
+    before = event_count(demo)
+    with factory() as session:
+        record_event(session, SYSTEM, AuditAction.AUDIT_VERIFY, now=demo.clock.now())
+        session.rollback()
+        assert QUEUED not in session.info
+    assert (event_count(demo), queued(demo)) == (before, 0)
 
 
 def metric(name: str) -> float:
