@@ -52,7 +52,9 @@ def create_app(
     audit.install.install(
         app,
         settings,
+        engine=engine,
         session_factory=request_scope.factory_of(app),
+        clock=request_scope.clock_of(app),
         reader=audit_reader,
         directory=NamesForAudit(),
     )

@@ -10,8 +10,10 @@ from flask.cli import AppGroup, with_appcontext
 
 from access.identity.actor import OPERATOR
 from access.identity.personas import DEMO_PERSONAS
-from audit.extensions import checkpoint_signer
-from audit.integrity.checkpoints import checkpoint_now
+from audit.extensions import sequencer
+from audit.integrity.checkpoints import request_checkpoint
+from audit.integrity.log_export import CHAIN_WAIT_SECONDS
+from audit.log.alarm import commit_audited
 from audit.log.append import SYSTEM
 from config import Settings
 from core.web.request_scope import clock, session_factory
@@ -32,10 +34,13 @@ def setup_command() -> None:
                     storage=storage(), now=clock().now())
     # So that the auditors' pages have a signed checkpoint to show and prove events against
     # from the start, not only after the first 1,000 events.
-    with session_factory().begin() as session:
-        signed = checkpoint_now(session, SYSTEM, clock().now(), checkpoint_signer())
-    click.echo("Demo study, committee and personas are ready; the audit log's "
-               f"{signed.tree_size} events are in a signed checkpoint.")
+    with session_factory()() as session:
+        asked = request_checkpoint(session, SYSTEM, clock().now())
+        commit_audited(session)
+    signed = sequencer().chained_seq(asked.id, timeout=CHAIN_WAIT_SECONDS)
+    click.echo("Demo study, committee and personas are ready; "
+               + (f"the audit log's {signed} events are in a signed checkpoint." if signed
+                  else "the audit log's checkpoint is signed once the sequencer runs."))
     click.echo(f"Open {settings.public_url}/ and sign in as one of:")
     for persona in DEMO_PERSONAS:
         click.echo(f"  {persona.username:<17} {persona.description}")
