@@ -49,7 +49,12 @@ def create_app(
     engine = _install_database(app, settings, clock or SystemClock())
     _install_web_basics(app, settings)
     audit.install.install(
-        app, settings, session_factory=request_scope.factory_of(app), reader=audit_reader
+        app,
+        settings,
+        engine=engine,
+        session_factory=request_scope.factory_of(app),
+        clock=request_scope.clock_of(app),
+        reader=audit_reader,
     )
     access.install.install(app, settings, directory=CatalogueDirectory())
     datasets.install.install(app, settings)

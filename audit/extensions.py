@@ -1,5 +1,6 @@
-"""What the audit package's routes and commands take from the app: its checkpoint signer
-and who is reading. Set once by audit.install; the only place that reads them back."""
+"""What the audit package's routes and commands take from the app: its checkpoint signer,
+its sequencer and who is reading. Set once by audit.install; the only place that reads
+them back."""
 
 from __future__ import annotations
 
@@ -8,21 +9,31 @@ from collections.abc import Callable
 from flask import Flask, current_app
 
 from audit.integrity.checkpoints import CheckpointSigner
+from audit.log.sequencing import Sequencer
 from audit.readers import AuditReader
 from core.errors import DomainError
 
 _SIGNER = "custodian.audit_checkpoint_signer"
+_SEQUENCER = "custodian.audit_sequencer"
 _READER = "custodian.audit_reader"
 
 
-def keep(app: Flask, *, signer: CheckpointSigner, reader: Callable[[], AuditReader]) -> None:
+def keep(
+    app: Flask, *, signer: CheckpointSigner, sequencer: Sequencer, reader: Callable[[], AuditReader]
+) -> None:
     app.extensions[_SIGNER] = signer
+    app.extensions[_SEQUENCER] = sequencer
     app.extensions[_READER] = reader
 
 
 def checkpoint_signer() -> CheckpointSigner:
     signer: CheckpointSigner = current_app.extensions[_SIGNER]
     return signer
+
+
+def sequencer() -> Sequencer:
+    found: Sequencer = current_app.extensions[_SEQUENCER]
+    return found
 
 
 def current_reader() -> AuditReader:
