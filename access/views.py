@@ -28,7 +28,7 @@ from access.identity import institutions, users
 from access.identity.actor import Actor
 from access.identity.current_actor import current_actor
 from access.identity.models import Role
-from access.requests.endorsers import requests_without_endorser
+from access.requests.admin_list import stuck_requests
 from access.schemas import (
     CommitteeIn,
     CommitteeUpdateIn,
@@ -274,7 +274,7 @@ def admin_institutions() -> str:
         "access/admin_institutions.html",
         institutions=listed,
         officials=officials,
-        held=requests_without_endorser(session, actor),
+        held=stuck_requests(session, actor),
     )
 
 

@@ -12,9 +12,9 @@ from access.identity.actor import Actor
 from access.identity.current_actor import current_actor
 from access.requests import review
 from access.requests.actions import ACTIONS, action_named, take_action
+from access.requests.admin_list import stuck_requests
 from access.requests.applicant import requests_filed_by, requests_shared_with
 from access.requests.endorsement import endorsement_queue
-from access.requests.endorsers import requests_without_endorser
 from access.requests.explained.detail import describe_request
 from access.requests.filing import create_request
 from access.requests.models import AccessRequest
@@ -50,7 +50,7 @@ def list_requests() -> Response:
     elif scope == "review":
         found = review.review_queue(session, actor)
     elif scope == "held":
-        found = requests_without_endorser(session, actor)
+        found = stuck_requests(session, actor)
     else:
         found = endorsement_queue(session, actor)
     return jsonify({"requests": request_out.dump(found, many=True)})

@@ -2,27 +2,21 @@
 institution a signing official other than the people on the request.
 
 Submitting without one is refused with a 409 that says whom to ask, rather than left waiting
-where nobody looks; admins list the requests stuck for this reason, to fix the institution
-or appoint an official.
+where nobody looks; admins list the requests stuck for this reason (requests/admin_list.py),
+to fix the institution or appoint an official.
 """
 
 from __future__ import annotations
 
 from typing import NoReturn
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from access.identity.actor import Actor
-from access.identity.models import Role, RoleAssignment, User
-from access.requests.models import AccessRequest, RequestCollaborator
-from access.requests.workflow import RequestState
-from access.roles import require_admin
+from access.identity.models import Role, RoleAssignment
+from access.requests.models import AccessRequest
 from audit.log.actions import AuditAction
 from core.errors import Conflict, RefusalNote
-
-# A request stuck here has not reached a signing official yet, or waits for one.
-BEFORE_ENDORSEMENT = (RequestState.DRAFT, RequestState.RETURNED, RequestState.SUBMITTED)
 
 
 def require_endorser(session: Session, request: AccessRequest) -> None:
@@ -53,22 +47,3 @@ def _refuse(request: AccessRequest, reason: str, message: str) -> NoReturn:
                "institution_id": applicant.institution_id, "ask": "an administrator"}
     raise Conflict(message, details=details, refusal=RefusalNote(
         AuditAction.REQUEST_REFUSED, "access_request", str(request.id), details))
-
-
-def requests_without_endorser(session: Session, actor: Actor) -> list[AccessRequest]:
-    """For admins: requests before endorsement whose applicant has no institution, or whose
-    institution has no signing official but the applicant or a collaborator."""
-    require_admin(actor, "requests_without_endorser")
-    official = exists().where(
-        RoleAssignment.role == Role.SIGNING_OFFICIAL.value,
-        RoleAssignment.institution_id == User.institution_id,
-        RoleAssignment.user_id != AccessRequest.applicant_id,
-        ~exists().where(RequestCollaborator.request_id == AccessRequest.id,
-                        RequestCollaborator.user_id == RoleAssignment.user_id),
-    )
-    return list(session.scalars(
-        select(AccessRequest).join(User, User.id == AccessRequest.applicant_id)
-        .where(AccessRequest.state.in_([s.value for s in BEFORE_ENDORSEMENT]),
-               or_(User.institution_id.is_(None), ~official))
-        .order_by(AccessRequest.id)
-    ))
