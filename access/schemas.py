@@ -141,6 +141,8 @@ class InstitutionIn(Schema):
     def _name(self, value: str, **_: Any) -> None:
         if value != value.strip():
             raise ValidationError("No blanks at either end of the name.")
+        if any(ord(char) < 32 for char in value):
+            raise ValidationError("No control characters in the name.")
 
     @validates("email_domains")
     def _once(self, value: list[str], **_: Any) -> None:

@@ -7,7 +7,6 @@ This file lists every page URL of these; the JSON API is in api.py.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import (
@@ -24,29 +23,27 @@ from marshmallow import Schema, ValidationError
 from werkzeug.wrappers import Response
 
 from access import committees, people, roles
-from access.identity import institutions, users
+from access.identity import users
 from access.identity.actor import Actor
 from access.identity.current_actor import current_actor
+from access.identity.institutions import list_institutions
 from access.identity.models import Role
-from access.requests.admin_list import stuck_requests
 from access.schemas import (
     CommitteeIn,
     CommitteeUpdateIn,
-    InstitutionIn,
-    InstitutionUpdateIn,
     InvitationIn,
     MemberIn,
     RoleIn,
     TokenIn,
-    UserUpdateIn,
 )
 from access.tokens import IssuedToken, create_api_token, list_api_tokens, revoke_api_token
 from config import Settings
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import InvalidInput, NotFound
 from core.schemas import first_problem
 from core.scopes import DEFAULT_SCOPES, SCOPE_MEANINGS
 from core.web.confirmation import Confirmation, confirmation_page, is_confirmed
-from core.web.request_scope import clock, db_session, rollback_if_open
+from core.web.forms import chosen_id, done_or_flash
+from core.web.request_scope import clock, db_session
 
 pages = Blueprint("access", __name__, template_folder="templates")
 T = TypeVar("T")
@@ -168,7 +165,7 @@ def admin_users() -> str:
         users=users.list_users(session),
         roles=[role.value for role in Role],
         committees=committees.list_committees(session),
-        institutions=institutions.list_institutions(session),
+        institutions=list_institutions(session),
     )
 
 
@@ -183,7 +180,9 @@ def admin_invite_user() -> Response:
         {
             "email": form.get("email", "").strip(),
             "issuer": form.get("issuer", "").strip() or None,
-            "roles": [{"role": form["role"], "institution_id": _id(form.get("institution_id"))}]
+            "roles": [
+                {"role": form["role"], "institution_id": chosen_id(form.get("institution_id"))}
+            ]
             if form.get("role")
             else [],
             "committees": [
@@ -227,9 +226,9 @@ def admin_assign_role(user_id: int) -> Response:
     data = _load_or_flash(
         RoleIn(),
         {"role": request.form.get("role", ""),
-         "institution_id": _id(request.form.get("institution_id"))},
+         "institution_id": chosen_id(request.form.get("institution_id"))},
     )
-    if data is not None and _done(lambda: roles.assign_role(
+    if data is not None and done_or_flash(lambda: roles.assign_role(
         db_session(),
         current_actor(),
         user_id,
@@ -239,94 +238,6 @@ def admin_assign_role(user_id: int) -> Response:
     )) is not None:
         flash("Role given.", "success")
     return redirect("/admin/users")
-
-
-@pages.post("/admin/users/<int:user_id>/institution")
-def admin_set_institution(user_id: int) -> Response:
-    """The admin's setting, which outranks what sign-ins say; "" hands it back to them."""
-    roles.require_admin(current_actor(), "user_update")  # before the form is read
-    data = _load_or_flash(
-        UserUpdateIn(), {"institution_id": _id(request.form.get("institution_id"))}
-    )
-    if data is not None and _done(lambda: institutions.set_user_institution(
-        db_session(), current_actor(), user_id, data["institution_id"], now=clock().now()
-    )) is not None:
-        flash("Institution set." if data["institution_id"] else
-              "Institution cleared: the next sign-in decides it.", "success")
-    return redirect("/admin/users")
-
-
-# --- admin pages: institutions --------------------------------------------------------------
-
-
-@pages.get("/admin/institutions")
-def admin_institutions() -> str:
-    actor = current_actor()
-    roles.require_admin(actor, "institution_list")
-    session = db_session()
-    listed = institutions.list_institutions(session)
-    officials: dict[int, list[str]] = {i.id: [] for i in listed}
-    for user in users.list_users(session):
-        for assignment in user.roles:
-            if assignment.institution_id in officials:
-                officials[assignment.institution_id].append(user.display_name)
-    return render_template(
-        "access/admin_institutions.html",
-        institutions=listed,
-        officials=officials,
-        held=stuck_requests(session, actor),
-    )
-
-
-@pages.post("/admin/institutions")
-def admin_create_institution() -> Response:
-    roles.require_admin(current_actor(), "institution_create")  # before the form is read
-    data = _load_or_flash(InstitutionIn(), _institution_form(request.form))
-    if data is not None and _done(lambda: institutions.create_institution(
-        db_session(), current_actor(), now=clock().now(), **data
-    )) is not None:
-        flash(f"Institution {data['name']} created.", "success")
-    return redirect("/admin/institutions")
-
-
-@pages.post("/admin/institutions/<int:institution_id>")
-def admin_update_institution(institution_id: int) -> Response:
-    roles.require_admin(current_actor(), "institution_update")  # before the form is read
-    data = _load_or_flash(InstitutionUpdateIn(), _institution_form(request.form))
-    if data is not None and _done(lambda: institutions.update_institution(
-        db_session(), current_actor(), institution_id, changes=data, now=clock().now()
-    )) is not None:
-        flash("Institution saved.", "success")
-    return redirect("/admin/institutions")
-
-
-def _institution_form(form: Any) -> dict[str, Any]:
-    """Blank ROR id: none; domains separated by commas, spaces or lines."""
-    data: dict[str, Any] = {}
-    if "name" in form:
-        data["name"] = form["name"].strip()
-    if "ror_id" in form:
-        data["ror_id"] = form["ror_id"].strip() or None
-    if "email_domains" in form:
-        data["email_domains"] = form["email_domains"].replace(",", " ").split()
-    return data
-
-
-def _id(value: str | None) -> int | str | None:
-    """A select's value: blank is none, digits an id, anything else left for the schema."""
-    value = (value or "").strip()
-    return int(value) if value.isdigit() else (value or None)
-
-
-def _done(act: Callable[[], T]) -> T | None:
-    """The use case's answer, or None with its refusal flashed on the page it came from.
-    Not being an admin is not caught: that is a 403."""
-    try:
-        return act()
-    except (InvalidInput, Conflict) as exc:
-        rollback_if_open()
-        flash(f"Not done: {exc.message}", "error")
-        return None
 
 
 @pages.post("/admin/users/<int:user_id>/roles/<int:assignment_id>/remove")

@@ -3,7 +3,7 @@ filing date, or to the ones stuck before endorsement, newest first in keyset pag
 
 "Stuck" is a request before endorsement that no signing official could endorse: its
 applicant has no institution, or the institution has no signing official but the people on
-the request. Submitting one is refused (requests/endorsers.py), and nobody's queue shows
+the request. Submitting one is refused (requests/endorsement.py), and nobody's queue shows
 it, so only an admin can unblock it (set the institution, appoint an official).
 """
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from access.identity.actor import Actor
 from access.models import CommitteeMembership
-from access.requests.endorsers import require_endorser
+from access.requests.endorsement import require_endorser
 from access.requests.filing import content_fields
 from access.requests.models import AccessRequest, RequestCollaborator, RequestQuestion
 from access.requests.moves import apply_move, check_move, expire_lapsed
@@ -43,7 +43,7 @@ def revise_request(
 def submit_request(session: Session, actor: Actor, request_id: int, now: datetime, *,
                    notices: Notices | None = None) -> AccessRequest:
     """Submitting (again) opens a new review round: earlier votes and decisions no longer count.
-    A request nobody could endorse is refused (requests/endorsers.py), not left waiting."""
+    A request nobody could endorse is refused (requests/endorsement.py), not left waiting."""
     request, _ = check_move(session, actor, request_id, RequestAction.SUBMIT, now)
     unanswered = unanswered_questions(session, request)
     if unanswered:

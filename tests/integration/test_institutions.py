@@ -100,6 +100,7 @@ def test_bad_institution_input_is_a_400_naming_the_field_and_writes_nothing(
         ({"name": "X University", "email_domains": ["x.edu", "X.edu"]}, "email_domains"),
         ({"name": ""}, "name"),
         ({"name": " padded "}, "name"),
+        ({"name": "Nul\u0000 College"}, "name"),
         ({"ror_id": HARVARD}, "name"),
         ({"name": "X University", "email_domains": "x.edu"}, "email_domains"),
     ]:
