@@ -347,10 +347,28 @@ def test_the_auditor_reads_the_log_reports_and_alerts(
 def test_the_admin_invites_a_person_and_manages_a_committee(
     page: Page, site: DemoInstance, width: str
 ) -> None:
+    title = f"Admin journey ({width})"
+    submitted_request(site.base_url, title)
     go(page, "/")
     sign_in_from_header(page, "admin")
     checked(page)
-    go(page, "/admin/users")
+
+    # Every request, filtered down to the one that waits for its signing official.
+    go(page, "/admin/requests")
+    filters = page.locator("#request-filters")
+    filters.get_by_label("State").select_option("submitted")
+    filters.get_by_label("Applicant").fill("Riley")
+    click_and_load(page, filters.get_by_role("button", name="Filter"))
+    row = page.locator("#all-requests tbody tr").filter(has_text=title)
+    expect(row).to_contain_text("submitted")
+    expect(row).to_contain_text("Riley Researcher")
+    expect(page.locator("#all-requests tbody tr .state-draft")).to_have_count(0)
+    click_and_load(page, row.get_by_role("link", name=title))
+    expect(page.locator("#next-step")).to_contain_text("With the signing official")
+
+    go(page, "/admin/requests")
+    click_and_load(page, page.get_by_role("navigation", name="Administration")
+                   .get_by_role("link", name="Users and roles"))
     invite = page.locator("#invite")
     email = f"new-{width}@demo.example"
     invite.get_by_label("Email").fill(email)
