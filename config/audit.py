@@ -27,8 +27,9 @@ def _audit_signing_key(env: EnvReader, demo_secrets: Mapping[str, str]) -> bytes
     """An Ed25519 private key as PEM (``openssl genpkey -algorithm ed25519``) or its raw
     32-byte seed in base64; returned as the seed."""
     value = env.secret("AUDIT_SIGNING_KEY", demo_secrets, min_length=1)
-    problem = f"{PREFIX}AUDIT_SIGNING_KEY must be an Ed25519 private key in PEM or a base64 " \
-        "32-byte seed"
+    problem = (
+        f"{PREFIX}AUDIT_SIGNING_KEY must be an Ed25519 private key in PEM or a base64 32-byte seed"
+    )
     if value.startswith("-----BEGIN"):
         try:
             key = load_pem_private_key(value.encode(), password=None)
@@ -52,18 +53,58 @@ def _default_origin(public_url: str) -> str:
     return f"{parts.netloc}{parts.path.rstrip('/')}/audit"
 
 
-def audit_settings(env: EnvReader, *, public_url: str, demo_secrets: Mapping[str, str]
-                   ) -> dict[str, Any]:
-    """The checkpoint key and the log's name, how often checkpoints are signed, and the
-    thresholds of the auditors' alerts."""
+def _sequencer_mode(env: EnvReader, *, is_demo: bool, on_sqlite: bool) -> str:
+    """``in_transaction`` on SQLite and in the demo, ``thread`` otherwise; never
+    ``in_transaction`` on PostgreSQL in production, where every audited commit would wait
+    for the chain lock (audit/log/sequencing.py)."""
+    mode = env.choice(
+        "AUDIT_SEQUENCER",
+        ("thread", "in_transaction"),
+        default="in_transaction" if is_demo or on_sqlite else "thread",
+    )
+    if mode == "in_transaction" and not (is_demo or on_sqlite):
+        raise SettingsError(
+            f"{PREFIX}AUDIT_SEQUENCER=in_transaction is for SQLite and the demo: on "
+            "PostgreSQL it would make every audited commit wait for one lock; use thread"
+        )
+    return mode
+
+
+def audit_settings(
+    env: EnvReader,
+    *,
+    public_url: str,
+    is_demo: bool,
+    on_sqlite: bool,
+    demo_secrets: Mapping[str, str],
+) -> dict[str, Any]:
+    """The checkpoint key and the log's name, how often checkpoints are signed, how the
+    sequencer runs (audit/log/sequencing.py), and the thresholds of the auditors' alerts."""
     return {
+        "audit_sequencer": _sequencer_mode(env, is_demo=is_demo, on_sqlite=on_sqlite),
+        "audit_sequencer_batch": env.integer(
+            "AUDIT_SEQUENCER_BATCH", default=1000, minimum=1, maximum=100_000
+        ),
+        "audit_sequencer_interval_ms": env.integer(
+            "AUDIT_SEQUENCER_INTERVAL_MS", default=100, minimum=1, maximum=60_000
+        ),
+        "audit_max_lag_seconds": env.integer(
+            "AUDIT_MAX_LAG_SECONDS", default=60, minimum=1, maximum=86_400
+        ),
         "audit_signing_key": _audit_signing_key(env, demo_secrets),
-        "audit_checkpoint_every": env.integer("AUDIT_CHECKPOINT_EVERY", default=1000,
-                                              minimum=1, maximum=1_000_000),
-        "audit_origin": env.matching("AUDIT_ORIGIN", ORIGIN, "a key name without spaces or '+'",
-                                     default=_default_origin(public_url)),
-        "alert_downloads_per_hour": env.integer("ALERT_DOWNLOADS_PER_HOUR", default=50,
-                                                minimum=1, maximum=1_000_000),
-        "alert_refusals_per_hour": env.integer("ALERT_REFUSALS_PER_HOUR", default=10,
-                                               minimum=1, maximum=1_000_000),
+        "audit_checkpoint_every": env.integer(
+            "AUDIT_CHECKPOINT_EVERY", default=1000, minimum=1, maximum=1_000_000
+        ),
+        "audit_origin": env.matching(
+            "AUDIT_ORIGIN",
+            ORIGIN,
+            "a key name without spaces or '+'",
+            default=_default_origin(public_url),
+        ),
+        "alert_downloads_per_hour": env.integer(
+            "ALERT_DOWNLOADS_PER_HOUR", default=50, minimum=1, maximum=1_000_000
+        ),
+        "alert_refusals_per_hour": env.integer(
+            "ALERT_REFUSALS_PER_HOUR", default=10, minimum=1, maximum=1_000_000
+        ),
     }

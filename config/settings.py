@@ -26,6 +26,7 @@ Environment = Literal["demo", "production"]
 StorageBackend = Literal["local", "s3"]
 AddressingStyle = Literal["auto", "path", "virtual"]
 LogFormat = Literal["json", "text"]
+SequencerMode = Literal["thread", "in_transaction"]
 # S3's bucket naming rules (3-63 characters, DNS-safe), which S3-compatible stores share.
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 REGION_NAME = re.compile(r"[a-z0-9-]{1,32}")
@@ -75,6 +76,13 @@ class Settings:
     audit_checkpoint_every: int = 1000
     # The checkpoints' origin line and key name: this log's identity (c2sp.org/tlog-checkpoint).
     audit_origin: str = ""
+    # Who integrates queued audit events, in batches of how many, looking how often at an
+    # empty queue; and the age of an unchained event past which /readyz and
+    # `flask audit verify` fail (audit/log/sequencing.py).
+    audit_sequencer: SequencerMode = "thread"
+    audit_sequencer_batch: int = 1000
+    audit_sequencer_interval_ms: int = 100
+    audit_max_lag_seconds: int = 60
     # GA4GH visas we sign (PEM, RSA or EC P-256; empty: we issue none) and keys rotated out.
     visa_signing_key_pem: str = field(default="", repr=False)
     visa_signing_keys_previous: tuple[str, ...] = field(default=(), repr=False)
@@ -125,17 +133,24 @@ def load_settings(
     if is_demo:
         demo_secrets_file = instance_dir / "demo-secrets.json"
         demo_secrets = load_or_create_demo_secrets(demo_secrets_file)
+    database = _database_settings(env, is_demo, instance_dir)
     return Settings(
         environment=environment,  # type: ignore[arg-type]
         public_url=public_url,
         instance_dir=instance_dir,
         demo_secrets_file=demo_secrets_file,
         **_web_settings(env, demo_secrets),
-        **_database_settings(env, is_demo, instance_dir),
+        **database,
         **_storage_settings(env, is_demo, instance_dir, demo_secrets),
         **_token_settings(env),
         **identity_settings(env, is_demo=is_demo, public_url=public_url, demo_secrets=demo_secrets),
-        **audit_settings(env, public_url=public_url, demo_secrets=demo_secrets),
+        **audit_settings(
+            env,
+            public_url=public_url,
+            is_demo=is_demo,
+            on_sqlite=database["database_url"].startswith("sqlite"),
+            demo_secrets=demo_secrets,
+        ),
         **_operations_settings(env, is_demo),
         **_email_settings(env, public_url),
         **protection_settings(env),

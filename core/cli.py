@@ -45,7 +45,9 @@ def grant_app_role_command(role: str) -> None:
     click.echo(
         f"Granted {granted.role} in schema {granted.schema}: SELECT, INSERT, UPDATE, DELETE on "
         f"{len(granted.read_write)} tables; only SELECT, INSERT on "
-        f"{', '.join(granted.append_only) or 'no table'} (append-only); only SELECT on "
+        f"{', '.join(granted.append_only) or 'no table'} (append-only); only SELECT, INSERT "
+        f"and the DELETE its trigger checks on {', '.join(granted.queues) or 'no table'} "
+        f"(the audit queue); only SELECT on "
         f"{', '.join(granted.read_only)}; USAGE on the sequences."
     )
 

@@ -5,8 +5,11 @@ can switch the audit tables' triggers off, so the app role cannot; and it gets n
 DELETE or TRUNCATE on those tables, so even with the triggers gone it could not change them.
 Which tables are append-only is read from the database itself (the tables whose triggers
 call the migrations' ``audit_refuse_change()``), so a table made append-only by a later
-migration is covered without a list to keep in step. GRANT and REVOKE are idempotent:
-running this after every ``db upgrade`` gives new tables their grants.
+migration is covered without a list to keep in step. The audit queue is append-only too,
+but the sequencer deletes what it has chained: it keeps DELETE, which its trigger allows
+only for entries the chain holds as recorded (``audit_queue_release()``, revision 0017).
+GRANT and REVOKE are idempotent: running this after every ``db upgrade`` gives new tables
+their grants.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, text
 
 REFUSING_FUNCTION = "audit_refuse_change"  # migrations/versions/0002_audit_integrity.py
+RELEASING_FUNCTION = "audit_queue_release"  # migrations/versions/0017_audit_queue.py
 MIGRATIONS_TABLE = "alembic_version"
 
 
@@ -29,6 +33,7 @@ class Granted:
     schema: str
     read_write: tuple[str, ...]
     append_only: tuple[str, ...]
+    queues: tuple[str, ...]  # append-only, and DELETE of what has been chained
     read_only: tuple[str, ...]
 
 
@@ -49,18 +54,8 @@ def grant_app_role(engine: Engine, role: str) -> Granted:
         )
         if MIGRATIONS_TABLE not in tables:
             raise RoleProblem("The schema has no tables yet: run `flask db upgrade` first.")
-        append_only = set(
-            connection.scalars(
-                text(
-                    "SELECT DISTINCT c.relname FROM pg_trigger t "
-                    "JOIN pg_class c ON c.oid = t.tgrelid "
-                    "JOIN pg_proc p ON p.oid = t.tgfoid "
-                    "WHERE p.proname = :function AND c.relnamespace = "
-                    "(SELECT oid FROM pg_namespace WHERE nspname = current_schema())"
-                ),
-                {"function": REFUSING_FUNCTION},
-            )
-        )
+        queues = _tables_triggering(connection, RELEASING_FUNCTION)
+        append_only = _tables_triggering(connection, REFUSING_FUNCTION) - queues
         who, where = quote(role), quote(schema)
         for statement in (
             f"GRANT USAGE ON SCHEMA {where} TO {who}",
@@ -71,15 +66,33 @@ def grant_app_role(engine: Engine, role: str) -> Granted:
                 f"REVOKE UPDATE, DELETE, TRUNCATE ON {quote(table)} FROM {who}"
                 for table in sorted(append_only)
             ),
+            *(f"REVOKE UPDATE, TRUNCATE ON {quote(table)} FROM {who}" for table in sorted(queues)),
             f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {MIGRATIONS_TABLE} FROM {who}",
         ):
             connection.execute(text(statement))
     return Granted(
         role,
         schema,
-        tuple(sorted(tables - append_only - {MIGRATIONS_TABLE})),
+        tuple(sorted(tables - append_only - queues - {MIGRATIONS_TABLE})),
         tuple(sorted(append_only)),
+        tuple(sorted(queues)),
         (MIGRATIONS_TABLE,),
+    )
+
+
+def _tables_triggering(connection: Connection, function: str) -> set[str]:
+    """The schema's tables with a trigger that calls ``function``."""
+    return set(
+        connection.scalars(
+            text(
+                "SELECT DISTINCT c.relname FROM pg_trigger t "
+                "JOIN pg_class c ON c.oid = t.tgrelid "
+                "JOIN pg_proc p ON p.oid = t.tgfoid "
+                "WHERE p.proname = :function AND c.relnamespace = "
+                "(SELECT oid FROM pg_namespace WHERE nspname = current_schema())"
+            ),
+            {"function": function},
+        )
     )
 
 

@@ -62,3 +62,10 @@ class NotFound(DomainError):
 class Conflict(DomainError):
     status = 409
     code = "conflict"
+
+
+class Unavailable(DomainError):
+    """A part of the service is behind or away; the same request may succeed later."""
+
+    status = 503
+    code = "unavailable"

@@ -1,5 +1,6 @@
-"""The demo served by real gunicorn workers on a throwaway PostgreSQL database, for the
-tests that attack, fault or load it as a deployment would be: fuzzing, killed workers.
+"""The demo served by real gunicorn workers on a throwaway PostgreSQL database (or on the
+demo's own SQLite file, as `make demo` serves it), for the tests that attack, fault or load
+it as a deployment would be: fuzzing, killed workers, concurrent writers.
 gunicorn runs with the shipped deploy/gunicorn.conf.py."""
 
 from __future__ import annotations
@@ -68,16 +69,19 @@ class Service:
 
 @contextmanager
 def gunicorn_demo(
-    postgres_server: str,
+    postgres_server: str | None,
     tmp_path: Path,
     *,
     workers: int = 2,
     env: Mapping[str, str] | None = None,
     options: tuple[str, ...] = (),
 ) -> Iterator[Service]:
+    """``postgres_server`` None: the demo's SQLite file in ``tmp_path``."""
     held = HeldPort()
     port = held.number
-    database_url = create_database(postgres_server, f"svc_{port}")
+    database_url = None
+    if postgres_server is not None:
+        database_url = create_database(postgres_server, f"svc_{port}")
     settings = demo_settings(tmp_path, port, database_url)
     seeding = create_app(settings)
     upgrade(seeding.extensions["custodian.engine"])
@@ -93,7 +97,7 @@ def gunicorn_demo(
         **os.environ,
         "CUSTODIAN_ENV": "demo",
         "CUSTODIAN_INSTANCE_DIR": str(tmp_path),
-        "CUSTODIAN_DATABASE_URL": database_url,
+        "CUSTODIAN_DATABASE_URL": settings.database_url,
         "CUSTODIAN_PUBLIC_URL": settings.public_url,
         **(env or {}),
     }

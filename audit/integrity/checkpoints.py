@@ -1,13 +1,10 @@
 """Signed checkpoints of the audit log, written every N events and on demand.
 
-A checkpoint is written in the transaction of the append that brings the log to its size,
-while that append holds the chain lock, so checkpoints are ordered like the events and
-never race each other. Each one extends the stored Merkle nodes from the previous
-checkpoint, so its cost is that of the events since then, however long the log is.
-
-The app's commit hooks call ``checkpoint_if_due`` for every event a transaction appended
-(audit/on_commit.py); sessions without them (migrations, bare test sessions) append
-without checkpointing.
+The sequencer signs them, in the transaction of the batch that brings the log to their
+size (audit/log/sequencer.py), so checkpoints are ordered like the events and never race
+each other, and no user's request waits for a signature. Each one extends the stored
+Merkle nodes from the previous checkpoint, so its cost is that of the events since then,
+however long the log is.
 """
 
 from __future__ import annotations
@@ -33,7 +30,7 @@ from audit.integrity.signed_note import (
 )
 from audit.log.actions import AuditAction
 from audit.log.append import AuditActor, record_event
-from audit.log.models import AuditEvent
+from audit.log.models import AuditEvent, AuditQueueEntry
 
 NODE_BATCH = 10_000
 
@@ -58,25 +55,21 @@ class CheckpointSigner:
         public_key = raw_public_key(private_key.public_key())
         return cls(origin, private_key, every, public_key, key_id(origin, public_key))
 
-    def checkpoint_if_due(self, session: Session, seq: int, now: datetime) -> None:
-        """Called for each event a transaction appended, before it commits (on_commit.py)."""
-        if seq % self.every == 0:
-            write_checkpoint(session, self, seq, now)
 
-
-def checkpoint_now(session: Session, actor: AuditActor, now: datetime,
-                   signer: CheckpointSigner) -> AuditCheckpoint:
-    """An on-demand checkpoint, covering the event that records it."""
-    event = record_event(session, actor, AuditAction.AUDIT_CHECKPOINT, now=now)
-    return write_checkpoint(session, signer, event.seq, now)
+def request_checkpoint(session: Session, actor: AuditActor, now: datetime) -> AuditQueueEntry:
+    """Ask for a checkpoint: the sequencer signs one at the event recorded here, covering it
+    (``asks_for_checkpoint``)."""
+    return record_event(session, actor, AuditAction.AUDIT_CHECKPOINT, now=now)
 
 
 def write_checkpoint(
     session: Session, signer: CheckpointSigner, tree_size: int, now: datetime
 ) -> AuditCheckpoint:
     previous = session.scalar(
-        select(AuditCheckpoint).where(AuditCheckpoint.tree_size <= tree_size)
-        .order_by(AuditCheckpoint.tree_size.desc()).limit(1)
+        select(AuditCheckpoint)
+        .where(AuditCheckpoint.tree_size <= tree_size)
+        .order_by(AuditCheckpoint.tree_size.desc())
+        .limit(1)
     )
     if previous is not None and previous.tree_size == tree_size:
         return previous
@@ -86,7 +79,8 @@ def write_checkpoint(
     frontier = Frontier(start, [stored[key] for key in edge])
     completed: list[tuple[int, int, bytes]] = []
     for (leaf,) in session.execute(
-        select(AuditEvent.leaf_hash).where(AuditEvent.seq > start, AuditEvent.seq <= tree_size)
+        select(AuditEvent.leaf_hash)
+        .where(AuditEvent.seq > start, AuditEvent.seq <= tree_size)
         .order_by(AuditEvent.seq)
     ):
         completed.extend(frontier.append(bytes.fromhex(leaf)))
@@ -98,9 +92,13 @@ def write_checkpoint(
     root = frontier.root()
     _register_key(session, signer, now)
     checkpoint = AuditCheckpoint(
-        tree_size=tree_size, root_hash=root.hex(), key_id=signer.key_id.hex(), created_at=now,
-        note=sign_note(checkpoint_text(signer.origin, tree_size, root), signer.origin,
-                       signer.private_key),
+        tree_size=tree_size,
+        root_hash=root.hex(),
+        key_id=signer.key_id.hex(),
+        created_at=now,
+        note=sign_note(
+            checkpoint_text(signer.origin, tree_size, root), signer.origin, signer.private_key
+        ),
     )
     session.add(checkpoint)
     return checkpoint
@@ -108,10 +106,13 @@ def write_checkpoint(
 
 def _store_nodes(session: Session, nodes: list[tuple[int, int, bytes]]) -> None:
     if nodes:
-        session.execute(insert(AuditMerkleNode), [
-            {"level": level, "position": position, "hash": digest.hex()}
-            for level, position, digest in nodes
-        ])
+        session.execute(
+            insert(AuditMerkleNode),
+            [
+                {"level": level, "position": position, "hash": digest.hex()}
+                for level, position, digest in nodes
+            ],
+        )
         nodes.clear()
 
 
@@ -128,8 +129,9 @@ def fetch_nodes(session: Session, keys: Iterable[NodeKey]) -> dict[NodeKey, byte
             found[(0, seq - 1)] = bytes.fromhex(leaf)
     if inner:
         for level, position, digest in session.execute(
-            select(AuditMerkleNode.level, AuditMerkleNode.position, AuditMerkleNode.hash)
-            .where(tuple_(AuditMerkleNode.level, AuditMerkleNode.position).in_(inner))
+            select(AuditMerkleNode.level, AuditMerkleNode.position, AuditMerkleNode.hash).where(
+                tuple_(AuditMerkleNode.level, AuditMerkleNode.position).in_(inner)
+            )
         ):
             found[(level, position)] = bytes.fromhex(digest)
     if len(found) != len(wanted):
@@ -169,8 +171,12 @@ def published_keys(
     known = signing_keys(session)
     current = next((key for key in known if key.key_id == signer.key_id.hex()), None)
     if current is None:
-        current = AuditSigningKey(key_id=signer.key_id.hex(), name=signer.origin,
-                                  public_key=signer.public_key.hex(), first_used_at=None)
+        current = AuditSigningKey(
+            key_id=signer.key_id.hex(),
+            name=signer.origin,
+            public_key=signer.public_key.hex(),
+            first_used_at=None,
+        )
     return current, [key for key in reversed(known) if key is not current]
 
 
@@ -201,16 +207,26 @@ def verify_checkpoints(
         except NoteError as exc:
             return CheckpointReport(False, checked, f"checkpoint {row.tree_size}: {exc}")
         if (signed.tree_size, signed.root_hash.hex()) != (row.tree_size, row.root_hash):
-            return CheckpointReport(False, checked, f"checkpoint {row.tree_size}: its signed "
-                                    "note names another tree size or root")
+            return CheckpointReport(
+                False,
+                checked,
+                f"checkpoint {row.tree_size}: its signed note names another tree size or root",
+            )
         for leaf in islice(leaves, row.tree_size - frontier.size):
             frontier.append(leaf)
         if frontier.size != row.tree_size:
-            return CheckpointReport(False, checked, f"checkpoint {row.tree_size} covers more "
-                                    f"events than the log holds ({frontier.size})")
+            return CheckpointReport(
+                False,
+                checked,
+                f"checkpoint {row.tree_size} covers more "
+                f"events than the log holds ({frontier.size})",
+            )
         if frontier.root() != signed.root_hash:
-            return CheckpointReport(False, checked, f"checkpoint {row.tree_size}: the events "
-                                    "no longer have the root it signed")
+            return CheckpointReport(
+                False,
+                checked,
+                f"checkpoint {row.tree_size}: the events no longer have the root it signed",
+            )
         checked += 1
     return CheckpointReport(True, checked)
 
@@ -218,8 +234,10 @@ def verify_checkpoints(
 def _leaf_hashes(session: Session, batch_size: int) -> Iterator[bytes]:
     last = 0
     while batch := session.execute(
-        select(AuditEvent.seq, AuditEvent.leaf_hash).where(AuditEvent.seq > last)
-        .order_by(AuditEvent.seq).limit(batch_size)
+        select(AuditEvent.seq, AuditEvent.leaf_hash)
+        .where(AuditEvent.seq > last)
+        .order_by(AuditEvent.seq)
+        .limit(batch_size)
     ).all():
         yield from (bytes.fromhex(leaf) for _, leaf in batch)
         last = batch[-1][0]
@@ -227,6 +245,12 @@ def _leaf_hashes(session: Session, batch_size: int) -> Iterator[bytes]:
 
 def _register_key(session: Session, signer: CheckpointSigner, now: datetime) -> None:
     if session.get(AuditSigningKey, signer.key_id.hex()) is None:
-        session.add(AuditSigningKey(key_id=signer.key_id.hex(), name=signer.origin,
-                                    public_key=signer.public_key.hex(), first_used_at=now))
+        session.add(
+            AuditSigningKey(
+                key_id=signer.key_id.hex(),
+                name=signer.origin,
+                public_key=signer.public_key.hex(),
+                first_used_at=now,
+            )
+        )
         session.flush()  # before the checkpoint that refers to it

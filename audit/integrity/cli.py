@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
+from types import FrameType
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from audit.extensions import checkpoint_signer
+from audit.extensions import checkpoint_signer, sequencer
 from audit.integrity.chain_check import verify_chain
-from audit.integrity.checkpoints import checkpoint_now, verify_checkpoints
-from audit.integrity.log_export import start_log_export, stream_log_export
+from audit.integrity.checkpoints import checkpoint_at, request_checkpoint, verify_checkpoints
+from audit.integrity.log_export import CHAIN_WAIT_SECONDS, start_log_export, stream_log_export
 from audit.integrity.signed_note import public_key_pem
 from audit.log.actions import AuditAction, Outcome
+from audit.log.alarm import commit_audited
 from audit.log.append import SYSTEM, record_event
+from audit.log.sequencing import backlog
 from core.web.request_scope import clock, session_factory
 
 audit_cli = AppGroup("audit", help="Verify and inspect the audit log.")
@@ -22,42 +26,87 @@ audit_cli = AppGroup("audit", help="Verify and inspect the audit log.")
 
 @audit_cli.command("verify")
 def verify_command() -> None:
-    """Recompute the hash chain and every checkpoint; exit 0 only if all are intact."""
+    """Recompute the hash chain and every checkpoint, and look at the events not yet
+    chained; exit 0 only if all are intact and none waits longer than
+    CUSTODIAN_AUDIT_MAX_LAG_SECONDS."""
+    max_lag = current_app.config["CUSTODIAN_SETTINGS"].audit_max_lag_seconds
     with session_factory()() as session:
+        waiting = backlog(session, clock().now())
         report = verify_chain(session)
         checkpoints = verify_checkpoints(session, checkpoint_signer())
-    with session_factory().begin() as session:
+    behind = waiting.oldest_seconds > max_lag
+    ok = report.ok and checkpoints.ok and not behind
+    with session_factory()() as session:
         record_event(
-            session, SYSTEM, AuditAction.AUDIT_VERIFY, now=clock().now(),
-            outcome=Outcome.SUCCESS if report.ok and checkpoints.ok else Outcome.ERROR,
-            details={"events_checked": report.events_checked,
-                     "first_bad_seq": report.first_bad_seq,
-                     "checkpoints_checked": checkpoints.checkpoints_checked,
-                     "checkpoint_problem": checkpoints.problem},
+            session,
+            SYSTEM,
+            AuditAction.AUDIT_VERIFY,
+            now=clock().now(),
+            outcome=Outcome.SUCCESS if ok else Outcome.ERROR,
+            details={
+                "events_checked": report.events_checked,
+                "first_bad_seq": report.first_bad_seq,
+                "checkpoints_checked": checkpoints.checkpoints_checked,
+                "checkpoint_problem": checkpoints.problem,
+                "unchained": waiting.unchained,
+                "oldest_unchained_seconds": round(waiting.oldest_seconds, 3),
+            },
         )
-    if report.ok and checkpoints.ok:
-        click.echo(f"OK: {report.events_checked} audit events verified; the chain is intact. "
-                   f"{checkpoints.checkpoints_checked} checkpoints verified.")
-        return
-    if report.ok:
-        current_app.logger.error("audit checkpoint verification failed: %s", checkpoints.problem)
-        click.echo(f"FAILED: {checkpoints.problem} ({checkpoints.checkpoints_checked} "
-                   "checkpoints before it verified)", err=True)
-        raise SystemExit(1)
-    current_app.logger.error("audit chain verification failed at event %s", report.first_bad_seq)
-    click.echo(
-        f"FAILED: first bad event is seq {report.first_bad_seq}: {report.problem} "
-        f"({report.events_checked} events before it verified)",
-        err=True,
+        commit_audited(session)
+    unchained = (
+        f"{waiting.unchained} event{'' if waiting.unchained == 1 else 's'} not yet "
+        "chained"
+        + (f", the oldest {waiting.oldest_seconds:.1f} s old" if waiting.unchained else "")
     )
+    if ok:
+        click.echo(
+            f"OK: {report.events_checked} audit events verified; the chain is intact. "
+            f"{checkpoints.checkpoints_checked} checkpoints verified. {unchained}."
+        )
+        return
+    if not report.ok:
+        current_app.logger.error(
+            "audit chain verification failed at event %s", report.first_bad_seq
+        )
+        click.echo(
+            f"FAILED: first bad event is seq {report.first_bad_seq}: {report.problem} "
+            f"({report.events_checked} events before it verified)",
+            err=True,
+        )
+    elif not checkpoints.ok:
+        current_app.logger.error("audit checkpoint verification failed: %s", checkpoints.problem)
+        click.echo(
+            f"FAILED: {checkpoints.problem} ({checkpoints.checkpoints_checked} "
+            "checkpoints before it verified)",
+            err=True,
+        )
+    else:
+        current_app.logger.error("audit events wait too long to be chained: %s", unchained)
+        click.echo(
+            f"FAILED: {unchained}, more than the {max_lag} s allowed "
+            f"(CUSTODIAN_AUDIT_MAX_LAG_SECONDS); is the sequencer running? The "
+            f"{report.events_checked} chained events verified.",
+            err=True,
+        )
     raise SystemExit(1)
 
 
 @audit_cli.command("checkpoint")
 def checkpoint_command() -> None:
     """Sign a checkpoint of the log as it is now (one is also signed every N events)."""
-    with session_factory().begin() as session:
-        checkpoint = checkpoint_now(session, SYSTEM, clock().now(), checkpoint_signer())
+    with session_factory()() as session:
+        entry = request_checkpoint(session, SYSTEM, clock().now())
+        commit_audited(session)
+    tree_size = sequencer().chained_seq(entry.id, timeout=CHAIN_WAIT_SECONDS)
+    with session_factory()() as session:
+        checkpoint = None if tree_size is None else checkpoint_at(session, tree_size)
+    if checkpoint is None:
+        click.echo(
+            "FAILED: the checkpoint is asked for, but the sequencer has not chained "
+            "it yet; it will be signed when it does.",
+            err=True,
+        )
+        raise SystemExit(1)
     click.echo(checkpoint.note, nl=False)
 
 
@@ -69,13 +118,29 @@ def export_command(path: Path) -> None:
     Verify it anywhere with: python -m audit.verify PATH --public-key KEY.pem
     """
     now = clock().now()
-    with session_factory().begin() as session:
-        tree_size = start_log_export(session, SYSTEM, destination=str(path), now=now,
-                                     signer=checkpoint_signer()).tree_size
+    tree_size = start_log_export(
+        session_factory(), sequencer(), SYSTEM, destination=str(path), now=now
+    )
     with path.open("w", encoding="utf-8") as out:
-        out.writelines(stream_log_export(session_factory(), tree_size, now=now,
-                                         signer=checkpoint_signer()))
+        out.writelines(
+            stream_log_export(session_factory(), tree_size, now=now, signer=checkpoint_signer())
+        )
     click.echo(f"Exported {tree_size} audit events to {path}.")
+
+
+@audit_cli.command("sequence")
+def sequence_command() -> None:
+    """Run the sequencer in this process until SIGTERM or SIGINT: it leads whenever no
+    other process does (see AUDIT_SEQUENCER in the README)."""
+    running = sequencer()
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        running.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    click.echo("audit sequencer running", err=True)
+    running.lead()
 
 
 @audit_cli.command("public-key")

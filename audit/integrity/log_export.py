@@ -18,17 +18,13 @@ from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit.integrity.chain_check import stored_fields, stored_rows
-from audit.integrity.checkpoints import (
-    CheckpointSigner,
-    fetch_nodes,
-    signing_keys,
-    write_checkpoint,
-)
+from audit.integrity.checkpoints import CheckpointSigner, fetch_nodes, signing_keys
 from audit.integrity.export_format import FORMAT, VERSION, are_hashes, event_line, laid_out_line
 from audit.integrity.merkle import consistency_proof, nodes_needed
 from audit.integrity.models import AuditCheckpoint
 from audit.integrity.signed_note import public_key_pem, verifier_key
 from audit.log.actions import AuditAction
+from audit.log.alarm import commit_audited
 from audit.log.append import AuditActor, record_event
 from audit.log.chain import (
     bet_encodings,
@@ -37,19 +33,43 @@ from audit.log.chain import (
     format_timestamp,
     stored_columns,
 )
+from audit.log.sequencing import Sequencer
+from core.errors import Unavailable
 
 BATCH = 5000
+CHAIN_WAIT_SECONDS = 10.0  # several times the sequencer's lag under load (benchmarks/)
 
 
 def start_log_export(
-    session: Session, actor: AuditActor, *, destination: str, now: datetime,
-    signer: CheckpointSigner,
-) -> AuditCheckpoint:
-    """Record the export and checkpoint the log at it: the export ends at that checkpoint."""
-    event = record_event(session, actor, AuditAction.AUDIT_EXPORT, now=now,
-                         details={"format": "verifiable-jsonl", "scope": "whole log",
-                                  "destination": destination[:200]})
-    return write_checkpoint(session, signer, event.seq, now)
+    factory: sessionmaker[Session],
+    sequencer: Sequencer,
+    actor: AuditActor,
+    *,
+    destination: str,
+    now: datetime,
+) -> int:
+    """Record the export in a transaction of its own, and wait for it to be chained and
+    checkpointed: the export ends at that checkpoint, whose tree size this returns."""
+    with factory() as session:
+        entry = record_event(
+            session,
+            actor,
+            AuditAction.AUDIT_EXPORT,
+            now=now,
+            details={
+                "format": "verifiable-jsonl",
+                "scope": "whole log",
+                "destination": destination[:200],
+            },
+        )
+        commit_audited(session)
+    tree_size = sequencer.chained_seq(entry.id, timeout=CHAIN_WAIT_SECONDS)
+    if tree_size is None:
+        raise Unavailable(
+            "The audit log is behind: the export is recorded, but its events "
+            "are not all chained yet. Try again in a moment."
+        )
+    return tree_size
 
 
 def stream_log_export(
@@ -61,21 +81,38 @@ def stream_log_export(
         yield from export_lines(session, tree_size, now=now, signer=signer)
 
 
-def export_lines(session: Session, tree_size: int, *, now: datetime,
-                 signer: CheckpointSigner) -> Iterator[str]:
-    yield _line({"type": "header", "format": FORMAT, "version": VERSION,
-                 "origin": signer.origin, "tree_size": tree_size,
-                 "exported_at": format_timestamp(now)})
+def export_lines(
+    session: Session, tree_size: int, *, now: datetime, signer: CheckpointSigner
+) -> Iterator[str]:
+    yield _line(
+        {
+            "type": "header",
+            "format": FORMAT,
+            "version": VERSION,
+            "origin": signer.origin,
+            "tree_size": tree_size,
+            "exported_at": format_timestamp(now),
+        }
+    )
     for key in signing_keys(session):
         public_key = bytes.fromhex(key.public_key)
-        yield _line({"type": "public_key", "name": key.name, "key_id": key.key_id,
-                     "public_key_pem": public_key_pem(public_key),
-                     "verifier_key": verifier_key(key.name, public_key),
-                     "current": key.key_id == signer.key_id.hex()})
-    checkpoints = iter(session.scalars(
-        select(AuditCheckpoint).where(AuditCheckpoint.tree_size <= tree_size)
-        .order_by(AuditCheckpoint.tree_size)
-    ).all())
+        yield _line(
+            {
+                "type": "public_key",
+                "name": key.name,
+                "key_id": key.key_id,
+                "public_key_pem": public_key_pem(public_key),
+                "verifier_key": verifier_key(key.name, public_key),
+                "current": key.key_id == signer.key_id.hex(),
+            }
+        )
+    checkpoints = iter(
+        session.scalars(
+            select(AuditCheckpoint)
+            .where(AuditCheckpoint.tree_size <= tree_size)
+            .order_by(AuditCheckpoint.tree_size)
+        ).all()
+    )
     upcoming = next(checkpoints, None)
     previous: AuditCheckpoint | None = None
     for seq, line in _event_lines(session, tree_size):
@@ -92,8 +129,9 @@ def _event_lines(session: Session, tree_size: int) -> Iterator[tuple[int, str]]:
     for every event the app wrote and nobody changed; any other event is encoded one by one
     from its parsed fields (``event_line``), so the verifier sees it as it is stored."""
     for rows in stored_rows(session, BATCH, up_to=tree_size):
-        encodings: Sequence[bytes | None] = bet_encodings(stored_columns(rows)) or \
-            [None] * len(rows)
+        encodings: Sequence[bytes | None] = bet_encodings(stored_columns(rows)) or [None] * len(
+            rows
+        )
         for row, encoding in zip(rows, encodings, strict=True):
             yield row.seq, _confirmed_line(row, encoding) or event_line(stored_fields(row))
 
@@ -112,9 +150,13 @@ def _checkpoint_record(
     session: Session, checkpoint: AuditCheckpoint, previous: AuditCheckpoint | None
 ) -> dict[str, Any]:
     """The checkpoint, with the proof that it extends the one before it (if any)."""
-    record: dict[str, Any] = {"type": "checkpoint", "tree_size": checkpoint.tree_size,
-                              "created_at": format_timestamp(checkpoint.created_at),
-                              "note": checkpoint.note, "consistency": None}
+    record: dict[str, Any] = {
+        "type": "checkpoint",
+        "tree_size": checkpoint.tree_size,
+        "created_at": format_timestamp(checkpoint.created_at),
+        "note": checkpoint.note,
+        "consistency": None,
+    }
     if previous is not None:
         old, new = previous.tree_size, checkpoint.tree_size
         nodes = fetch_nodes(session, nodes_needed(lambda node: consistency_proof(old, new, node)))

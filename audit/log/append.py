@@ -1,10 +1,11 @@
-"""Appending to the audit chain.
+"""Recording audit events: the action's transaction queues its event.
 
 Use cases call ``record_event`` with the session of the change they record, so both commit
-or neither does. ``record_refusal`` is for attempts that were refused: the refusing
-transaction is rolled back, so the refusal is written in a transaction of its own.
-What falls due with the events (a checkpoint, an alert) is done when their transaction
-commits (audit/on_commit.py), still holding the chain lock.
+or neither does. The event goes to ``audit_queue`` with one INSERT and no lock that any
+other transaction waits for, so audited actions commit side by side; the sequencer then
+integrates committed entries into the hash chain (audit/log/sequencer.py). ``record_refusal``
+is for attempts that were refused: the refusing transaction is rolled back, so the refusal
+is written in a transaction of its own.
 """
 
 from __future__ import annotations
@@ -14,17 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import false, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit.log.actions import AuditAction, Outcome
 from audit.log.alarm import commit_audited, watched
-from audit.log.chain import event_hashes
-from audit.log.models import GENESIS_HASH, AuditEvent
-from audit.log.search_keys import search_keys
+from audit.log.models import AuditEvent, AuditQueueEntry
 
-_EVENT_COLUMNS = AuditEvent.__table__.c  # Core columns: no ORM work inside the chain lock
-CHAIN_LOCK_KEY = 0x61756469745F6C67  # "audit_lg": the advisory lock that orders appends
+QUEUED = "custodian.audit_queued"  # session.info: this transaction queued events
 
 
 @dataclass(frozen=True)
@@ -58,10 +55,9 @@ def record_event(
     target_type: str | None = None,
     target_id: str | int | None = None,
     details: Mapping[str, Any] | None = None,
-) -> AuditEvent:
-    seq, prev_hash = _lock_chain_tip(session)
-    event = AuditEvent(
-        seq=seq,
+) -> AuditQueueEntry:
+    """Queue the event in the caller's transaction; its ``id`` names it until it is chained."""
+    entry = AuditQueueEntry(
         occurred_at=now,
         action=str(action),
         outcome=str(outcome),
@@ -79,13 +75,11 @@ def record_event(
             **(details or {}),
             **({"operator": dict(actor.operator)} if actor.operator else {}),
         },
-        prev_hash=prev_hash,
     )
-    event.hash, event.leaf_hash = event_hashes(prev_hash, hashed_fields(event))
-    event.dataset_id, event.file_id = search_keys(target_type, event.target_id, event.details)
-    session.add(event)
+    session.add(entry)
     session.flush()  # written now: a failing audit write fails the action here, not at commit
-    return event
+    session.info[QUEUED] = True
+    return entry
 
 
 def record_refusal(
@@ -112,26 +106,8 @@ def record_refusal(
         commit_audited(session)
 
 
-def _lock_chain_tip(session: Session) -> tuple[int, str]:
-    """Wait for the right to append, held until the transaction ends; then the next link.
-
-    PostgreSQL: a transaction-scoped advisory lock, chosen over a row lock on a head row
-    for the numbers in benchmarks/README.md and because no audit row is ever updated.
-    SQLite has one writer at a time: a write that matches no row takes that write lock.
-    The last event is read by a statement of its own, after the lock: under READ
-    COMMITTED that statement sees what the previous holder committed.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(CHAIN_LOCK_KEY)))
-    else:
-        session.execute(update(AuditEvent).where(false()).values(seq=AuditEvent.seq))
-    last = session.execute(
-        select(_EVENT_COLUMNS.seq, _EVENT_COLUMNS.hash).order_by(_EVENT_COLUMNS.seq.desc()).limit(1)
-    ).first()
-    return (1, GENESIS_HASH) if last is None else (last.seq + 1, last.hash)
-
-
 def hashed_fields(event: AuditEvent) -> dict[str, Any]:
+    """A chained event's hashed fields, as ``audit.log.chain`` encodes them."""
     return {
         "seq": event.seq,
         "occurred_at": event.occurred_at,

@@ -1,8 +1,8 @@
 """Exporting a search to CSV or JSON Lines; every export is itself an audit event.
 
 The export is recorded before a byte is streamed, in the request's transaction, and it
-contains exactly the matching events recorded before its own ``audit:export`` event, so
-the record says precisely what left the system.
+contains exactly the matching events chained up to the tip it names in its own
+``audit:export`` event (``before_seq``), so the record says precisely what left the system.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit.log.actions import AuditAction
@@ -36,18 +37,25 @@ _event_out = EventOut()
 class Export:
     where: EventFilter
     format: str
-    up_to: int  # the export's own seq: it holds the matching events before it
+    up_to: int  # one past the chain's tip when it was asked for: it holds events before it
 
     @property
     def filename(self) -> str:
         return f"audit-events-before-{self.up_to}.{self.format}"
 
 
-def start_export(session: Session, reader: AuditReader, where: EventFilter, *, fmt: str,
-                 now: datetime) -> Export:
-    event = record_event(session, reader.actor, AuditAction.AUDIT_EXPORT, now=now,
-                         details={"format": fmt, "filters": where.described()})
-    return Export(where, fmt, event.seq)
+def start_export(
+    session: Session, reader: AuditReader, where: EventFilter, *, fmt: str, now: datetime
+) -> Export:
+    before = (session.scalar(select(func.max(AuditEvent.seq))) or 0) + 1
+    record_event(
+        session,
+        reader.actor,
+        AuditAction.AUDIT_EXPORT,
+        now=now,
+        details={"format": fmt, "filters": where.described(), "before_seq": before},
+    )
+    return Export(where, fmt, before)
 
 
 def stream_export(factory: sessionmaker[Session], export: Export) -> Iterator[str]:
@@ -78,6 +86,9 @@ def csv_lines(events: Iterable[AuditEvent]) -> Iterator[str]:
 def _cell(value: Any) -> str:
     if value is None:
         return ""
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True) if isinstance(value, dict) \
+    text = (
+        json.dumps(value, ensure_ascii=False, sort_keys=True)
+        if isinstance(value, dict)
         else str(value)
+    )
     return "'" + text if text.startswith(FORMULA_STARTS) else text

@@ -35,6 +35,11 @@ def factory_of(app: Flask) -> sessionmaker[Session]:
     return factory
 
 
+def clock_of(app: Flask) -> Clock:
+    found: Clock = app.extensions[_CLOCK]
+    return found
+
+
 def db_session() -> Session:
     if "db_session" not in g:
         factory: sessionmaker[Session] = current_app.extensions[_SESSION_FACTORY]

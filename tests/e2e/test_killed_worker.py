@@ -1,8 +1,9 @@
 """A gunicorn worker killed with SIGKILL in the middle of a request leaves nothing half
 written: filing, approving and issuing a URL, each caught inside its transaction (held at its
-audit write by a table lock the test takes), then the worker is killed. Afterwards the
-database holds exactly what it held before, the audit chain verifies, and the master's next
-worker serves the same request to the end. Real gunicorn, real PostgreSQL."""
+audit write, the insert into the audit queue, by a table lock the test takes), then the
+worker is killed. Afterwards the database holds exactly what it held before, the audit chain
+verifies, and the master's next worker serves the same request to the end. Real gunicorn,
+real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -76,7 +77,7 @@ def kill_mid_request(service: Service, engine: Engine, send: Callable[[], object
     locking = create_engine(engine.url)  # not AUTOCOMMIT: a lock lives in a transaction
     with locking.connect() as holder:
         transaction = holder.begin()
-        holder.execute(text("LOCK TABLE audit_events IN EXCLUSIVE MODE"))
+        holder.execute(text("LOCK TABLE audit_queue IN EXCLUSIVE MODE"))
         outcome: list[object] = []
         thread = threading.Thread(target=_swallow, args=(send, outcome), daemon=True)
         thread.start()

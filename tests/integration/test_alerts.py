@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import Engine, event, select
 
 from app import create_app
 from audit.log.models import AuditEvent
+from audit.review.models import AlertWindow
 from tests.conftest import DemoInstance, issue_token
 from tests.integration.audit_support import controlled_files, grant_access, issue_url, user_id
 
@@ -130,3 +132,42 @@ def test_the_settings_thresholds_apply_by_default(demo: DemoInstance) -> None:
     assert alerts(demo) == []
     client.get("/api/v1/files/1/url", headers=stranger)
     assert {a.details["threshold"] for a in alerts(demo)} == {10}
+
+
+def test_an_event_costs_the_same_whatever_its_subjects_history(
+    demo: DemoInstance, client: FlaskClient,
+) -> None:
+    """O(1) alerts: once a subject's window exists, integrating its event reads the window,
+    never the subject's past events; and the window holds threshold + 1 times, however many
+    downloads there were."""
+    grant_access(demo)
+    _, files = controlled_files(demo)
+    researcher = issue_token(demo, "researcher")
+    engine: Engine = client.application.extensions["custodian.engine"]
+
+    def chain_reads_of_one_issuance() -> list[str]:
+        statements: list[str] = []
+
+        def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            if "FROM audit_events" in statement:
+                statements.append(" ".join(statement.split()))
+
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            issue_url(client, researcher, files[0])
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+        return statements
+
+    issue_url(client, researcher, files[0])  # the window is built here, from the chain
+    few = chain_reads_of_one_issuance()
+    for _ in range(40):
+        issue_url(client, researcher, files[0])
+    many = chain_reads_of_one_issuance()
+    assert few == many
+    # The chain's tip is all a batch reads of audit_events.
+    assert len(many) == 1 and "ORDER BY audit_events.seq DESC" in many[0], many
+    with demo.app.extensions["custodian.session_factory"]() as session:
+        window = session.get(AlertWindow, ("downloads_per_hour", "user",
+                                           str(user_id(demo, "researcher"))))
+    assert window is not None and len(window.recent) == window.capacity == 4

@@ -59,6 +59,9 @@ def test_grants_are_idempotent_and_the_role_appends_but_cannot_change_the_audit_
         assert privileges(demo, role, table) == {"SELECT", "INSERT"}, table
     assert privileges(demo, role, "users") == {"SELECT", "INSERT", "UPDATE", "DELETE"}
     assert privileges(demo, role, "alembic_version") == {"SELECT"}
+    # The sequencer, as the app, deletes what it chains; the queue's trigger checks each.
+    assert privileges(demo, role, "audit_queue") == {"SELECT", "INSERT", "DELETE"}
+    assert "only SELECT, INSERT and the DELETE its trigger checks on audit_queue" in first[1]
 
     owner: Engine = demo.app.extensions["custodian.engine"]
     url = owner.url.set(username=role).render_as_string(hide_password=False)
@@ -73,6 +76,7 @@ def test_grants_are_idempotent_and_the_role_appends_but_cannot_change_the_audit_
         engine: Engine = app.extensions["custodian.engine"]
         for statement in (
             "UPDATE audit_events SET ip = 'x'",
+            "UPDATE audit_queue SET ip = 'x'",
             "DELETE FROM audit_checkpoints",
             "TRUNCATE audit_merkle_nodes",
             "ALTER TABLE audit_events DISABLE TRIGGER USER",

@@ -1,8 +1,11 @@
-"""Several processes appending at once leave one linear chain: no gap, no fork.
+"""Several processes appending at once, and several sequencers integrating at once, leave
+one linear chain: no gap, no fork.
 
 PostgreSQL only: it is where several app processes write at once. Each writer is a
 process of its own (spawned, so nothing is shared but the database), and every fifth of
 its transactions rolls back after its append, which must leave no hole in the sequence.
+Meanwhile two sequencers drain the queue side by side, as two app instances' would if
+leadership failed: the chain lock alone must keep them from forking the chain.
 The writers start each round together (a barrier), so every round has all of them
 appending at once whatever the scheduler does, and what the test checks of the order
 follows from the rounds alone, not from how the operating system interleaved them.
@@ -11,6 +14,7 @@ follows from the rounds alone, not from how the operating system interleaved the
 from __future__ import annotations
 
 import multiprocessing
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -25,6 +29,7 @@ from audit.log.append import AuditActor, record_event
 from audit.log.models import GENESIS_HASH, AuditEvent
 from core.db import make_engine, make_session_factory
 from core.migrations import upgrade
+from tests.sequencing import drain
 
 WRITERS = 4
 APPENDS = 40  # transactions per writer
@@ -53,9 +58,13 @@ def append_events(url: str, writer: int, start_line: Barrier) -> None:
     for n in range(APPENDS):
         start_line.wait(timeout=60)
         with factory() as session:
-            record_event(session, AuditActor(user_id=writer, request_id=f"{writer}-{n}"),
-                         AuditAction.URL_ISSUE, now=datetime.now(UTC),
-                         details={"writer": writer, "n": n})
+            record_event(
+                session,
+                AuditActor(user_id=writer, request_id=f"{writer}-{n}"),
+                AuditAction.URL_ISSUE,
+                now=datetime.now(UTC),
+                details={"writer": writer, "n": n},
+            )
             if n in KEPT:
                 session.commit()
             else:
@@ -66,13 +75,32 @@ def append_events(url: str, writer: int, start_line: Barrier) -> None:
 def run_writers(url: str) -> None:
     spawn = multiprocessing.get_context("spawn")
     start_line = spawn.Barrier(WRITERS)
-    writers = [spawn.Process(target=append_events, args=(url, writer, start_line))
-               for writer in range(WRITERS)]
+    writers = [
+        spawn.Process(target=append_events, args=(url, writer, start_line))
+        for writer in range(WRITERS)
+    ]
+    engine = make_engine(url)
+    done = threading.Event()
+    sequencers = [threading.Thread(target=drain_until, args=(engine, done)) for _ in range(2)]
     for process in writers:
         process.start()
+    for thread in sequencers:
+        thread.start()
     for process in writers:
         process.join(timeout=60)
+    done.set()
+    for thread in sequencers:
+        thread.join(timeout=60)
+    drain(make_session_factory(engine))
+    engine.dispose()
     assert [process.exitcode for process in writers] == [0] * WRITERS
+
+
+def drain_until(engine: Engine, done: threading.Event) -> None:
+    """A sequencer draining in small batches (so that they interleave) until told to stop."""
+    factory = make_session_factory(engine)
+    while not done.is_set():
+        drain(factory, batch_size=3)
 
 
 def test_concurrent_appends_from_several_processes_form_one_linear_chain(
@@ -82,24 +110,29 @@ def test_concurrent_appends_from_several_processes_form_one_linear_chain(
 
     engine: Engine = make_engine(audit_database)
     with make_session_factory(engine)() as session:
-        events = session.execute(select(AuditEvent.seq, AuditEvent.prev_hash, AuditEvent.hash,
-                                        AuditEvent.details).order_by(AuditEvent.seq)).all()
+        events = session.execute(
+            select(
+                AuditEvent.seq, AuditEvent.prev_hash, AuditEvent.hash, AuditEvent.details
+            ).order_by(AuditEvent.seq)
+        ).all()
         report = verify_chain(session)
     engine.dispose()
 
     total = WRITERS * len(KEPT)
     assert [event.seq for event in events] == list(range(1, total + 1))
     assert [event.prev_hash for event in events] == (
-        [GENESIS_HASH] + [event.hash for event in events[:-1]])
+        [GENESIS_HASH] + [event.hash for event in events[:-1]]
+    )
     assert len({event.prev_hash for event in events}) == total  # no two share a predecessor
     assert report.ok, report.problem
     assert report.events_checked == total
     for writer in range(WRITERS):  # what was rolled back left nothing behind
         assert [e.details["n"] for e in events if e.details["writer"] == writer] == KEPT
     # Every writer took part in every kept round, and a round's events all come before the
-    # next round's: the rounds overlapped the writers, and the chain kept commit order.
+    # next round's: the rounds overlapped the writers, and integration kept their order.
     rounds = [event.details["n"] for event in events]
     assert rounds == sorted(rounds)
     for n in KEPT:
         assert sorted(e.details["writer"] for e in events if e.details["n"] == n) == list(
-            range(WRITERS))
+            range(WRITERS)
+        )

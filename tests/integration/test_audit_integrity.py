@@ -21,7 +21,7 @@ from access.identity.actor import Actor
 from access.identity.models import User
 from app import create_app
 from audit.integrity.chain_check import verify_chain
-from audit.integrity.checkpoints import CheckpointSigner, checkpoint_now, verify_checkpoints
+from audit.integrity.checkpoints import CheckpointSigner, request_checkpoint, verify_checkpoints
 from audit.integrity.merkle import leaf_hash, verify_consistency, verify_inclusion
 from audit.integrity.models import AuditCheckpoint, AuditMerkleNode, AuditSigningKey
 from audit.integrity.signed_note import (
@@ -34,18 +34,21 @@ from audit.log.actions import AuditAction
 from audit.log.append import SYSTEM, hashed_fields, record_event
 from audit.log.chain import LINKED, SEPARATE, canonical_bytes, chain_format, event_hashes
 from audit.log.models import GENESIS_HASH, AuditEvent
-from audit.on_commit import CommitHooks, install_commit_hooks
-from audit.review.alerts import AlertRules
 from core.db import make_engine, make_session_factory
 from core.migrations import upgrade
 from tests.conftest import DemoInstance, issue_token
 from tests.integration.audit_support import event_count
 from tests.integration.tampering import tamper_as_dba
 from tests.integration.test_api_bad_input import assert_error_shape
+from tests.sequencing import drain, seq_of
 
-ROUTES = ["/api/v1/audit/export", "/api/v1/audit/checkpoints", "/api/v1/audit/public-key",
-          "/api/v1/audit/events/1/proof?tree_size={size}",
-          "/api/v1/audit/consistency?from={size}&to={size}"]
+ROUTES = [
+    "/api/v1/audit/export",
+    "/api/v1/audit/checkpoints",
+    "/api/v1/audit/public-key",
+    "/api/v1/audit/events/1/proof?tree_size={size}",
+    "/api/v1/audit/consistency?from={size}&to={size}",
+]
 
 
 def cli(demo: DemoInstance, *args: str) -> tuple[int, str]:
@@ -54,20 +57,26 @@ def cli(demo: DemoInstance, *args: str) -> tuple[int, str]:
 
 
 def checkpoint(demo: DemoInstance) -> int:
-    with demo.app.extensions["custodian.session_factory"].begin() as session:
-        return checkpoint_now(session, SYSTEM, demo.clock.now(), demo_signer(demo)).tree_size
+    """Ask for a checkpoint; the demo's sequencer signs it as the request commits."""
+    factory = demo.app.extensions["custodian.session_factory"]
+    with factory.begin() as session:
+        entry_id = request_checkpoint(session, SYSTEM, demo.clock.now()).id
+    return seq_of(factory, entry_id)
 
 
 def demo_signer(demo: DemoInstance) -> CheckpointSigner:
-    return CheckpointSigner.from_seed(demo.settings.audit_signing_key,
-                                      origin=demo.settings.audit_origin,
-                                      every=demo.settings.audit_checkpoint_every)
+    return CheckpointSigner.from_seed(
+        demo.settings.audit_signing_key,
+        origin=demo.settings.audit_origin,
+        every=demo.settings.audit_checkpoint_every,
+    )
 
 
 def checkpoint_sizes(app: Flask) -> list[int]:
     with app.extensions["custodian.session_factory"]() as session:
-        return list(session.scalars(select(AuditCheckpoint.tree_size)
-                                    .order_by(AuditCheckpoint.tree_size)))
+        return list(
+            session.scalars(select(AuditCheckpoint.tree_size).order_by(AuditCheckpoint.tree_size))
+        )
 
 
 @pytest.fixture
@@ -90,8 +99,16 @@ def every_five(demo: DemoInstance) -> Iterator[Flask]:
 
 # The database refuses changes ------------------------------------------------------------
 
-@pytest.mark.parametrize("model, column", [(AuditEvent, "ip"), (AuditCheckpoint, "note"),
-                                           (AuditSigningKey, "name"), (AuditMerkleNode, "hash")])
+
+@pytest.mark.parametrize(
+    "model, column",
+    [
+        (AuditEvent, "ip"),
+        (AuditCheckpoint, "note"),
+        (AuditSigningKey, "name"),
+        (AuditMerkleNode, "hash"),
+    ],
+)
 @pytest.mark.parametrize("change", ["update", "delete"])
 def test_the_database_refuses_to_change_or_remove_audit_rows(
     demo: DemoInstance, model: Any, column: str, change: str
@@ -111,8 +128,9 @@ ONLY_POSTGRESQL = pytest.mark.parametrize("database_backend", ["postgresql"], in
 
 
 @ONLY_POSTGRESQL
-@pytest.mark.parametrize("table", ["audit_events", "audit_checkpoints", "audit_signing_keys",
-                                   "audit_merkle_nodes"])
+@pytest.mark.parametrize(
+    "table", ["audit_events", "audit_checkpoints", "audit_signing_keys", "audit_merkle_nodes"]
+)
 def test_postgresql_refuses_to_truncate_audit_tables(demo: DemoInstance, table: str) -> None:
     engine: Engine = demo.app.extensions["custodian.engine"]
     assert engine.dialect.name == "postgresql"
@@ -141,20 +159,28 @@ def test_the_documented_app_role_appends_and_checkpoints_but_cannot_disable_trig
         connection.execute(text(f"CREATE ROLE {role} LOGIN"))
         connection.execute(text(APP_ROLE_GRANTS.format(role=role)))
     url = owner.url.set(username=role).render_as_string(hide_password=False)
-    app = create_app(replace(demo.settings, database_url=url, audit_checkpoint_every=2),
-                     clock=demo.clock)
+    app = create_app(
+        replace(demo.settings, database_url=url, audit_checkpoint_every=2), clock=demo.clock
+    )
     try:
-        code, output = cli(DemoInstance(app, demo.clock, demo.settings, demo.base_url),
-                           "audit", "checkpoint")
+        code, output = cli(
+            DemoInstance(app, demo.clock, demo.settings, demo.base_url), "audit", "checkpoint"
+        )
         assert code == 0, output
-        response = app.test_client().post("/api/v1/tokens", json={"name": "t", "days": 1},
-                                          headers=issue_token(demo, "researcher"))
+        response = app.test_client().post(
+            "/api/v1/tokens", json={"name": "t", "days": 1}, headers=issue_token(demo, "researcher")
+        )
         assert response.status_code == 201, response.get_json()
         engine: Engine = app.extensions["custodian.engine"]
-        for statement in ("ALTER TABLE audit_events DISABLE TRIGGER USER",
-                          "UPDATE audit_events SET ip = 'x'", "TRUNCATE audit_checkpoints"):
-            with pytest.raises(DBAPIError, match=r"must be owner|permission denied"), \
-                    engine.begin() as connection:
+        for statement in (
+            "ALTER TABLE audit_events DISABLE TRIGGER USER",
+            "UPDATE audit_events SET ip = 'x'",
+            "TRUNCATE audit_checkpoints",
+        ):
+            with (
+                pytest.raises(DBAPIError, match=r"must be owner|permission denied"),
+                engine.begin() as connection,
+            ):
                 connection.execute(text(statement))
     finally:
         app.extensions["custodian.engine"].dispose()
@@ -165,6 +191,7 @@ def test_the_documented_app_role_appends_and_checkpoints_but_cannot_disable_trig
 
 
 # Checkpoints every N events ----------------------------------------------------------------
+
 
 def test_a_checkpoint_is_signed_in_the_transaction_of_every_nth_event(
     demo: DemoInstance, every_five: Flask
@@ -178,8 +205,9 @@ def test_a_checkpoint_is_signed_in_the_transaction_of_every_nth_event(
     assert checkpoint_sizes(every_five) == due
     with factory() as session:
         notes = {c.tree_size: c.note for c in session.scalars(select(AuditCheckpoint))}
-    signer = CheckpointSigner.from_seed(demo.settings.audit_signing_key,
-                                        origin=demo.settings.audit_origin, every=5)
+    signer = CheckpointSigner.from_seed(
+        demo.settings.audit_signing_key, origin=demo.settings.audit_origin, every=5
+    )
     for size in due:
         signed, _ = open_checkpoint(notes[size], [signer.public_key])
         assert (signed.origin, signed.tree_size) == (demo.settings.audit_origin, size)
@@ -212,22 +240,28 @@ def test_an_on_demand_checkpoint_covers_its_own_event(demo: DemoInstance) -> Non
 
 # Roles on every event ----------------------------------------------------------------------
 
+
 def test_every_event_records_the_actors_roles_and_they_are_hashed(demo: DemoInstance) -> None:
     factory = demo.app.extensions["custodian.session_factory"]
     with factory.begin() as session:
         admin = session.scalars(select(User).where(User.subject == "admin")).one()
-        event = record_event(session, Actor(user=admin).audit(), AuditAction.AUDIT_VERIFY,
-                             now=demo.clock.now())
-        anonymous = record_event(session, Actor(user=None).audit(), AuditAction.AUDIT_VERIFY,
-                                 now=demo.clock.now())
+        event = record_event(
+            session, Actor(user=admin).audit(), AuditAction.AUDIT_VERIFY, now=demo.clock.now()
+        )
+        anonymous = record_event(
+            session, Actor(user=None).audit(), AuditAction.AUDIT_VERIFY, now=demo.clock.now()
+        )
     assert (event.actor_roles, anonymous.actor_roles) == ("admin", "")
-    tamper_as_dba(demo, update(AuditEvent).where(AuditEvent.seq == event.seq)
-                  .values(actor_roles="admin,auditor"))
+    seq = seq_of(factory, event.id)
+    tamper_as_dba(
+        demo, update(AuditEvent).where(AuditEvent.seq == seq).values(actor_roles="admin,auditor")
+    )
     code, output = cli(demo, "audit", "verify")
-    assert code == 1 and f"first bad event is seq {event.seq}" in output
+    assert code == 1 and f"first bad event is seq {seq}" in output
 
 
 # flask audit verify: chain and checkpoints ---------------------------------------------------
+
 
 def test_verify_checks_every_checkpoint(
     demo: DemoInstance, monkeypatch: pytest.MonkeyPatch
@@ -243,12 +277,13 @@ def test_verify_checks_every_checkpoint(
 
 def test_verify_fails_on_a_checkpoint_signed_by_another_key(demo: DemoInstance) -> None:
     size = checkpoint(demo)
-    text_ = f"{demo.settings.audit_origin}\n{size}\n" + \
-        base64.b64encode(bytes(32)).decode() + "\n"
-    forged = sign_note(text_, demo.settings.audit_origin,
-                       Ed25519PrivateKey.from_private_bytes(bytes([7]) * 32))
-    tamper_as_dba(demo, update(AuditCheckpoint).where(AuditCheckpoint.tree_size == size)
-                  .values(note=forged))
+    text_ = f"{demo.settings.audit_origin}\n{size}\n" + base64.b64encode(bytes(32)).decode() + "\n"
+    forged = sign_note(
+        text_, demo.settings.audit_origin, Ed25519PrivateKey.from_private_bytes(bytes([7]) * 32)
+    )
+    tamper_as_dba(
+        demo, update(AuditCheckpoint).where(AuditCheckpoint.tree_size == size).values(note=forged)
+    )
     code, output = cli(demo, "audit", "verify")
     assert code == 1
     assert f"FAILED: checkpoint {size}: no trusted key signed this checkpoint" in output
@@ -261,16 +296,20 @@ def test_verify_fails_when_the_rehashed_chain_no_longer_has_a_signed_root(
     size = checkpoint(demo)
     factory = demo.app.extensions["custodian.session_factory"]
     with factory() as session:
-        events = list(session.scalars(select(AuditEvent).where(AuditEvent.seq >= 3)
-                                      .order_by(AuditEvent.seq)))
+        events = list(
+            session.scalars(select(AuditEvent).where(AuditEvent.seq >= 3).order_by(AuditEvent.seq))
+        )
         prev = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == 2))
     assert prev is not None
     statements = []
     for event in events:
         fields = hashed_fields(event) | ({"details": {"forged": True}} if event.seq == 3 else {})
         digest, leaf = event_hashes(prev, fields)
-        statements.append(update(AuditEvent).where(AuditEvent.seq == event.seq).values(
-            details=fields["details"], prev_hash=prev, hash=digest, leaf_hash=leaf))
+        statements.append(
+            update(AuditEvent)
+            .where(AuditEvent.seq == event.seq)
+            .values(details=fields["details"], prev_hash=prev, hash=digest, leaf_hash=leaf)
+        )
         prev = digest
     tamper_as_dba(demo, *statements)
     code, output = cli(demo, "audit", "verify")
@@ -279,6 +318,7 @@ def test_verify_fails_when_the_rehashed_chain_no_longer_has_a_signed_root(
 
 
 # Events recorded before revision 0002 --------------------------------------------------------
+
 
 def test_events_recorded_before_the_upgrade_keep_verifying_and_get_leaves(
     fresh_database_url: str,
@@ -290,11 +330,22 @@ def test_events_recorded_before_the_upgrade_keep_verifying_and_get_leaves(
         moment = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
         rows = []
         for seq in (1, 2, 3):
-            fields = {"seq": seq, "occurred_at": moment, "action": "auth:login",
-                      "outcome": "success", "actor_user_id": seq, "actor_issuer": "https://i",
-                      "actor_subject": f"s{seq}", "actor_token_id": None, "ip": "10.0.0.1",
-                      "user_agent": "ua", "request_id": "r", "target_type": "user",
-                      "target_id": str(seq), "details": {"n": seq}}
+            fields = {
+                "seq": seq,
+                "occurred_at": moment,
+                "action": "auth:login",
+                "outcome": "success",
+                "actor_user_id": seq,
+                "actor_issuer": "https://i",
+                "actor_subject": f"s{seq}",
+                "actor_token_id": None,
+                "ip": "10.0.0.1",
+                "user_agent": "ua",
+                "request_id": "r",
+                "target_type": "user",
+                "target_id": str(seq),
+                "details": {"n": seq},
+            }
             # As revision 0001 hashed: no actor_roles, and the SEPARATE chain format.
             digest = event_hashes(prev, fields, SEPARATE)[0]
             rows.append({**fields, "prev_hash": prev, "hash": digest})
@@ -302,32 +353,36 @@ def test_events_recorded_before_the_upgrade_keep_verifying_and_get_leaves(
         with engine.begin() as connection:
             connection.execute(insert(AuditEvent), rows)
             # As the 0001 code left it: the head row names the last event.
-            connection.execute(text("UPDATE audit_chain_head SET seq = 3, hash = :hash"),
-                               {"hash": prev})
+            connection.execute(
+                text("UPDATE audit_chain_head SET seq = 3, hash = :hash"), {"hash": prev}
+            )
         upgrade(engine)
         factory = make_session_factory(engine)
         signer = CheckpointSigner.from_seed(bytes(32), origin="example.org/audit", every=2)
-        install_commit_hooks(factory, CommitHooks(signer, AlertRules(1000, 1000)))
         with factory.begin() as session:
-            new = record_event(session, SYSTEM, AuditAction.AUDIT_VERIFY,
-                               now=moment + timedelta(seconds=1))
-            record_event(session, SYSTEM, AuditAction.AUDIT_VERIFY,
-                         now=moment + timedelta(seconds=2))
+            new = record_event(
+                session, SYSTEM, AuditAction.AUDIT_VERIFY, now=moment + timedelta(seconds=1)
+            )
+            record_event(
+                session, SYSTEM, AuditAction.AUDIT_VERIFY, now=moment + timedelta(seconds=2)
+            )
+        drain(factory, signer=signer)
         with factory() as session:
             assert verify_chain(session).ok
             assert verify_checkpoints(session, signer).checkpoints_checked == 1
-            assert session.scalar(select(AuditEvent.actor_roles).where(
-                AuditEvent.seq == 1)) is None
-            stored = session.execute(select(AuditEvent.hash, AuditEvent.leaf_hash)
-                                     .order_by(AuditEvent.seq)).all()
+            assert session.scalar(select(AuditEvent.actor_roles).where(AuditEvent.seq == 1)) is None
+            stored = session.execute(
+                select(AuditEvent.hash, AuditEvent.leaf_hash).order_by(AuditEvent.seq)
+            ).all()
         # The chain goes on from the old format to the new one, and verifies across.
         assert [chain_format(*hashes) for hashes in stored] == [SEPARATE] * 3 + [LINKED] * 2
-        assert new.seq == 4 and new.actor_roles == ""
+        assert seq_of(factory, new.id) == 4 and new.actor_roles == ""
     finally:
         engine.dispose()
 
 
 # The integrity API ---------------------------------------------------------------------------
+
 
 def test_integrity_routes_are_for_auditors_and_admins(
     demo: DemoInstance, client: FlaskClient
@@ -354,12 +409,13 @@ def test_checkpoints_are_listed_newest_first_in_keyset_pages(
     sizes = [checkpoint(demo) for _ in range(5)]
     first = client.get("/api/v1/audit/checkpoints?limit=2", headers=auditor).get_json()
     assert [c["tree_size"] for c in first["checkpoints"]] == sizes[:-3:-1]
-    second = client.get(f"/api/v1/audit/checkpoints?limit=2&before={first['next']}",
-                        headers=auditor).get_json()
-    third = client.get(f"/api/v1/audit/checkpoints?limit=2&before={second['next']}",
-                       headers=auditor).get_json()
-    assert [c["tree_size"] for c in second["checkpoints"] + third["checkpoints"]] == \
-        sizes[-3::-1]
+    second = client.get(
+        f"/api/v1/audit/checkpoints?limit=2&before={first['next']}", headers=auditor
+    ).get_json()
+    third = client.get(
+        f"/api/v1/audit/checkpoints?limit=2&before={second['next']}", headers=auditor
+    ).get_json()
+    assert [c["tree_size"] for c in second["checkpoints"] + third["checkpoints"]] == sizes[-3::-1]
     assert third["next"] is None
     newest = first["checkpoints"][0]
     assert newest["note"].startswith(f"{demo.settings.audit_origin}\n{sizes[-1]}\n")
@@ -371,18 +427,21 @@ def test_public_key_lists_the_current_key_and_the_rotated_out_ones(
 ) -> None:
     checkpoint(demo)
     demo.clock.advance(timedelta(minutes=1))
-    rotated = create_app(replace(demo.settings, audit_signing_key=bytes(range(32))),
-                         clock=demo.clock)
+    rotated = create_app(
+        replace(demo.settings, audit_signing_key=bytes(range(32))), clock=demo.clock
+    )
     try:
         body = rotated.test_client().get("/api/v1/audit/public-key", headers=auditor).get_json()
     finally:
         rotated.extensions["custodian.engine"].dispose()
     current, [previous] = body["current"], body["previous"]
     old_public = raw_public_key(
-        Ed25519PrivateKey.from_private_bytes(demo.settings.audit_signing_key).public_key())
+        Ed25519PrivateKey.from_private_bytes(demo.settings.audit_signing_key).public_key()
+    )
     assert load_public_key_pem(previous["public_key_pem"].encode()) == old_public
-    assert load_public_key_pem(current["public_key_pem"].encode()) == \
-        raw_public_key(Ed25519PrivateKey.from_private_bytes(bytes(range(32))).public_key())
+    assert load_public_key_pem(current["public_key_pem"].encode()) == raw_public_key(
+        Ed25519PrivateKey.from_private_bytes(bytes(range(32))).public_key()
+    )
     assert current["first_used_at"] is None  # it has not signed anything yet
     name, key_id, encoded = previous["verifier_key"].split("+", 2)
     assert (name, key_id) == (demo.settings.audit_origin, previous["key_id"])
@@ -393,18 +452,23 @@ def test_an_inclusion_proof_of_every_event_verifies_against_the_signed_root(
     demo: DemoInstance, client: FlaskClient, auditor: dict[str, str]
 ) -> None:
     size = checkpoint(demo)
-    key = load_public_key_pem(client.get("/api/v1/audit/public-key", headers=auditor)
-                              .get_json()["current"]["public_key_pem"].encode())
+    key = load_public_key_pem(
+        client.get("/api/v1/audit/public-key", headers=auditor)
+        .get_json()["current"]["public_key_pem"]
+        .encode()
+    )
     for seq in range(1, size + 1):
-        body = client.get(f"/api/v1/audit/events/{seq}/proof?tree_size={size}",
-                          headers=auditor).get_json()
+        body = client.get(
+            f"/api/v1/audit/events/{seq}/proof?tree_size={size}", headers=auditor
+        ).get_json()
         signed, _ = open_checkpoint(body["checkpoint"], [key])
         assert (signed.tree_size, signed.root_hash.hex()) == (size, body["root_hash"])
         proof = [bytes.fromhex(digest) for digest in body["proof"]]
         leaf = bytes.fromhex(body["leaf_hash"])
         assert verify_inclusion(body["leaf_index"], size, leaf, proof, signed.root_hash), seq
-        assert not verify_inclusion(body["leaf_index"], size, leaf_hash(b"forged"), proof,
-                                    signed.root_hash)
+        assert not verify_inclusion(
+            body["leaf_index"], size, leaf_hash(b"forged"), proof, signed.root_hash
+        )
 
 
 def test_the_leaf_of_a_proof_is_the_event_itself(
@@ -417,8 +481,12 @@ def test_the_leaf_of_a_proof_is_the_event_itself(
     with demo.app.extensions["custodian.session_factory"]() as session:
         event = session.get(AuditEvent, 2)
         assert event is not None
-        assert body["leaf_hash"] == leaf_hash(bytes.fromhex(event.prev_hash) + canonical_bytes(
-            hashed_fields(event))).hex()
+        assert (
+            body["leaf_hash"]
+            == leaf_hash(
+                bytes.fromhex(event.prev_hash) + canonical_bytes(hashed_fields(event))
+            ).hex()
+        )
     assert body["tree_size"] == checkpoint_sizes(demo.app)[-1]
 
 
@@ -430,8 +498,9 @@ def test_a_consistency_proof_shows_a_later_checkpoint_extends_an_earlier_one(
         for new in sizes:
             if old > new:
                 continue
-            body = client.get(f"/api/v1/audit/consistency?from={old}&to={new}",
-                              headers=auditor).get_json()
+            body = client.get(
+                f"/api/v1/audit/consistency?from={old}&to={new}", headers=auditor
+            ).get_json()
             proof = [bytes.fromhex(digest) for digest in body["proof"]]
             roots = bytes.fromhex(body["from_root"]), bytes.fromhex(body["to_root"])
             assert verify_consistency(old, new, *roots, proof), (old, new)
@@ -439,25 +508,28 @@ def test_a_consistency_proof_shows_a_later_checkpoint_extends_an_earlier_one(
                 assert not verify_consistency(old, new, roots[1], roots[1], proof)
 
 
-@pytest.mark.parametrize("route, status", [
-    ("/api/v1/audit/export?format=csv", 400),
-    ("/api/v1/audit/checkpoints?limit=0", 400),
-    ("/api/v1/audit/checkpoints?limit=many", 400),
-    ("/api/v1/audit/checkpoints?before=-1", 400),
-    ("/api/v1/audit/checkpoints?after=1", 400),
-    ("/api/v1/audit/events/1/proof?tree_size=0", 400),
-    ("/api/v1/audit/events/1/proof?tree_size=1.5", 400),
-    (f"/api/v1/audit/events/1/proof?tree_size={2**64}", 400),
-    ("/api/v1/audit/events/1/proof?tree_size=3", 404),
-    ("/api/v1/audit/events/999999/proof", 404),
-    (f"/api/v1/audit/events/{2**64}/proof", 404),
-    ("/api/v1/audit/events/0/proof", 404),
-    ("/api/v1/audit/consistency", 400),
-    ("/api/v1/audit/consistency?from=2", 400),
-    ("/api/v1/audit/consistency?from=x&to=2", 400),
-    ("/api/v1/audit/consistency?from=9&to=3", 400),
-    ("/api/v1/audit/consistency?from=1&to=2", 404),
-])
+@pytest.mark.parametrize(
+    "route, status",
+    [
+        ("/api/v1/audit/export?format=csv", 400),
+        ("/api/v1/audit/checkpoints?limit=0", 400),
+        ("/api/v1/audit/checkpoints?limit=many", 400),
+        ("/api/v1/audit/checkpoints?before=-1", 400),
+        ("/api/v1/audit/checkpoints?after=1", 400),
+        ("/api/v1/audit/events/1/proof?tree_size=0", 400),
+        ("/api/v1/audit/events/1/proof?tree_size=1.5", 400),
+        (f"/api/v1/audit/events/1/proof?tree_size={2**64}", 400),
+        ("/api/v1/audit/events/1/proof?tree_size=3", 404),
+        ("/api/v1/audit/events/999999/proof", 404),
+        (f"/api/v1/audit/events/{2**64}/proof", 404),
+        ("/api/v1/audit/events/0/proof", 404),
+        ("/api/v1/audit/consistency", 400),
+        ("/api/v1/audit/consistency?from=2", 400),
+        ("/api/v1/audit/consistency?from=x&to=2", 400),
+        ("/api/v1/audit/consistency?from=9&to=3", 400),
+        ("/api/v1/audit/consistency?from=1&to=2", 404),
+    ],
+)
 def test_bad_proof_requests_get_a_clear_error(
     demo: DemoInstance, client: FlaskClient, auditor: dict[str, str], route: str, status: int
 ) -> None:
@@ -472,6 +544,7 @@ def test_an_event_after_the_checkpoint_asks_for_a_later_one(
 ) -> None:
     size = checkpoint(demo)
     checkpoint(demo)
-    error = assert_error_shape(client.get(
-        f"/api/v1/audit/events/{size + 1}/proof?tree_size={size}", headers=auditor), 400)
+    error = assert_error_shape(
+        client.get(f"/api/v1/audit/events/{size + 1}/proof?tree_size={size}", headers=auditor), 400
+    )
     assert "ask for a later checkpoint" in error["message"]

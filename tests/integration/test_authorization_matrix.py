@@ -129,6 +129,7 @@ MATRIX: dict[str, Entry] = {
     "POST /admin/files/<int:file_id>/retire": Entry(
         "POST", at("/admin/files/{ids.file}/retire"), ADMIN, json({}), form=True
     ),
+    "GET /admin/requests": Entry("GET", at("/admin/requests"), ADMIN),
     "GET /admin/users": Entry("GET", at("/admin/users"), ADMIN),
     "POST /admin/users": Entry("POST", at("/admin/users"), ADMIN, invitee, form=True),
     "POST /admin/users/<int:user_id>/withdraw": Entry(
@@ -314,6 +315,10 @@ MATRIX: dict[str, Entry] = {
     ),
     "GET /audit/reports/user/<int:user_id>": Entry(
         "GET", at("/audit/reports/user/{ids.user}"), AUDIT
+    ),
+    "GET /audit/verification": Entry("GET", at("/audit/verification"), AUDIT),
+    "POST /audit/verification": Entry(
+        "POST", at("/audit/verification"), AUDIT, json({}), form=True
     ),
     "GET /auth/callback": Entry("GET", at("/auth/callback?code=x&state=y"), EVERYONE),
     "GET /auth/login": Entry("GET", at("/auth/login"), EVERYONE, upstream=True),

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, inspect, select, text
 
 # Importing the models registers every table on Base.metadata.
 import access.identity.devidp.models
@@ -25,8 +25,10 @@ import datasets.catalogue.models
 import datasets.results.models  # noqa: F401
 from audit.log.actions import AuditAction
 from audit.log.append import SYSTEM, record_event
+from audit.log.models import AuditEvent
 from core.db import Base, make_engine, make_session_factory
 from core.migrations import downgrade, upgrade
+from tests.sequencing import drain
 
 
 @pytest.fixture
@@ -46,11 +48,15 @@ def test_upgrade_creates_every_model_table(fresh_engine: Engine) -> None:
 def test_downgrading_past_the_append_lock_restores_the_chain_head(fresh_engine: Engine) -> None:
     """Older code reads the last seq and hash from a head row: rebuilt from the events."""
     upgrade(fresh_engine)
-    with make_session_factory(fresh_engine).begin() as session:
+    factory = make_session_factory(fresh_engine)
+    with factory.begin() as session:
         for _ in range(2):
-            last = record_event(session, SYSTEM, AuditAction.AUDIT_VERIFY,
-                                now=datetime(2026, 11, 25, tzinfo=UTC))
-        last_hash = last.hash
+            record_event(
+                session, SYSTEM, AuditAction.AUDIT_VERIFY, now=datetime(2026, 11, 25, tzinfo=UTC)
+            )
+    drain(factory)
+    with factory() as session:
+        last_hash = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == 2))
     downgrade(fresh_engine, "0003")
     with fresh_engine.connect() as connection:
         head = connection.execute(text("SELECT id, seq, hash FROM audit_chain_head")).all()

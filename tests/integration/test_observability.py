@@ -25,8 +25,9 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 @pytest.fixture
 def metered(demo: DemoInstance) -> Iterator[Flask]:
     """The demo instance with /metrics on, behind a scraper token, logging JSON."""
-    settings = replace(demo.settings, metrics_enabled=True, metrics_token=METRICS_TOKEN,
-                       log_format="json")
+    settings = replace(
+        demo.settings, metrics_enabled=True, metrics_token=METRICS_TOKEN, log_format="json"
+    )
     app = create_app(settings, clock=demo.clock)
     yield app
     app.extensions["custodian.engine"].dispose()
@@ -35,9 +36,11 @@ def metered(demo: DemoInstance) -> Iterator[Flask]:
 def scrape(app: Flask) -> Samples:
     response = app.test_client().get("/metrics", headers=SCRAPER)
     assert response.status_code == 200, response.get_data(as_text=True)
-    return {(sample.name, frozenset(sample.labels.items())): sample.value
-            for family in text_string_to_metric_families(response.get_data(as_text=True))
-            for sample in family.samples}
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.get_data(as_text=True))
+        for sample in family.samples
+    }
 
 
 def value(samples: Samples, name: str, **labels: str) -> float:
@@ -59,10 +62,11 @@ def refuse_audit_inserts(app: Flask, refused: bool) -> None:
         event.remove(engine, "before_cursor_execute", _broken_audit_table)
 
 
-def _broken_audit_table(_connection: object, _cursor: object, statement: str,
-                        *_args: object) -> None:
-    if statement.startswith("INSERT INTO audit_events"):
-        raise RuntimeError("audit_events refuses writes")
+def _broken_audit_table(
+    _connection: object, _cursor: object, statement: str, *_args: object
+) -> None:
+    if statement.startswith("INSERT INTO audit_queue"):
+        raise RuntimeError("audit_queue refuses writes")
 
 
 def json_lines(stderr: str) -> list[dict[str, Any]]:
@@ -87,8 +91,9 @@ def test_metrics_need_the_scraper_token(metered: Flask) -> None:
 
 
 def test_public_metrics_need_no_token(demo: DemoInstance) -> None:
-    app = create_app(replace(demo.settings, metrics_enabled=True, metrics_public=True),
-                     clock=demo.clock)
+    app = create_app(
+        replace(demo.settings, metrics_enabled=True, metrics_public=True), clock=demo.clock
+    )
     try:
         assert app.test_client().get("/metrics").status_code == 200
     finally:
@@ -107,7 +112,8 @@ def test_requests_are_counted_by_url_rule_not_by_raw_path(metered: Flask) -> Non
     rule = "/api/v1/datasets/<int:dataset_id>"
     counted = "custodian_http_requests_total"
     assert value(after, counted, method="GET", endpoint=rule, status="200") == (
-        value(before, counted, method="GET", endpoint=rule, status="200") + 2)
+        value(before, counted, method="GET", endpoint=rule, status="200") + 2
+    )
     timed = "custodian_http_request_duration_seconds_count"
     assert value(after, timed, endpoint=rule) == value(before, timed, endpoint=rule) + 2
     assert value(after, counted, method="GET", endpoint="unmatched", status="404") >= 1
@@ -134,8 +140,7 @@ def test_signed_urls_issued_and_refused_are_counted(metered: Flask, demo: DemoIn
     assert value(after, issued_total) == value(before, issued_total) + 1
     refusals = "custodian_signed_url_refusals_total"
     for stage, refused in (("issue", 2), ("download", 1)):
-        assert value(after, refusals, stage=stage) == value(before, refusals,
-                                                            stage=stage) + refused
+        assert value(after, refusals, stage=stage) == value(before, refusals, stage=stage) + refused
 
 
 def test_failed_audit_write_fails_the_action_counts_and_shows_on_readyz(
@@ -155,10 +160,13 @@ def test_failed_audit_write_fails_the_action_counts_and_shows_on_readyz(
     ready = client.get("/readyz")
     assert ready.status_code == 503
     assert ready.get_json()["checks"]["audit"] == "failing"
-    logged = [line for line in json_lines(capsys.readouterr().err)
-              if line["logger"] == "core.web.error_handling"]
+    logged = [
+        line
+        for line in json_lines(capsys.readouterr().err)
+        if line["logger"] == "core.web.error_handling"
+    ]
     assert logged[-1]["request_id"] == failed.headers["X-Request-ID"]
-    assert "audit_events refuses writes" in logged[-1]["exception"]
+    assert "audit_queue refuses writes" in logged[-1]["exception"]
 
     refuse_audit_inserts(metered, False)
     assert client.get(f"/api/v1/files/{open_file}/url").status_code == 200
@@ -191,8 +199,9 @@ def test_access_log_line_is_json_without_the_signature(
     metered: Flask, capsys: pytest.CaptureFixture[str]
 ) -> None:
     request_line = "GET /storage/x?expires=1&user=2&signature=c0ffee HTTP/1.1"
-    logging.getLogger("werkzeug").info('%s - - [%s] "%s" %s %s', "127.0.0.1", "x",
-                                       request_line, "200", "-")
+    logging.getLogger("werkzeug").info(
+        '%s - - [%s] "%s" %s %s', "127.0.0.1", "x", request_line, "200", "-"
+    )
     stderr = capsys.readouterr().err
     assert "c0ffee" not in stderr
     line = json_lines(stderr)[-1]

@@ -6,6 +6,7 @@ import re
 import shutil
 from datetime import timedelta
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
@@ -18,9 +19,11 @@ def test_healthz_and_readyz_answer_json(demo: DemoInstance) -> None:
     assert client.get("/healthz").get_json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.get_json() == {"status": "ready",
-                                "checks": {"database": "ok", "storage": "ok",
-                                           "audit": "ok"}}
+    assert ready.get_json() == {
+        "status": "ready",
+        "checks": {"database": "ok", "storage": "ok", "audit": "ok", "audit_sequencer": "ok"},
+        "figures": {"audit_sequencer": {"unchained": 0, "oldest_seconds": 0.0}},
+    }
 
 
 def test_readyz_reports_missing_storage(demo: DemoInstance) -> None:
@@ -76,15 +79,18 @@ def test_catalogue_and_dataset_pages_show_data_use_and_checksums(demo: DemoInsta
     assert "Sign in</a> to request access" in page
 
 
-def signed_in_client(demo: DemoInstance, username: str) -> FlaskClient:
-    """A test client signed in as the persona: a live server-side session, its id and
-    flask-login's user key in the cookie, and a known CSRF token."""
+def signed_in_client(demo: DemoInstance, username: str, app: Flask | None = None) -> FlaskClient:
+    """A test client (of ``app``, by default the demo's) signed in as the persona: a live
+    server-side session, its id and flask-login's user key in the cookie, and a known CSRF
+    token."""
     from access.identity.models import User
     from access.identity.sessions import SessionTerms, start_session
 
-    client = demo.app.test_client()
-    terms = SessionTerms(idle=timedelta(minutes=demo.settings.session_idle_minutes),
-                         absolute=timedelta(hours=demo.settings.session_max_hours))
+    client = (app or demo.app).test_client()
+    terms = SessionTerms(
+        idle=timedelta(minutes=demo.settings.session_idle_minutes),
+        absolute=timedelta(hours=demo.settings.session_max_hours),
+    )
     with demo.app.extensions["custodian.session_factory"].begin() as session:
         user = session.scalars(select(User).where(User.subject == username)).one()
         user_id = user.id
@@ -103,8 +109,11 @@ def request_count(demo: DemoInstance) -> int:
 
 def test_state_changing_form_without_csrf_token_is_refused(demo: DemoInstance) -> None:
     client = signed_in_client(demo, "researcher")
-    form = {"title": "Valid title", "dataset_ids": "1",
-            "research_use_statement": "Long enough research use statement here."}
+    form = {
+        "title": "Valid title",
+        "dataset_ids": "1",
+        "research_use_statement": "Long enough research use statement here.",
+    }
     refused = client.post("/requests/new", data=form)
     assert refused.status_code == 400
     page = "The form was stale or not sent by this site (CSRF check failed)."
@@ -142,14 +151,18 @@ def test_forwarded_client_address_is_believed_only_behind_a_trusted_proxy(
     from audit.log.models import AuditEvent
 
     def refused_ip(trusted_proxies: int) -> str | None:
-        app = create_app(replace(demo.settings, trusted_proxies=trusted_proxies),
-                         clock=demo.clock)
-        app.test_client().get("/api/v1/files/1/url",
-                              headers={"X-Forwarded-For": "203.0.113.9"},
-                              environ_base={"REMOTE_ADDR": "10.0.0.2"})
+        app = create_app(replace(demo.settings, trusted_proxies=trusted_proxies), clock=demo.clock)
+        app.test_client().get(
+            "/api/v1/files/1/url",
+            headers={"X-Forwarded-For": "203.0.113.9"},
+            environ_base={"REMOTE_ADDR": "10.0.0.2"},
+        )
         with app.extensions["custodian.session_factory"]() as session:
-            event = session.scalars(select(AuditEvent).where(AuditEvent.action == "url:refuse")
-                                    .order_by(AuditEvent.seq.desc())).first()
+            event = session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.action == "url:refuse")
+                .order_by(AuditEvent.seq.desc())
+            ).first()
         app.extensions["custodian.engine"].dispose()
         return event.ip if event else None
 

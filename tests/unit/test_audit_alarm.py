@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from audit.log.actions import AuditAction
 from audit.log.alarm import commit_audited, writes_failing
 from audit.log.append import SYSTEM, record_event
-from audit.log.models import AuditEvent
+from audit.log.models import AuditQueueEntry
 from core.metrics import exposition
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
@@ -22,7 +22,7 @@ NOW = datetime(2025, 1, 1, tzinfo=UTC)
 @pytest.fixture
 def session() -> Iterator[Session]:
     engine = create_engine("sqlite://")
-    AuditEvent.metadata.create_all(engine, tables=[AuditEvent.__table__])  # type: ignore[list-item]
+    AuditQueueEntry.metadata.create_all(engine, tables=[AuditQueueEntry.__table__])  # type: ignore[list-item]
     with Session(engine) as opened:
         yield opened
     engine.dispose()

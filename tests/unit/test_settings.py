@@ -103,10 +103,32 @@ def test_demo_generates_persists_and_reuses_its_secrets(
 
 
 def test_production_cookies_are_secure_and_dev_idp_is_not_mounted() -> None:
-    app = create_app(load_settings(PRODUCTION))
+    # No sequencer thread on a database without tables (tests/integration cover the thread).
+    app = create_app(load_settings({**PRODUCTION, "CUSTODIAN_AUDIT_SEQUENCER": "in_transaction"}))
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.test_client().get("/dev-idp/.well-known/openid-configuration").status_code == 404
+
+
+def test_the_sequencer_integrates_in_the_transaction_on_sqlite_and_in_a_thread_on_postgresql(
+    tmp_path: Path,
+) -> None:
+    postgresql = {**PRODUCTION, "CUSTODIAN_DATABASE_URL": "postgresql+psycopg://db/custodian"}
+    assert load_settings(PRODUCTION).audit_sequencer == "in_transaction"
+    assert load_settings(postgresql).audit_sequencer == "thread"
+    assert (
+        load_settings({**PRODUCTION, "CUSTODIAN_AUDIT_SEQUENCER": "thread"}).audit_sequencer
+        == "thread"
+    )
+    demo = {"CUSTODIAN_ENV": "demo", "CUSTODIAN_INSTANCE_DIR": str(tmp_path)}
+    assert load_settings(demo).audit_sequencer == "in_transaction"
+    demo_on_postgresql = {**demo, "CUSTODIAN_DATABASE_URL": "postgresql+psycopg://db/custodian"}
+    assert load_settings(demo_on_postgresql).audit_sequencer == "in_transaction"
+    # In production on PostgreSQL every audited commit would wait for the chain lock.
+    with pytest.raises(SettingsError, match="CUSTODIAN_AUDIT_SEQUENCER=in_transaction"):
+        load_settings({**postgresql, "CUSTODIAN_AUDIT_SEQUENCER": "in_transaction"})
+    with pytest.raises(SettingsError, match="CUSTODIAN_AUDIT_SEQUENCER"):
+        load_settings({**PRODUCTION, "CUSTODIAN_AUDIT_SEQUENCER": "after_commit"})
 
 
 def test_port_variable_sets_the_public_url() -> None:
