@@ -1,7 +1,7 @@
 """gene symbol keys: suggestions for a partial gene name from one index range scan
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-06 01:00:00.000000
 
 Each gene gets its symbol upper-cased in a column compared byte by byte (collation "C" on
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0017"
-down_revision = "0016"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
