@@ -34,6 +34,7 @@ from core.web import (
     site,
 )
 from core.web.api_docs_page import docs as api_docs
+from datasets.audit_directory import NamesForAudit
 from datasets.catalogue.queries import CatalogueDirectory
 
 
@@ -55,6 +56,7 @@ def create_app(
         session_factory=request_scope.factory_of(app),
         clock=request_scope.clock_of(app),
         reader=audit_reader,
+        directory=NamesForAudit(),
     )
     access.install.install(app, settings, directory=CatalogueDirectory())
     datasets.install.install(app, settings)

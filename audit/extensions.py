@@ -1,6 +1,6 @@
 """What the audit package's routes and commands take from the app: its checkpoint signer,
-its sequencer and who is reading. Set once by audit.install; the only place that reads
-them back."""
+its sequencer, who is reading and what the pages call things. Set once by audit.install;
+the only place that reads them back."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from flask import Flask, current_app
 from audit.integrity.checkpoints import CheckpointSigner
 from audit.log.sequencing import Sequencer
 from audit.readers import AuditReader
+from audit.review.names import AuditDirectory
 from core.errors import DomainError
 
 _SIGNER = "custodian.audit_checkpoint_signer"
 _SEQUENCER = "custodian.audit_sequencer"
 _READER = "custodian.audit_reader"
+_DIRECTORY = "custodian.audit_directory"
 
 
 def keep(
@@ -49,3 +51,13 @@ def may_read_audit() -> bool:
     except DomainError:
         return False
     return True
+
+
+def keep_directory(app: Flask, directory: AuditDirectory) -> None:
+    app.extensions[_DIRECTORY] = directory
+
+
+def audit_directory() -> AuditDirectory:
+    """What the pages call people, datasets and files (audit/review/names.py)."""
+    found: AuditDirectory = current_app.extensions[_DIRECTORY]
+    return found

@@ -18,6 +18,7 @@ from audit.log.sequencing import Sequencer, backlog, integrate_in_transaction
 from audit.readers import AuditReader
 from audit.review.alerts import AlertRules
 from audit.review.api import api as review_api
+from audit.review.names import AuditDirectory
 from audit.review.views import pages as review_pages
 from config import Settings
 from core.clock import Clock
@@ -32,8 +33,10 @@ def install(
     session_factory: sessionmaker[Session],
     clock: Clock,
     reader: Callable[[], AuditReader],
+    directory: AuditDirectory,
 ) -> None:
-    """``reader`` tells who reads the log: the audit package cannot look up users itself."""
+    """``reader`` tells who reads the log and ``directory`` what its pages call people,
+    datasets and files: the audit package cannot look them up itself."""
     signer = CheckpointSigner.from_seed(
         settings.audit_signing_key,
         origin=settings.audit_origin,
@@ -53,6 +56,7 @@ def install(
     else:  # started with the first request: a CLI command hosts none, a forked worker its own
         app.before_request(sequencer.start)
     extensions.keep(app, signer=signer, sequencer=sequencer, reader=reader)
+    extensions.keep_directory(app, directory)
     for blueprint in (review_pages, review_api, integrity_api):
         app.register_blueprint(blueprint)
     app.add_template_global(extensions.may_read_audit, "may_read_audit")

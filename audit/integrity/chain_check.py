@@ -44,7 +44,7 @@ def verify_chain(session: Session, batch_size: int = 10_000) -> ChainReport:
         for rows in stored_rows(session, batch_size):
             for index in doubtful_rows(rows, checked + 1, prev_hash):
                 linked_to = rows[index - 1].hash if index else prev_hash
-                found = _problem(rows[index], checked + index + 1, linked_to)
+                found = problem_of(rows[index], checked + index + 1, linked_to)
                 if found is not None:
                     return ChainReport(False, checked + index, *found)
             checked += len(rows)
@@ -65,7 +65,7 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _problem(row: Row[Any], expected_seq: int, linked_to: str) -> tuple[int, str] | None:
+def problem_of(row: Row[Any], expected_seq: int, linked_to: str) -> tuple[int, str] | None:
     """The reference check of one stored event: (seq to name, what is wrong), or None."""
     if row.seq != expected_seq:
         return expected_seq, f"event {expected_seq} is missing (next found is {row.seq})"
@@ -90,15 +90,15 @@ def stored_fields(row: Row[Any]) -> dict[str, Any]:
     return {**row._mapping, "details": details}
 
 
-def stored_rows(session: Session, batch_size: int,
-                up_to: int | None = None) -> Iterator[Sequence[Row[Any]]]:
+def stored_rows(session: Session, batch_size: int, up_to: int | None = None,
+                after: int = 0) -> Iterator[Sequence[Row[Any]]]:
     """Keyset batches of ``STORED_FIELDS`` as stored: JSON as text, times as naive UTC; the
-    events up to seq ``up_to``, or all of them."""
+    events after seq ``after`` up to seq ``up_to``, or to the end."""
     stored = _EVENT_COLUMNS
     columns = [type_coerce(stored[name], DateTime()).label(name) if name == "occurred_at"
                else cast(stored[name], Text).label(name) if name == "details"
                else stored[name] for name in STORED_FIELDS]
-    last_seq = 0
+    last_seq = after
     bound = true() if up_to is None else stored.seq <= up_to
     while rows := session.execute(select(*columns).where(stored.seq > last_seq, bound)
                                   .order_by(stored.seq).limit(batch_size)).all():

@@ -93,8 +93,22 @@ class AlertSearchIn(PeriodIn):
 
 
 class ReportChoiceIn(PeriodIn):
+    """The report form: a dataset picked from the list, or a person found by name, email,
+    subject or id; ``id`` is for links that already know it."""
+
     kind = fields.String(required=True, validate=validate.OneOf(["dataset", "user"]))
-    id = fields.Integer(required=True, validate=_ID)
+    id = fields.Integer(validate=_ID)
+    dataset = fields.Integer(validate=_ID)
+    user = fields.String(validate=validate.Length(min=1, max=255))
+
+    @validates_schema
+    def _named(self, data: dict[str, Any], **_: Any) -> None:
+        if "id" in data:
+            return
+        if data["kind"] == "dataset" and "dataset" not in data:
+            raise ValidationError("Pick a dataset.", "dataset")
+        if data["kind"] == "user" and "user" not in data:
+            raise ValidationError("Type a name, an email address or a user id.", "user")
 
 
 class DownloadsIn(PeriodIn):

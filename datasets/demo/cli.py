@@ -1,4 +1,5 @@
-"""``flask demo setup``: the embedded demo's personas, committee and synthetic study; and
+"""``flask demo setup``: the embedded demo's personas, committee and synthetic study, and a
+signed checkpoint of the audit log; and
 ``flask datasets upload-demo``, the same study in the configured storage."""
 
 from __future__ import annotations
@@ -9,6 +10,11 @@ from flask.cli import AppGroup, with_appcontext
 
 from access.identity.actor import OPERATOR
 from access.identity.personas import DEMO_PERSONAS
+from audit.extensions import sequencer
+from audit.integrity.checkpoints import request_checkpoint
+from audit.integrity.log_export import CHAIN_WAIT_SECONDS
+from audit.log.alarm import commit_audited
+from audit.log.append import SYSTEM
 from config import Settings
 from core.web.request_scope import clock, session_factory
 from datasets.demo.set_up import ensure_demo_committee, register_demo_study, set_up_demo
@@ -26,7 +32,15 @@ def setup_command() -> None:
     with session_factory().begin() as session:
         set_up_demo(session, issuer=settings.dev_idp_issuer,
                     storage=storage(), now=clock().now())
-    click.echo("Demo study, committee and personas are ready.")
+    # So that the auditors' pages have a signed checkpoint to show and prove events against
+    # from the start, not only after the first 1,000 events.
+    with session_factory()() as session:
+        asked = request_checkpoint(session, SYSTEM, clock().now())
+        commit_audited(session)
+    signed = sequencer().chained_seq(asked.id, timeout=CHAIN_WAIT_SECONDS)
+    click.echo("Demo study, committee and personas are ready; "
+               + (f"the audit log's {signed} events are in a signed checkpoint." if signed
+                  else "the audit log's checkpoint is signed once the sequencer runs."))
     click.echo(f"Open {settings.public_url}/ and sign in as one of:")
     for persona in DEMO_PERSONAS:
         click.echo(f"  {persona.username:<17} {persona.description}")

@@ -311,6 +311,10 @@ MATRIX: dict[str, Entry] = {
     "GET /audit/reports/user/<int:user_id>": Entry(
         "GET", at("/audit/reports/user/{ids.user}"), AUDIT
     ),
+    "GET /audit/verification": Entry("GET", at("/audit/verification"), AUDIT),
+    "POST /audit/verification": Entry(
+        "POST", at("/audit/verification"), AUDIT, json({}), form=True
+    ),
     "GET /auth/callback": Entry("GET", at("/auth/callback?code=x&state=y"), EVERYONE),
     "GET /auth/login": Entry("GET", at("/auth/login"), EVERYONE, upstream=True),
     "GET /auth/login/<name>": Entry("GET", at("/auth/login/default"), EVERYONE, upstream=True),

@@ -6,6 +6,7 @@ import re
 import shutil
 from datetime import timedelta
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
@@ -78,13 +79,14 @@ def test_catalogue_and_dataset_pages_show_data_use_and_checksums(demo: DemoInsta
     assert "Sign in</a> to request access" in page
 
 
-def signed_in_client(demo: DemoInstance, username: str) -> FlaskClient:
-    """A test client signed in as the persona: a live server-side session, its id and
-    flask-login's user key in the cookie, and a known CSRF token."""
+def signed_in_client(demo: DemoInstance, username: str, app: Flask | None = None) -> FlaskClient:
+    """A test client (of ``app``, by default the demo's) signed in as the persona: a live
+    server-side session, its id and flask-login's user key in the cookie, and a known CSRF
+    token."""
     from access.identity.models import User
     from access.identity.sessions import SessionTerms, start_session
 
-    client = demo.app.test_client()
+    client = (app or demo.app).test_client()
     terms = SessionTerms(
         idle=timedelta(minutes=demo.settings.session_idle_minutes),
         absolute=timedelta(hours=demo.settings.session_max_hours),

@@ -1,0 +1,175 @@
+"""The hot paths take a fixed number of SQL statements, whatever the amount of data: URL
+issuance, DRS single and bulk access, the catalogue pages, a request page and audit search
+are counted at two data sizes, and the count may not grow (issue 15, point 2)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, event, select
+
+from access.identity.models import User
+from access.models import Committee
+from access.requests.models import AccessRequest
+from app import create_app
+from audit.log.actions import AuditAction
+from audit.log.append import AuditActor, record_event
+from datasets.catalogue.models import Dataset
+from tests import factories
+from tests.conftest import DemoInstance, issue_token
+from tests.integration.audit_support import controlled_files, grant_access, issue_url
+from tests.integration.test_drs import open_file_id
+from tests.integration.test_pages_and_health import signed_in_client
+
+DRS = "/ga4gh/drs/v1"
+# A request's own statements at most (the commit is not a statement here).
+MOST = {
+    "url issuance": 6,
+    "file serving": 6,
+    "drs access": 6,
+    "drs bulk access": 14,  # three objects
+    "catalogue": 19,
+    "dataset page": 21,
+    "request page": 30,
+    "audit search": 3,
+    "open file url": 2,
+}
+# How audit/log/sequencer.py takes the chain lock, on SQLite and on PostgreSQL.
+CHAIN_LOCKS = ("UPDATE audit_events SET seq=audit_events.seq WHERE 0 = 1",
+               "SELECT pg_advisory_xact_lock(")
+
+
+@pytest.fixture
+def app(demo: DemoInstance) -> Iterator[Flask]:
+    """The demo with no checkpoint falling due in a counted request (one would add its
+    own statements, whatever the data)."""
+    made = create_app(replace(demo.settings, audit_checkpoint_every=1_000_000), clock=demo.clock)
+    yield made
+    made.extensions["custodian.engine"].dispose()
+
+
+@dataclass
+class Counted:
+    """A call's statements: its own, and those of the sequencer's batch the demo's
+    in-transaction mode runs before its commit (in production a sequencer thread's)."""
+
+    own: list[str] = field(default_factory=list)
+    batch: list[str] = field(default_factory=list)
+
+
+def statements(app: Flask, call: Callable[[], Any]) -> Counted:
+    engine: Engine = app.extensions["custodian.engine"]
+    counted, in_batch = Counted(), False
+
+    def executing(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        nonlocal in_batch
+        statement = " ".join(statement.split())
+        in_batch = in_batch or statement.startswith(CHAIN_LOCKS)  # where a batch begins
+        (counted.batch if in_batch else counted.own).append(statement)
+
+    def ended(_conn: Any) -> None:
+        nonlocal in_batch
+        in_batch = False
+
+    listeners: list[tuple[str, Callable[..., None]]] = [
+        ("before_cursor_execute", executing), ("commit", ended), ("rollback", ended)]
+    for name, listener in listeners:
+        event.listen(engine, name, listener)
+    try:
+        call()
+    finally:
+        for name, listener in listeners:
+            event.remove(engine, name, listener)
+    return counted
+
+
+def grow(demo: DemoInstance, dataset_id: int, times: int) -> None:
+    """More of everything the hot paths look through: files in the researcher's dataset,
+    users holding grants on it, the researcher's own requests, other datasets in the
+    catalogue, and audit events."""
+    now = demo.clock.now()
+    with demo.app.extensions["custodian.session_factory"].begin() as session:
+        dataset = session.get(Dataset, dataset_id)
+        assert dataset is not None and dataset.committee_id is not None
+        committee = session.get(Committee, dataset.committee_id)
+        assert committee is not None
+        researcher = session.scalars(select(User).where(User.subject == "researcher")).one()
+        for _ in range(times):
+            other = factories.controlled_dataset(session, now, committee)
+            factories.catalogued_file(session, now, other)
+            factories.catalogued_file(session, now, dataset)
+            factories.grant(session, now, factories.user(session, now), dataset)
+            factories.grant(session, now, researcher, dataset)
+            for action in (AuditAction.URL_ISSUE, AuditAction.AUDIT_VERIFY):
+                record_event(session, AuditActor(user_id=researcher.id, subject="researcher"),
+                             action, now=now, target_type="file", target_id=1)
+
+
+def hot_paths(
+    demo: DemoInstance, app: Flask, dataset_id: int, files: list[int]
+) -> dict[str, tuple[int, int]]:
+    """Each hot path's own statements, and its sequencer batch's."""
+    client = app.test_client()
+    researcher = issue_token(demo, "researcher")
+    auditor = issue_token(demo, "auditor")
+    browser: FlaskClient = signed_in_client(demo, "researcher", app)
+    bulk = {"bulk_object_access_ids": [
+        {"bulk_object_id": str(file_id), "bulk_access_ids": ["signed-url"]}
+        for file_id in files[:3]]}
+    with demo.app.extensions["custodian.session_factory"]() as session:
+        request_id = session.scalars(select(AccessRequest.id).order_by(AccessRequest.id)).first()
+
+    def served_path() -> str:
+        """A fresh URL's path and query: what a download client fetches."""
+        parts = urlsplit(issue_url(client, researcher, files[0]))
+        return f"{parts.path}?{parts.query}"
+
+    served = served_path()
+
+    def expect(status: int, response: Any) -> None:
+        assert response.status_code == status, response.get_data(as_text=True)[:500]
+
+    calls: dict[str, Callable[[], None]] = {
+        "url issuance": lambda: expect(
+            200, client.get(f"/api/v1/files/{files[0]}/url", headers=researcher)),
+        "file serving": lambda: expect(200, client.get(served)),
+        "drs access": lambda: expect(
+            200, client.get(f"{DRS}/objects/{files[0]}/access/signed-url", headers=researcher)),
+        "drs bulk access": lambda: expect(
+            200, client.post(f"{DRS}/objects/access", headers=researcher, json=bulk)),
+        "catalogue": lambda: expect(200, browser.get("/")),
+        "dataset page": lambda: expect(200, browser.get(f"/datasets/{dataset_id}")),
+        "request page": lambda: expect(200, browser.get(f"/requests/{request_id}")),
+        "audit search": lambda: expect(
+            200, client.get("/api/v1/audit/events?limit=50", headers=auditor)),
+        "open file url": lambda: expect(
+            200, client.get(f"/api/v1/files/{open_file_id(demo)}/url")),
+    }
+    for call in calls.values():  # warm: first-time work (alert windows, caches) is not counted
+        call()
+    counted = {}
+    for name, call in calls.items():
+        demo.clock.advance(timedelta(seconds=1))  # each event at a time of its own
+        made = statements(app, call)
+        counted[name] = (len(made.own), len(made.batch))
+    return counted
+
+
+def test_hot_paths_and_their_batches_take_as_many_statements_with_twenty_times_the_data(
+    demo: DemoInstance, app: Flask
+) -> None:
+    grant_access(demo)
+    dataset_id, files = controlled_files(demo)
+    grow(demo, dataset_id, 3)
+    small = hot_paths(demo, app, dataset_id, files)
+    grow(demo, dataset_id, 60)
+    large = hot_paths(demo, app, dataset_id, files)
+    assert large == small
+    assert {name: own for name, (own, _) in small.items() if own > MOST[name]} == {}
