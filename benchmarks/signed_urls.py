@@ -48,6 +48,7 @@ from tests.s3rver import ACCESS_KEY, SECRET_ACCESS_KEY, running_s3rver
 
 WORKERS = ("--threads", "1")  # 2 sync workers, as the issue measured
 BULK = 1000
+BULK_TIMES = 5
 TARGET_RATIO, TARGET_P50_MS, TARGET_BULK_S, TARGET_LAG_S, TARGET_RSS = 0.30, 3.0, 1.0, 1.0, 0.10
 
 
@@ -167,22 +168,28 @@ def worker_rss_kib(service: Service) -> list[int]:
 
 
 def bulk_access(service: Service, header: dict[str, str], file_ids: list[int],
-                times: int) -> list[float]:
+                times: int) -> tuple[list[float], list[str]]:
+    """Each request's time, and what went wrong with those that failed (gunicorn's worker
+    timeout of 60 s ends a request that takes longer)."""
     body = {"bulk_object_access_ids": [
         {"bulk_object_id": str(file_id), "bulk_access_ids": ["signed-url"]}
         for file_id in file_ids]}
-    took = []
+    took, failures = [], []
     with requests.Session() as session:
         for _ in range(times):
             started = time.perf_counter()
-            answer = session.post(f"{service.url}/ga4gh/drs/v1/objects/access", json=body,
-                                  headers=header, timeout=60)
+            try:
+                answer = session.post(f"{service.url}/ga4gh/drs/v1/objects/access",
+                                      json=body, headers=header, timeout=90)
+            except requests.RequestException as exc:
+                failures.append(f"{type(exc).__name__} after "
+                                f"{time.perf_counter() - started:.0f} s")
+                continue
             took.append(time.perf_counter() - started)
-            answer.raise_for_status()
-            resolved = answer.json()["summary"]["resolved"]
+            resolved = answer.json()["summary"]["resolved"] if answer.ok else 0
             if resolved != len(file_ids):
-                raise AssertionError(f"bulk access resolved {resolved} of {len(file_ids)}")
-    return took
+                failures.append(f"{answer.status_code}, {resolved} of {len(file_ids)} resolved")
+    return took, failures
 
 
 def measure(name: str, service: Service, hello: str, seconds: int, rounds: int,
@@ -218,7 +225,6 @@ def measure(name: str, service: Service, hello: str, seconds: int, rounds: int,
     lags = lag_seconds(service, since)
     events = url_events(service) - events_before
     served = served_2xx(service, path) - served_before
-    bulk = bulk_access(service, header, file_ids, 10)
     ok = True
     print(f"\n== {name}: {rounds} rounds of {seconds} s; medians of the rounds")
     for connections in (8, 16):
@@ -227,7 +233,7 @@ def measure(name: str, service: Service, hello: str, seconds: int, rounds: int,
         ratio = url_rate / hello_rate
         ok &= ratio >= TARGET_RATIO
         print(f"  {connections:>2} connections: hello {hello_rate:,.0f} req/s, URL issuance "
-              f"{url_rate:,.0f} req/s, ratio {ratio:.3f} (target {TARGET_RATIO})")
+              f"{url_rate:,.0f} req/s, ratio {ratio:.3f} (target {TARGET_RATIO})", flush=True)
     for label in ("hello", "url"):
         one = results[(label, 1)]
         p50 = statistics.median(r.p50_ms for r in one)
@@ -247,10 +253,13 @@ def measure(name: str, service: Service, hello: str, seconds: int, rounds: int,
         print(f"  sequencer lag (occurred_at to chained_at) over {len(lags):,} events: "
               f"p50 {p50_lag * 1000:.0f} ms, p99 {p99_lag * 1000:.0f} ms, "
               f"max {lags[-1] * 1000:.0f} ms (target p99 <= {TARGET_LAG_S:.0f} s)")
-    ok &= max(bulk) <= TARGET_BULK_S
-    print(f"  DRS bulk access, {BULK} objects in one request, 10 times: median "
-          f"{statistics.median(bulk) * 1000:.0f} ms, max {max(bulk) * 1000:.0f} ms "
-          f"(target <= {TARGET_BULK_S:.0f} s)")
+    bulk, failures = bulk_access(service, header, file_ids, BULK_TIMES)
+    ok &= not failures and max(bulk) <= TARGET_BULK_S
+    print(f"  DRS bulk access, {BULK} objects in one request, {BULK_TIMES} times: "
+          + (f"median {statistics.median(bulk) * 1000:.0f} ms, max {max(bulk) * 1000:.0f} ms; "
+             if bulk else "")
+          + f"failed {len(failures)} {failures[:3]} (target <= {TARGET_BULK_S:.0f} s)",
+          flush=True)
     if memory:
         ok &= memory_check(service, url, wrk_header, memory)
     return ok
