@@ -129,6 +129,7 @@ MATRIX: dict[str, Entry] = {
     "POST /admin/files/<int:file_id>/retire": Entry(
         "POST", at("/admin/files/{ids.file}/retire"), ADMIN, json({}), form=True
     ),
+    "GET /admin/requests": Entry("GET", at("/admin/requests"), ADMIN),
     "GET /admin/users": Entry("GET", at("/admin/users"), ADMIN),
     "POST /admin/users": Entry("POST", at("/admin/users"), ADMIN, invitee, form=True),
     "POST /admin/users/<int:user_id>/withdraw": Entry(
