@@ -58,7 +58,11 @@ screenshots: $(VENV)/.installed system-packages
 	$(BIN)/python -m tests.e2e.screenshots
 
 # Scale benchmarks (minutes, not part of `make test`); results go in benchmarks/README.md.
-bench: $(VENV)/.installed system-packages
+# wrk (Debian) drives benchmarks/signed_urls.py; s3rver comes with the npm test servers.
+bench: $(VENV)/.installed system-packages tests/node/node_modules/.installed
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+	$(BIN)/python -m benchmarks.signed_urls
 	$(BIN)/python -m benchmarks.eqtl_queries
 	$(BIN)/python -m benchmarks.audit_append
 	$(BIN)/python -m benchmarks.audit_verify

@@ -53,6 +53,7 @@ SHOTS = [
     Shot("member-queue", "dac-member", "/committees/1/queue"),
     Shot("chair-decision-panel", "dac-chair", "/requests/{request}"),
     Shot("auditor-verification", "auditor", "/audit/verification"),
+    Shot("admin-requests", "admin", "/admin/requests"),
     Shot("admin-users", "admin", "/admin/users"),
 ]
 

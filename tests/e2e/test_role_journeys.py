@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+import requests
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from app import create_app
@@ -173,6 +174,16 @@ def test_the_open_results_visitor_finds_a_gene_without_signing_in(
     # The open dataset downloads with no sign-in; the controlled one asks for it.
     go(page, "/datasets/2")
     expect(page.locator("section.data-use")).to_contain_text("Open access")
+    # A download link spoilt in transit opens a page that says so and leads back.
+    files = requests.get(f"{site.base_url}/api/v1/datasets/2", timeout=10).json()["files"]
+    url = requests.get(f"{site.base_url}/api/v1/files/{files[0]['id']}/url",
+                       timeout=10).json()["url"]
+    response = page.goto(re.sub(r"signature=[0-9a-f]{4}", "signature=0000", url))
+    assert response is not None and response.status == 403
+    expect(page.get_by_role("heading", level=1)).to_have_text("This download link is not valid")
+    checked(page)
+    click_and_load(page, page.locator("#fresh-link"))
+    expect(page).to_have_url(f"{site.base_url}/datasets/2")
     go(page, "/datasets/1")
     expect(page.locator("section.access-status").get_by_role("link", name="Sign in")) \
         .to_be_visible()
@@ -193,6 +204,10 @@ def test_the_researcher_files_a_request_and_is_told_who_has_it(
     click_and_load(page, page.locator("a[href='/datasets/1']").first)
     expect(page.locator("section.data-use")).to_contain_text("GRU")
     click_and_load(page, page.get_by_role("link", name="Request access"))
+    # Saved empty: every problem is named beside its field, and that page is usable too.
+    click_and_load(page, page.get_by_role("button", name="Save draft"))
+    expect(page.locator("#title-error")).to_be_visible()
+    expect(page.locator("#research_use_statement-error")).to_be_visible()
     page.get_by_label("Project title").fill(title)
     page.get_by_label("Research-use statement").fill(STATEMENT)
     click_and_load(page, page.get_by_role("button", name="Save draft"))
@@ -217,7 +232,17 @@ def test_the_researcher_files_a_request_and_is_told_who_has_it(
     expect(page.get_by_role("heading", level=1)).to_have_text("Personal API tokens")
     page.get_by_label("Name").fill(f"laptop {width}")
     click_and_load(page, page.get_by_role("button", name="Create token"))
-    expect(page.locator("#tokens")).to_contain_text(f"laptop {width}")
+    expect(page.locator(".token-once")).to_contain_text("copy it now; it will not be shown again")
+    row = page.locator("#tokens tbody tr").filter(has_text=f"laptop {width}")
+    expect(row).to_contain_text("active")
+
+    # Revoking asks first, on a page of its own, and then says what it did.
+    click_and_load(page, row.get_by_role("button", name="Revoke"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        f"Revoke the API token 'laptop {width}'?")
+    click_and_load(page, page.get_by_role("button", name="Yes, revoke it"))
+    expect(said(page)).to_have_text(f"Token 'laptop {width}' revoked: it no longer works.")
+    expect(row).to_contain_text("revoked")
 
 
 def test_the_signing_official_lands_on_what_to_endorse_and_endorses(
@@ -347,10 +372,28 @@ def test_the_auditor_reads_the_log_reports_and_alerts(
 def test_the_admin_invites_a_person_and_manages_a_committee(
     page: Page, site: DemoInstance, width: str
 ) -> None:
+    title = f"Admin journey ({width})"
+    submitted_request(site.base_url, title)
     go(page, "/")
     sign_in_from_header(page, "admin")
     checked(page)
-    go(page, "/admin/users")
+
+    # Every request, filtered down to the one that waits for its signing official.
+    go(page, "/admin/requests")
+    filters = page.locator("#request-filters")
+    filters.get_by_label("State").select_option("submitted")
+    filters.get_by_label("Applicant").fill("Riley")
+    click_and_load(page, filters.get_by_role("button", name="Filter"))
+    row = page.locator("#all-requests tbody tr").filter(has_text=title)
+    expect(row).to_contain_text("submitted")
+    expect(row).to_contain_text("Riley Researcher")
+    expect(page.locator("#all-requests tbody tr .state-draft")).to_have_count(0)
+    click_and_load(page, row.get_by_role("link", name=title))
+    expect(page.locator("#next-step")).to_contain_text("With the signing official")
+
+    go(page, "/admin/requests")
+    click_and_load(page, page.get_by_role("navigation", name="Administration")
+                   .get_by_role("link", name="Users and roles"))
     invite = page.locator("#invite")
     email = f"new-{width}@demo.example"
     invite.get_by_label("Email").fill(email)

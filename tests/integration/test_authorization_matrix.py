@@ -213,6 +213,9 @@ MATRIX: dict[str, Entry] = {
     "GET /api/v1/datasets/<int:dataset_id>": Entry(
         "GET", at("/api/v1/datasets/{ids.dataset}"), EVERYONE
     ),
+    "GET /api/v1/datasets/<int:dataset_id>/manifest": Entry(
+        "GET", at("/api/v1/datasets/{ids.dataset}/manifest"), EVERYONE
+    ),
     "GET /api/v1/datasets/<int:dataset_id>/agreement": Entry(  # its text is public
         "GET", at("/api/v1/datasets/{ids.dataset}/agreement"), EVERYONE
     ),
@@ -229,6 +232,7 @@ MATRIX: dict[str, Entry] = {
         json({"text": "A new agreement text."}),
     ),
     "GET /api/v1/eqtls": Entry("GET", at("/api/v1/eqtls?gene=ALB"), EVERYONE),
+    "GET /api/v1/genes/suggestions": Entry("GET", at("/api/v1/genes/suggestions?q=AL"), EVERYONE),
     "GET /api/v1/expression/genes/<gene>": Entry(
         "GET", at("/api/v1/expression/genes/ALB"), EVERYONE
     ),
