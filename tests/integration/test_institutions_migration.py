@@ -1,4 +1,4 @@
-"""Revision 0017 turns free-text institutions (users' and signing officials' scopes) into
+"""Revision 0019 turns free-text institutions (users' and signing officials' scopes) into
 records and links both by id, losing nothing; its downgrade writes the names back."""
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ ROLES = [  # id, user, role, scope: an official of an institution no user has ye
 
 
 @pytest.fixture
-def engine_at_0016(fresh_database_url: str) -> Iterator[Engine]:
+def engine_before(fresh_database_url: str) -> Iterator[Engine]:
     engine = make_engine(fresh_database_url)
-    upgrade(engine, "0016")
+    upgrade(engine, "0018")
     with engine.begin() as connection:
         for user_id, subject, institution in USERS:
             connection.execute(text(
@@ -44,9 +44,9 @@ def engine_at_0016(fresh_database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def test_institution_texts_become_records_linked_by_id(engine_at_0016: Engine) -> None:
-    upgrade(engine_at_0016)
-    with engine_at_0016.connect() as connection:
+def test_institution_texts_become_records_linked_by_id(engine_before: Engine) -> None:
+    upgrade(engine_before)
+    with engine_before.connect() as connection:
         names: dict[str, int] = dict(
             connection.execute(text("SELECT name, id FROM institutions")).tuples().all())
         users = connection.execute(text(
@@ -64,10 +64,10 @@ def test_institution_texts_become_records_linked_by_id(engine_at_0016: Engine) -
     ]
 
 
-def test_downgrade_writes_the_names_back(engine_at_0016: Engine) -> None:
-    upgrade(engine_at_0016)
-    downgrade(engine_at_0016, "0016")
-    with engine_at_0016.connect() as connection:
+def test_downgrade_writes_the_names_back(engine_before: Engine) -> None:
+    upgrade(engine_before)
+    downgrade(engine_before, "0018")
+    with engine_before.connect() as connection:
         users = connection.execute(text(
             "SELECT id, subject, institution FROM users ORDER BY id")).all()
         roles = connection.execute(text(

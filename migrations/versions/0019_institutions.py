@@ -1,8 +1,8 @@
 """institutions: records with an optional ROR id and email domains; users and signing
 officials linked to them by id
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-06 01:00:00.000000
 
 The free-text institutions of users (copied from a sign-in claim) and the scopes of
@@ -19,8 +19,8 @@ from alembic import op
 
 import core.db
 
-revision = "0018"
-down_revision = "0017"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
