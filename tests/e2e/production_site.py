@@ -46,6 +46,9 @@ FLASK = str(Path(sys.executable).with_name("flask"))
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 START_SECONDS = 60
 AUDIT_KEY = "audit-signing.pem"  # under the site's secrets/
+# What the provider's `institution` claim says: free text, naming no institution record, as
+# many providers send (so the email domain places people).
+PROVIDER_INSTITUTION = "Dept. of Genetics, Example U."
 
 
 @dataclass
@@ -130,7 +133,8 @@ def production_site(folder: Path) -> Iterator[Site]:
         stack.callback(held.close)
         base_url = f"https://127.0.0.1:{held.number}"
         provider = NodeProvider(reserve_port(), CLIENT_ID, CLIENT_SECRET,
-                                f"{base_url}/auth/callback", folder / "oidc-provider.log")
+                                f"{base_url}/auth/callback", folder / "oidc-provider.log",
+                                institution=PROVIDER_INSTITUTION)
         stack.callback(provider.stop)
         provider.start()
         certificate, private_key = _self_signed_certificate(folder)

@@ -5,7 +5,9 @@ The operator names the first admin with ``flask users grant-role`` before anyone
 from then on everything goes through the JSON API, with the admin's API token or the
 sessions of real sign-ins at an independent OIDC provider: a committee, its chair and member
 and a signing official invited before their first sign-in, a study and its consent group, an
-agreement, files the operator uploaded to the S3 store registered by key. A researcher
+agreement, files the operator uploaded to the S3 store registered by key, and the
+institution, whose email domain places its people and whose signing official is scoped to
+it. A researcher
 requests, is endorsed, voted on and approved, and downloads through presigned S3 URLs, with
 plain requests and with ``custodian-download``; the bytes are the uploaded ones. Last,
 ``flask audit verify`` passes, and the export, verified offline, holds every set-up act with
@@ -35,7 +37,8 @@ from tests.runbooks import ROOT
 
 STUDY = "phs000424"
 CONSENT_GROUP = "phs000424.v10.p2.c1"
-INSTITUTION = "Example University"  # the provider's `institution` claim
+INSTITUTION = {"name": "Example University", "ror_id": "https://ror.org/0exmp1e45",
+               "email_domains": ["example.org"]}  # the provider's users' domain
 STATEMENT = "We map expression quantitative trait loci across tissues in ageing adults."
 DOWNLOAD = Path(sys.executable).with_name("custodian-download")
 
@@ -125,19 +128,23 @@ def operator_uploads_and_names_the_first_admin(walk: Walk) -> None:
 
 def admin_sets_up_the_committee_and_its_people(walk: Walk) -> None:
     """The admin's first sign-in binds the grant; a token then drives the set-up script.
-    The committee's chair and member and the signing official are invited by email."""
+    The institution is a record; the committee's chair and member and the institution's
+    signing official are invited by email."""
     browser = walk.sign_in("admin")
     assert walk.people["admin"]["roles"] == ["admin"]
     walk.made["token"] = posted(browser, f"{walk.api}/tokens", {
         "name": "set-up script", "days": 1, "scopes": ["admin", "catalogue"]})
     script = walk.site.bearer(walk.made["token"]["token"])
+    institution = posted(script, f"{walk.api}/institutions", INSTITUTION)
+    walk.made["institution"] = institution
     committee = posted(script, f"{walk.api}/committees", {"name": "GTEx Data Access Committee"})
     walk.made["committee"] = committee
     bodies: dict[str, dict[str, Any]] = {
         "chair": {"committees": [{"committee_id": committee["id"], "chair": True}]},
         "member": {"committees": [{"committee_id": committee["id"], "chair": False}],
                    "issuer": walk.site.provider.issuer},
-        "official": {"roles": [{"role": "signing_official", "scope": INSTITUTION}]},
+        "official": {"roles": [{"role": "signing_official",
+                                "institution_id": institution["id"]}]},
     }
     for login, body in bodies.items():
         walk.invited[login] = posted(script, f"{walk.api}/users",
@@ -176,10 +183,17 @@ def admin_sets_up_the_catalogue(walk: Walk) -> None:
 
 
 def researcher_is_endorsed_and_approved(walk: Walk) -> None:
-    """The researcher files and submits; the official, the member and the chair sign in for
-    the first time (each becomes the invited user) and endorse, vote and approve."""
+    """The researcher, placed at the institution by their verified email's domain (the
+    provider's free-text claim names no record), files and submits; the official, the member
+    and the chair sign in for the first time (each becomes the invited user) and endorse,
+    vote and approve."""
     researcher = walk.sign_in("researcher")
-    assert walk.people["researcher"]["institution"] == INSTITUTION
+    institution = walk.made["institution"]
+    me = walk.people["researcher"]
+    assert (me["institution_id"], me["institution"]) == (institution["id"], INSTITUTION["name"])
+    listed = walk.site.bearer(walk.made["token"]["token"]).get(f"{walk.api}/users", timeout=10)
+    [placed] = [u for u in listed.json()["users"] if u["id"] == me["id"]]
+    assert placed["institution_source"] == "email_domain"
     request = posted(researcher, f"{walk.api}/requests", {
         "title": "Ageing eQTLs", "research_use_statement": STATEMENT,
         "dataset_ids": [walk.made["dataset"]["id"]]})
@@ -266,6 +280,7 @@ def assert_every_act_is_on_record_with_its_actor(walk: Walk, log: AuditExport) -
     # The admin's set-up, each act by the admin through the script's token.
     committee_id = str(made["committee"]["id"])
     admin_acts = {
+        "admin:institution_create": [str(made["institution"]["id"])],
         "admin:committee_create": [committee_id],
         "admin:invitation_create": [str(i["id"]) for i in walk.invited.values()],
         "admin:committee_member_add": [committee_id, committee_id],
@@ -285,7 +300,10 @@ def assert_every_act_is_on_record_with_its_actor(walk: Walk, log: AuditExport) -
              for e in log.events("admin:committee_member_add")}
     assert seats == {(walk.invited["chair"]["id"], True), (walk.invited["member"]["id"], False)}
     [so_role] = log.events("admin:role_assign", target_id=str(walk.invited["official"]["id"]))
-    assert so_role["details"] == {"role": "signing_official", "scope": INSTITUTION}
+    assert so_role["details"] == {"role": "signing_official", "institution_id":
+                                  made["institution"]["id"], "institution": INSTITUTION["name"]}
+    [institution] = log.events("admin:institution_create")
+    assert institution["details"]["email_domains"] == INSTITUTION["email_domains"]
 
     # The request's way, each step by the person who took it.
     steps = {
