@@ -6,7 +6,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app app:create_app
 DEMO_ENV := CUSTODIAN_ENV=demo PORT=$(PORT)
 
-.PHONY: demo test bench mutate lint typecheck system-packages clean
+.PHONY: demo test bench mutate lint typecheck system-packages screenshots clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -52,8 +52,17 @@ typecheck: $(VENV)/.installed
 test: $(VENV)/.installed system-packages tests/node/node_modules/.installed lint typecheck
 	$(BIN)/pytest
 
+# docs/screenshots/: each role's main page at desktop width and at 390 px, from a throwaway
+# SQLite demo (the README shows them).
+screenshots: $(VENV)/.installed system-packages
+	$(BIN)/python -m tests.e2e.screenshots
+
 # Scale benchmarks (minutes, not part of `make test`); results go in benchmarks/README.md.
-bench: $(VENV)/.installed system-packages
+# wrk (Debian) drives benchmarks/signed_urls.py; s3rver comes with the npm test servers.
+bench: $(VENV)/.installed system-packages tests/node/node_modules/.installed
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+	$(BIN)/python -m benchmarks.signed_urls
 	$(BIN)/python -m benchmarks.eqtl_queries
 	$(BIN)/python -m benchmarks.audit_append
 	$(BIN)/python -m benchmarks.audit_verify

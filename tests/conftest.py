@@ -6,7 +6,7 @@ import gc
 import shutil
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,9 +37,10 @@ def demo_port() -> Iterator[int]:
     port.close()
 
 
-def demo_settings(instance_dir: Path, port: int, database_url: str | None = None) -> Settings:
+def demo_settings(instance_dir: Path, port: int, database_url: str | None = None,
+                  extra: Mapping[str, str] | None = None) -> Settings:
     overrides = {"ENV": "demo", "INSTANCE_DIR": str(instance_dir),
-                 "PUBLIC_URL": f"http://127.0.0.1:{port}"}
+                 "PUBLIC_URL": f"http://127.0.0.1:{port}", **(extra or {})}
     if database_url is not None:
         overrides["DATABASE_URL"] = database_url
     return load_settings(environ={}, overrides=overrides)

@@ -75,14 +75,17 @@ def gunicorn_demo(
     workers: int = 2,
     env: Mapping[str, str] | None = None,
     options: tuple[str, ...] = (),
+    settings_overrides: Mapping[str, str] | None = None,
 ) -> Iterator[Service]:
-    """``postgres_server`` None: the demo's SQLite file in ``tmp_path``."""
+    """``postgres_server`` None: the demo's SQLite file in ``tmp_path``. ``settings_overrides``
+    (names without the CUSTODIAN_ prefix, e.g. STORAGE_BACKEND) reach the seeding app and the
+    workers alike."""
     held = HeldPort()
     port = held.number
     database_url = None
     if postgres_server is not None:
         database_url = create_database(postgres_server, f"svc_{port}")
-    settings = demo_settings(tmp_path, port, database_url)
+    settings = demo_settings(tmp_path, port, database_url, settings_overrides)
     seeding = create_app(settings)
     upgrade(seeding.extensions["custodian.engine"])
     with seeding.extensions["custodian.session_factory"].begin() as session:
@@ -99,6 +102,7 @@ def gunicorn_demo(
         "CUSTODIAN_INSTANCE_DIR": str(tmp_path),
         "CUSTODIAN_DATABASE_URL": settings.database_url,
         "CUSTODIAN_PUBLIC_URL": settings.public_url,
+        **{f"CUSTODIAN_{name}": value for name, value in (settings_overrides or {}).items()},
         **(env or {}),
     }
     log = tmp_path / "gunicorn.log"

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates,
+    validates_schema,
+)
 
 from access.identity.schemas import UserOut
+from access.requests.workflow import RequestState
 from core.schemas import MAX_ID, ChangesIn, StrictBoolean, query_date
 
 
@@ -275,3 +284,21 @@ class RequestExtrasOut(Schema):
 class RequestDetailOut(RequestOut, RequestExtrasOut):
     """One request as its page shows it: its parts, questions, the actions open to me, and
     (for its committees and overseers) votes and conflicts."""
+
+
+class AdminRequestQuery(Schema):
+    """The filters of the admin's list of every request; an empty field means any."""
+
+    state = fields.String(validate=validate.OneOf([s.value for s in RequestState]))
+    dataset_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    committee_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    applicant = fields.String(validate=validate.Length(min=1, max=255))
+    filed_from = query_date()
+    filed_to = query_date()
+    stuck = fields.Boolean()
+    before = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+
+    @validates_schema
+    def _ordered(self, data: dict[str, Any], **_: Any) -> None:
+        if "filed_from" in data and "filed_to" in data and data["filed_from"] > data["filed_to"]:
+            raise ValidationError("The first day must not be after the last.", "filed_to")

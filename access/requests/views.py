@@ -1,5 +1,5 @@
 """Pages of data-access requests for every role: mine and shared, the new-request form,
-one request with the actions open to me, and a committee's queue.
+one request with the actions open to me, a committee's queue, and every request for admins.
 
 This file lists every page URL of requests; the JSON API is in api.py.
 """
@@ -8,18 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, flash, redirect, render_template, request
 from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
+from access import roles
 from access.committees import get_committee, list_committees
 from access.duo.match import ResearchPurpose, match_request
 from access.extensions import dataset_directory, request_collaborators
 from access.identity.current_actor import current_actor
 from access.requests import review
 from access.requests.actions import action_named, take_action
+from access.requests.admin_list import RequestFilter, list_all_requests
 from access.requests.applicant import (
     committee_ids_of,
     current_questions,
@@ -35,8 +38,8 @@ from access.requests.filing import create_request
 from access.requests.forms import action_form, request_form, shown
 from access.requests.moves import check_move, get_visible_request
 from access.requests.review import review_queue
-from access.requests.schemas import QUEUE_STATES, CommitteeQueueQuery, RequestIn
-from access.requests.workflow import RequestAction
+from access.requests.schemas import QUEUE_STATES, AdminRequestQuery, CommitteeQueueQuery, RequestIn
+from access.requests.workflow import RequestAction, RequestState
 from core.errors import Conflict, InvalidInput
 from core.web.confirmation import FIELD as CONFIRMED
 from core.web.confirmation import confirmation_page, is_confirmed
@@ -294,3 +297,35 @@ def committee_queue(committee_id: int) -> str:
         states=QUEUE_STATES,
         datasets=dataset_directory().requestable(session),
     )
+
+
+@pages.get("/admin/requests")
+def admin_requests() -> str | tuple[str, int]:
+    """Every request, filtered; a bad filter is shown beside the form, with a 400."""
+    actor = current_actor()
+    session = db_session()
+    errors: dict[str, Any] = {}
+    page = None
+    try:
+        query = AdminRequestQuery().load({k: v for k, v in request.args.items() if v != ""})
+    except ValidationError as exc:
+        errors = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        roles.require_admin(actor, "request_list")
+    else:
+        before = query.pop("before", None)
+        page = list_all_requests(session, actor, RequestFilter(**query), before=before)
+    committees = list_committees(session)
+    shown_ids = {d.dataset_id for r in (page.requests if page else []) for d in r.datasets}
+    html = render_template(
+        "requests/admin_requests.html",
+        page=page,
+        errors=errors,
+        filters=request.args,
+        states=[s.value for s in RequestState],
+        datasets=dataset_directory().requestable(session),
+        dataset_names=dataset_directory().lookup(session, shown_ids),
+        committees=committees,
+        committee_names={c.id: c.name for c in committees},
+        next_query=urlencode([(k, v) for k, v in request.args.items() if v and k != "before"]),
+    )
+    return (html, 400) if errors else html

@@ -10,7 +10,7 @@ checkpoint as it streams, holding only O(log n) hashes, however long the log.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +19,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from audit.integrity.chain_check import stored_fields, stored_rows
 from audit.integrity.checkpoints import CheckpointSigner, fetch_nodes, signing_keys
-from audit.integrity.export_format import FORMAT, VERSION, are_hashes, event_line, laid_out_line
+from audit.integrity.export_format import (
+    EVENT_HEAD,
+    FORMAT,
+    HEX_HASH,
+    VERSION,
+    are_hashes,
+    event_line,
+    laid_out_line,
+)
 from audit.integrity.merkle import consistency_proof, nodes_needed
 from audit.integrity.models import AuditCheckpoint
 from audit.integrity.signed_note import public_key_pem, verifier_key
@@ -27,10 +35,11 @@ from audit.log.actions import AuditAction
 from audit.log.alarm import commit_audited
 from audit.log.append import AuditActor, record_event
 from audit.log.chain import (
-    bet_encodings,
+    bet_texts,
     chain_format,
     encoding_hashes,
     format_timestamp,
+    linked_hashes,
     stored_columns,
 )
 from audit.log.sequencing import Sequencer
@@ -129,11 +138,35 @@ def _event_lines(session: Session, tree_size: int) -> Iterator[tuple[int, str]]:
     for every event the app wrote and nobody changed; any other event is encoded one by one
     from its parsed fields (``event_line``), so the verifier sees it as it is stored."""
     for rows in stored_rows(session, BATCH, up_to=tree_size):
-        encodings: Sequence[bytes | None] = bet_encodings(stored_columns(rows)) or [None] * len(
-            rows
+        columns = stored_columns(rows)
+        texts = bet_texts(columns)
+        confirmed = None if texts is None else confirmed_batch_lines(columns, texts)
+        if confirmed is not None:
+            yield from zip(columns["seq"], confirmed, strict=True)
+            continue
+        encodings: Sequence[bytes | None] = (
+            [None] * len(rows) if texts is None else list(map(str.encode, texts))
         )
         for row, encoding in zip(rows, encodings, strict=True):
             yield row.seq, _confirmed_line(row, encoding) or event_line(stored_fields(row))
+
+
+def confirmed_batch_lines(
+    columns: Mapping[str, Sequence[Any]], texts: list[str]
+) -> list[str] | None:
+    """The lines of a whole batch of LINKED events whose encodings all reproduce their stored
+    hashes, built with no Python frame per event; None if any does not (each event is then
+    judged on its own, ``_confirmed_line``). A confirmed hash is a SHA-256 hex digest, so
+    only the links need the check that they are hashes."""
+    prevs, hashes, leaves = columns["prev_hash"], columns["hash"], columns["leaf_hash"]
+    try:
+        if (hashes != leaves or not all(map(HEX_HASH.fullmatch, prevs))
+                or linked_hashes(prevs, map(str.encode, texts)) != list(hashes)):
+            return None
+    except (TypeError, ValueError):
+        return None
+    return [EVENT_HEAD % hashed + text[1:] + "\n"
+            for hashed, text in zip(zip(prevs, hashes, leaves, strict=True), texts, strict=True)]
 
 
 def _confirmed_line(row: Row[Any], encoding: bytes | None) -> str | None:

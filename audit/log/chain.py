@@ -11,9 +11,10 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import repeat
+from operator import methodcaller
 from typing import Any
 
-from audit.integrity.merkle import leaf_hash
+from audit.integrity.merkle import LEAF_PREFIX, leaf_hash
 
 # The fields that are hashed, in the order documented for verifiers.
 HASHED_FIELDS = (
@@ -116,9 +117,15 @@ def stored_columns(rows: Sequence[Sequence[Any]]) -> dict[str, tuple[Any, ...]]:
 
 
 def bet_encodings(columns: Mapping[str, Sequence[Any]]) -> list[bytes] | None:
-    """The canonical bytes of each row of a batch, built a column at a time with the C
-    encoders, on the bet that the stored JSON text is already canonical, which is how the app
-    writes it; None when a value has an unexpected type.
+    """The canonical bytes of each row of a batch (``bet_texts``, encoded)."""
+    texts = bet_texts(columns)
+    return None if texts is None else list(map(str.encode, texts))
+
+
+def bet_texts(columns: Mapping[str, Sequence[Any]]) -> list[str] | None:
+    """The canonical encoding of each row of a batch, as text, built a column at a time with
+    the C encoders, on the bet that the stored JSON text is already canonical, which is how
+    the app writes it; None when a value has an unexpected type.
 
     Rows hold ``details`` as its JSON text and ``occurred_at`` as a naive UTC datetime. Every
     value but the JSON text is escaped or of a fixed alphabet, so a lost bet gives bytes that
@@ -130,9 +137,20 @@ def bet_encodings(columns: Mapping[str, Sequence[Any]]) -> list[bytes] | None:
         for before, name, encode in _LAYOUT:
             parts += (repeat(before), encode(columns[name]))
         parts.append(repeat(_CLOSE))
-        return list(map(str.encode, map("".join, zip(*parts, strict=False))))
+        return list(map("".join, zip(*parts, strict=False)))
     except (TypeError, ValueError):
         return None
+
+
+def linked_hashes(prevs: Iterable[str], encodings: Iterable[bytes]) -> list[str]:
+    """The LINKED hash (hex) of each event of a batch from its link and its encoding, each
+    step mapped over the batch by C code: no Python frame per event, which was a third of
+    what checking an event cost. Raises ValueError or TypeError on a link that is no hash."""
+    prefixed = map(LEAF_PREFIX.__add__, map(bytes.fromhex, prevs))
+    return list(map(_HEXDIGEST, map(hashlib.sha256, map(bytes.__add__, prefixed, encodings))))
+
+
+_HEXDIGEST = methodcaller("hexdigest")
 
 
 def doubtful_rows(rows: Sequence[Sequence[Any]], first_seq: int, prev_hash: str) -> list[int]:
@@ -147,15 +165,22 @@ def doubtful_rows(rows: Sequence[Sequence[Any]], first_seq: int, prev_hash: str)
     encoded = bet_encodings(columns)
     if encoded is None:  # a value of an unexpected type: let the caller judge
         return list(range(len(rows)))
+    linked_to = [prev_hash, *hashes[:-1]]
+    seqs = range(first_seq, first_seq + len(rows))
+    in_place = list(columns["seq"]) == list(seqs) and list(prevs) == linked_to
+    if in_place and hashes == leaves:  # all LINKED, as the app writes events since 2026-11-25
+        try:
+            if linked_hashes(prevs, encoded) == list(hashes):
+                return []
+        except (TypeError, ValueError):
+            return list(range(len(rows)))
     stated = list(zip(hashes, leaves, strict=True))
     try:
         computed = [encoding_hashes(prev, encoding, chain_format(*pair))
                     for prev, encoding, pair in zip(prevs, encoded, stated, strict=True)]
     except (TypeError, ValueError):
         return list(range(len(rows)))
-    linked_to = [prev_hash, *hashes[:-1]]
-    seqs = range(first_seq, first_seq + len(rows))
-    if list(columns["seq"]) == list(seqs) and list(prevs) == linked_to and computed == stated:
+    if in_place and computed == stated:
         return []
     return [i for i, row in enumerate(zip(columns["seq"], seqs, prevs, linked_to, computed,
                                           stated, strict=True))
@@ -165,11 +190,17 @@ def doubtful_rows(rows: Sequence[Sequence[Any]], first_seq: int, prev_hash: str)
 Encoder = Callable[[Sequence[Any]], list[str]]
 
 
+# A column without nulls (most of them) is mapped through a C function, with no Python
+# frame per value: a third of the time of checking an event went to these two.
 def _strings(values: Sequence[str | None]) -> list[str]:
+    if None not in values:
+        return list(map(_quote, values))  # type: ignore[arg-type]
     return [_quote(v) if v is not None else "null" for v in values]
 
 
 def _integers(values: Sequence[int | None]) -> list[str]:
+    if None not in values:
+        return list(map(int.__format__, values, repeat("d")))  # type: ignore[arg-type]
     return [f"{v:d}" if v is not None else "null" for v in values]
 
 

@@ -83,6 +83,12 @@ class EventSearchIn(EventFilterIn):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
 
+class EventPageSearchIn(EventSearchIn):
+    """The search page's form: also a person by name, email or subject (``person``)."""
+
+    person = fields.String(validate=validate.Length(min=1, max=255))
+
+
 class ExportIn(EventFilterIn):
     format = fields.String(load_default="jsonl", validate=validate.OneOf(["csv", "jsonl"]))
 

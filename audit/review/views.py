@@ -29,7 +29,7 @@ from audit.review.schemas import (
     AlertSearchIn,
     DownloadsIn,
     EventOut,
-    EventSearchIn,
+    EventPageSearchIn,
     PeriodIn,
     ReportChoiceIn,
 )
@@ -72,13 +72,19 @@ def run_check() -> Response:
 @pages.get("/audit")
 def search() -> Page:
     reader = current_reader()
-    query, errors = _parse(EventSearchIn())
-    page = None
-    if not errors:
+    query, errors = _parse(EventPageSearchIn())
+    page, people = None, None
+    if "person" in query:  # a person typed: their events if one matches, else the matches
+        people = audit_directory().find_users(db_session(), query.pop("person"), limit=20)
+        if len(people) == 1:
+            query["user"] = people[0].id
+    if not errors and (people is None or len(people) == 1):
         limit = query.pop("limit")
         page = search_events(db_session(), reader, EventFilter(**query), limit=limit)
     names = _names_of(page.events if page else [], extra=[("user", query.get("user"))])
     return _render("audit/search.html", errors, page=page, form=request.args, names=names,
+                   people=people, person_query=_query_without("person", "user", "before"),
+                   chosen_user=query.get("user"),
                    actions=sorted(AuditAction), outcomes=list(Outcome),
                    datasets=audit_directory().datasets(db_session()),
                    next_query=_query_without("before"),

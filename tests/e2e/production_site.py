@@ -45,6 +45,7 @@ CLIENT_SECRET = "the-client-secret-the-provider-registered-for-us"
 FLASK = str(Path(sys.executable).with_name("flask"))
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 START_SECONDS = 60
+AUDIT_KEY = "audit-signing.pem"  # under the site's secrets/
 
 
 @dataclass
@@ -70,6 +71,14 @@ class Site:
             timeout=120,
             check=False,
         )
+
+    def audit_public_key(self) -> bytes:
+        """The checkpoint key's public half, as the operator derives it from the private key
+        they configured (`openssl pkey -in audit-signing.pem -pubout`)."""
+        private = serialization.load_pem_private_key(
+            (self.folder / "secrets" / AUDIT_KEY).read_bytes(), password=None)
+        return private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
     def s3_client(self) -> Any:
         """The operator's own S3 client, as `aws s3 cp` would be."""
@@ -144,17 +153,20 @@ def _service_environment(
     secrets = folder / "secrets"
     secrets.mkdir()
     bare = {"PATH": os.environ["PATH"], "HOME": str(folder), "PYTHONPATH": str(ROOT)}
+    generating = {name: subprocess.Popen([FLASK, "keys", "generate"], cwd=folder, env=bare,
+                                         stdout=subprocess.PIPE, text=True)
+                  for name in ("SECRET_KEY", "DATA_KEY")}
     files = {}
-    for name in ("SECRET_KEY", "DATA_KEY"):
-        generated = subprocess.run([FLASK, "keys", "generate"], cwd=folder, env=bare,
-                                   capture_output=True, text=True, check=True, timeout=60)
-        files[f"CUSTODIAN_{name}_FILE"] = _secret_file(secrets, name, generated.stdout)
+    for name, generator in generating.items():
+        key, _ = generator.communicate(timeout=60)
+        assert generator.returncode == 0 and len(key.strip()) >= 32, name
+        files[f"CUSTODIAN_{name}_FILE"] = _secret_file(secrets, name, key)
     files["CUSTODIAN_OIDC_CLIENT_SECRET_FILE"] = _secret_file(secrets, "client", CLIENT_SECRET)
     # As `openssl genpkey -algorithm ed25519 -out audit-signing.pem` writes it (step 10).
     pem = ed25519.Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption())
-    files["CUSTODIAN_AUDIT_SIGNING_KEY_FILE"] = _secret_file(secrets, "audit", pem.decode())
+    files["CUSTODIAN_AUDIT_SIGNING_KEY_FILE"] = _secret_file(secrets, AUDIT_KEY, pem.decode())
     return {
         # The machine's, and this checkout's code rather than what the venv installed.
         **bare,

@@ -192,7 +192,9 @@ def test_auditor_pages_show_the_flow(live: DemoInstance) -> None:
     dataset_id, genotype = controlled_dataset_and_file(base)
     auditor = sign_in(base, "auditor")
     report = auditor.get(f"{base}/audit/reports/dataset/{dataset_id}", timeout=10).text
-    assert "researcher</a>" in report and f'href="/audit?file={genotype["id"]}"' in report
+    # The report names the researcher, linked to their own report, and links the file.
+    assert re.search(r'<a href="/audit/reports/user/\d+">[^<]*researcher@demo\.example', report)
+    assert f'href="/audit?file={genotype["id"]}">{genotype["name"]}</a>' in report
     chart = auditor.get(f"{base}/audit/downloads?dataset={dataset_id}", timeout=10).text
     assert chart.count('<rect class="bar bar-urls"') == 30
     assert ": 2 URLs issued</title>" in chart and ": 1 files served</title>" in chart

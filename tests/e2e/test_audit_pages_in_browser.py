@@ -1,5 +1,6 @@
-"""The auditors' pages in Chromium, with JavaScript off, at desktop width and at 390 px:
-the verification page and its check button, the report form's pickers, named reports."""
+"""The auditors' and admins' pages in Chromium, at desktop width and at 390 px, each checked
+with axe-core: the verification page and its check button, the report
+form's pickers, named reports, the admin's list of every request and its filters."""
 
 from __future__ import annotations
 
@@ -10,28 +11,48 @@ import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from tests.conftest import DemoInstance
+from tests.e2e.axe import assert_accessible
 from tests.e2e.browser import DESKTOP, PHONE, TIMEOUT_MS, sign_in_from_header
 
 WIDTHS = {"desktop": DESKTOP, "phone": PHONE}
 
 
 @pytest.fixture(params=list(WIDTHS))
-def auditor(request: pytest.FixtureRequest, browser: Browser, live: DemoInstance
-            ) -> Iterator[tuple[Page, ViewportSize]]:
-    viewport: ViewportSize = WIDTHS[request.param]
-    context = browser.new_context(base_url=live.base_url, viewport=viewport,
-                                  java_script_enabled=False)
+def viewport(request: pytest.FixtureRequest) -> ViewportSize:
+    chosen: ViewportSize = WIDTHS[request.param]
+    return chosen
+
+
+def signed_in(browser: Browser, live: DemoInstance, viewport: ViewportSize, persona: str
+              ) -> Iterator[tuple[Page, ViewportSize]]:
+    # axe-core needs JavaScript; the pages have none of their own (test_audit_access.py),
+    # so what is checked here is what a browser without it gets too.
+    context = browser.new_context(base_url=live.base_url, viewport=viewport)
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     page.goto("/")
-    sign_in_from_header(page, "auditor")
+    sign_in_from_header(page, persona)
     yield page, viewport
     context.close()
 
 
+@pytest.fixture
+def auditor(browser: Browser, live: DemoInstance, viewport: ViewportSize
+            ) -> Iterator[tuple[Page, ViewportSize]]:
+    yield from signed_in(browser, live, viewport, "auditor")
+
+
+@pytest.fixture
+def admin(browser: Browser, live: DemoInstance, viewport: ViewportSize
+          ) -> Iterator[tuple[Page, ViewportSize]]:
+    yield from signed_in(browser, live, viewport, "admin")
+
+
 def fits(page: Page, viewport: ViewportSize) -> None:
+    """No wider than the screen, and no critical or serious axe violation."""
     width: int = page.evaluate("document.documentElement.scrollWidth")
     assert width <= viewport["width"], f"{page.url} is {width} px wide"
+    assert_accessible(page)
 
 
 def test_the_auditor_checks_the_log_from_the_verification_page(
@@ -81,3 +102,24 @@ def test_the_report_form_finds_a_person_by_name_and_shows_names(
     dataset.get_by_role("button").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("General Research Use")
     fits(page, viewport)
+
+
+def test_the_admin_filters_every_request(admin: tuple[Page, ViewportSize]) -> None:
+    page, viewport = admin
+    page.goto("/admin/requests")
+    expect(page.get_by_role("heading", level=1)).to_have_text("All requests")
+    fits(page, viewport)
+    filters = page.locator("#request-filters")
+    filters.get_by_label("State").select_option("draft")
+    filters.get_by_label(re.compile("Only the stuck")).check()
+    filters.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(r"state=draft.*stuck=1"))
+    expect(page.locator("#all-requests")).to_contain_text("No request matches")
+    fits(page, viewport)
+    filters.get_by_label("Filed from").fill("2026-02-02")
+    filters.get_by_label("Filed until").fill("2026-02-01")
+    filters.get_by_role("button", name="Filter").click()
+    expect(page.locator(".form-errors")).to_contain_text("must not be after")
+    fits(page, viewport)
+    page.locator("nav[aria-label=Administration]").get_by_role("link", name="Catalogue").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Catalogue administration")

@@ -18,7 +18,7 @@ PAGES_BY_ROLE: dict[str | None, list[str]] = {
     "researcher": ["/work", "/requests", "/requests/new", "/tokens", "/datasets/1"],
     "dac-chair": ["/requests", "/committees/1/queue"],
     "auditor": ["/audit", "/audit/downloads", "/audit/alerts"],
-    "admin": ["/admin/users", "/admin/committees", "/admin/committees/1"],
+    "admin": ["/admin/requests", "/admin/users", "/admin/committees", "/admin/committees/1"],
 }
 
 

@@ -129,6 +129,7 @@ MATRIX: dict[str, Entry] = {
     "POST /admin/files/<int:file_id>/retire": Entry(
         "POST", at("/admin/files/{ids.file}/retire"), ADMIN, json({}), form=True
     ),
+    "GET /admin/requests": Entry("GET", at("/admin/requests"), ADMIN),
     "GET /admin/users": Entry("GET", at("/admin/users"), ADMIN),
     "POST /admin/users": Entry("POST", at("/admin/users"), ADMIN, invitee, form=True),
     "POST /admin/users/<int:user_id>/withdraw": Entry(
@@ -200,6 +201,9 @@ MATRIX: dict[str, Entry] = {
     "GET /api/v1/datasets/<int:dataset_id>": Entry(
         "GET", at("/api/v1/datasets/{ids.dataset}"), EVERYONE
     ),
+    "GET /api/v1/datasets/<int:dataset_id>/manifest": Entry(
+        "GET", at("/api/v1/datasets/{ids.dataset}/manifest"), EVERYONE
+    ),
     "GET /api/v1/datasets/<int:dataset_id>/agreement": Entry(  # its text is public
         "GET", at("/api/v1/datasets/{ids.dataset}/agreement"), EVERYONE
     ),
@@ -216,6 +220,7 @@ MATRIX: dict[str, Entry] = {
         json({"text": "A new agreement text."}),
     ),
     "GET /api/v1/eqtls": Entry("GET", at("/api/v1/eqtls?gene=ALB"), EVERYONE),
+    "GET /api/v1/genes/suggestions": Entry("GET", at("/api/v1/genes/suggestions?q=AL"), EVERYONE),
     "GET /api/v1/expression/genes/<gene>": Entry(
         "GET", at("/api/v1/expression/genes/ALB"), EVERYONE
     ),

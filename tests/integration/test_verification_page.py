@@ -256,3 +256,20 @@ def test_the_report_form_picks_a_dataset_and_finds_a_person_by_name_or_email(
     unnamed = auditor.get("/audit/reports?kind=user")
     assert unnamed.status_code == 400
     assert "Type a name, an email address or a user id" in page_text(unnamed)
+
+
+def test_the_search_finds_a_person_by_name_or_email(
+    demo: DemoInstance, auditor: FlaskClient,
+) -> None:
+    signed_in_client(demo, "researcher").get("/work")  # an event by Riley, if none yet
+    one = auditor.get("/audit?person=riley&action=auth:")
+    assert one.status_code == 200
+    assert "Events by Riley Researcher <researcher@demo.example>" in page_text(one)
+    by_email = auditor.get("/audit?person=researcher@demo.example")
+    assert "Events by Riley Researcher" in page_text(by_email)
+    several = auditor.get("/audit?person=researcher&action=auth:")
+    html = several.get_data(as_text=True)
+    assert "Who did you mean?" in page_text(several) and "audit-events" not in html
+    assert re.search(r'href="/audit\?action=auth%3A&amp;user=\d+"', html)
+    nobody = auditor.get("/audit?person=Zelda")
+    assert nobody.status_code == 200 and "Nobody matches" in page_text(nobody)
