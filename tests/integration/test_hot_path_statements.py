@@ -36,7 +36,7 @@ MOST = {
     "drs access": 3,
     "drs bulk access": 7,  # three objects: the token, then a file read and an insert each
     "catalogue": 19,
-    "dataset page": 21,
+    "dataset page": 23,
     "request page": 30,
     "audit search": 2,
     "open file url": 2,
