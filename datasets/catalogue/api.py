@@ -3,17 +3,22 @@ reading is public, changing them is for admins."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+import re
+
+from flask import Blueprint, Response, current_app, jsonify
 
 from access.identity.current_actor import current_actor
+from config import Settings
 from core.scopes import Scope
 from core.web.api import parse_body
 from core.web.api_docs import documented
 from core.web.request_scope import clock, db_session
 from datasets.catalogue import editing, stored_objects
+from datasets.catalogue.download_manifest import download_manifest, manifest_filename
 from datasets.catalogue.models import FileKind
 from datasets.catalogue.queries import get_dataset, list_datasets, list_studies
 from datasets.catalogue.schemas import (
+    DatasetDetailOut,
     DatasetIn,
     DatasetListOut,
     DatasetOut,
@@ -24,11 +29,13 @@ from datasets.catalogue.schemas import (
     FileUpdateIn,
     PrefixIn,
     PrefixPlanOut,
+    StandingOut,
     StudyDetailOut,
     StudyIn,
     StudyListOut,
     StudyUpdateIn,
 )
+from datasets.downloads.standing import download_standing
 from datasets.extensions import storage
 
 api = Blueprint("catalogue_api", __name__, url_prefix="/api/v1")
@@ -98,13 +105,40 @@ def create_dataset() -> tuple[Response, int]:
 
 @api.get("/datasets/<int:dataset_id>")
 @documented(
-    "One dataset with its files, sizes and checksums",
-    response=DatasetOut,
+    "One dataset with its files, sizes and checksums, and whether you may download them",
+    response=DatasetDetailOut,
     scope=Scope.CATALOGUE,
     public=True,
 )
 def dataset(dataset_id: int) -> Response:
-    return jsonify(DatasetOut().dump(get_dataset(db_session(), dataset_id)))
+    found = get_dataset(db_session(), dataset_id)
+    body = DatasetDetailOut().dump(found)
+    standing = download_standing(db_session(), current_actor(), found, clock().now())
+    next_step = standing.next_step and public_url() + standing.next_step
+    body["your_access"] = StandingOut().dump(standing) | {"next_step": next_step}
+    return jsonify(body)
+
+
+@api.get("/datasets/<int:dataset_id>/manifest")
+@documented(
+    "A dataset's live files as a download manifest (TSV) for custodian-download",
+    scope=Scope.CATALOGUE,
+    public=True,
+    media_types=("text/tab-separated-values",),
+    description="Columns id, name, kind, tier, size, sha256, md5, drs_uri; "
+    "`custodian-download download --manifest FILE` fetches every file it names.",
+)
+def manifest(dataset_id: int) -> Response:
+    found = get_dataset(db_session(), dataset_id)
+    filename = re.sub(r"[^A-Za-z0-9._-]+", "_", manifest_filename(found))
+    return Response(download_manifest(found, public_url()),
+                    content_type="text/tab-separated-values; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def public_url() -> str:
+    settings: Settings = current_app.config["CUSTODIAN_SETTINGS"]
+    return settings.public_url.rstrip("/")
 
 
 @api.patch("/datasets/<int:dataset_id>")

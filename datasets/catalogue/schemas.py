@@ -280,6 +280,21 @@ class DatasetOut(Schema):
         return dumped
 
 
+class StandingOut(Schema):
+    """Whether the caller may download the dataset's controlled files now (open files:
+    always), and where to go if not: sign in, request access or accept the agreement."""
+
+    may_download = fields.Boolean(required=True)
+    reason = fields.String(required=True, metadata={"enum": [
+        "open", "grant", "visa", "sign_in", "accept_agreement", "no_grant"]})
+    next_step = fields.String(required=True, allow_none=True,
+                              metadata={"description": "An absolute URL, or null."})
+
+
+class DatasetDetailOut(DatasetOut):
+    your_access = fields.Nested(StandingOut, dump_only=True)
+
+
 class DatasetSummaryOut(DatasetOut):
     class Meta:
         exclude = ("files", "retired_files")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from flask import Blueprint, flash, redirect, render_template, request
+from flask import Blueprint, current_app, flash, redirect, render_template, request
 from marshmallow import Schema, ValidationError
 from werkzeug.wrappers import Response
 
@@ -17,12 +17,14 @@ from access.committees import list_committees
 from access.grants import live_grants_of
 from access.identity.current_actor import current_actor
 from access.roles import require_admin
+from config import Settings
 from core.errors import Conflict, InvalidInput
 from core.schemas import first_problem
 from core.web.confirmation import Confirmation, confirmation_page, is_confirmed
 from core.web.request_scope import clock, db_session, rollback_if_open
 from datasets.agreements.versions import agreement_status
 from datasets.catalogue import editing, stored_objects
+from datasets.catalogue.download_manifest import drs_uri, manifest_filename
 from datasets.catalogue.manifest_import import import_manifest
 from datasets.catalogue.models import FileKind
 from datasets.catalogue.queries import get_dataset, get_file, list_studies
@@ -35,6 +37,7 @@ from datasets.catalogue.schemas import (
     StudyIn,
     StudyUpdateIn,
 )
+from datasets.downloads.standing import download_standing
 from datasets.errors import ManifestRejected
 from datasets.extensions import storage
 
@@ -61,8 +64,12 @@ def dataset(dataset_id: int) -> str:
             None,
         )
     agreement = agreement_status(db_session(), actor, dataset_id)
+    settings: Settings = current_app.config["CUSTODIAN_SETTINGS"]
     return render_template(
-        "catalogue/dataset.html", dataset=found, grant=grant, agreement=agreement
+        "catalogue/dataset.html", dataset=found, grant=grant, agreement=agreement,
+        standing=download_standing(db_session(), actor, found, clock().now()),
+        public_url=settings.public_url.rstrip("/"), manifest_name=manifest_filename(found),
+        drs_uri=drs_uri,
     )
 
 

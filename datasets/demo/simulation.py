@@ -69,6 +69,7 @@ _KNOWN_GENES: tuple[tuple[str, str, str, int], ...] = (
     ("ENSG00000186395.7", "KRT10", "chr17", 40822614),
     ("ENSG00000181092.9", "ADIPOQ", "chr3", 186842710),
 )
+KNOWN_SYMBOLS: frozenset[str] = frozenset(symbol for _, symbol, _, _ in _KNOWN_GENES)
 # Real genes with real tissue specificity, so the median-TPM page shows familiar patterns.
 _MARKERS: dict[str, str] = {site.marker: tissue for tissue, site in SITES.items()}
 _GENE_COUNT = 200
@@ -216,16 +217,28 @@ def _make_variants(rng: random.Random, donors: int) -> dict[str, tuple[Variant, 
 def _plant_effects(
     rng: random.Random, variants_by_gene: dict[str, tuple[Variant, ...]]
 ) -> dict[str, Effect]:
-    """About three genes in five get one causal common variant that shifts their expression."""
+    """About three genes in five get one causal common variant that shifts their expression,
+    and every named gene gets one, so the README's walk-through (search ALB) finds eQTLs."""
     effects: dict[str, Effect] = {}
     for gene in GENES:
         common = [v for v in variants_by_gene[gene.gene_id] if v.maf >= 0.05]
         if not common or rng.random() >= 0.6:
+            if gene.symbol in KNOWN_SYMBOLS:
+                effects[gene.gene_id] = _named_gene_effect(gene, variants_by_gene[gene.gene_id])
             continue
         size = 0.15 + 0.45 * rng.random()
         beta = size if rng.random() < 0.5 else -size
         effects[gene.gene_id] = Effect(rng.choice(common), beta)
     return effects
+
+
+def _named_gene_effect(gene: Gene, variants: Sequence[Variant]) -> Effect:
+    """Drawn from a generator of the gene's own, so the study's stream (and every other gene,
+    sample and read) stays as the seed made it; the commonest variant is the causal one."""
+    rng = random.Random(f"named-effect-{gene.symbol}")  # noqa: S311 - synthetic data
+    size = 0.3 + 0.3 * rng.random()
+    return Effect(max(variants, key=lambda v: (v.maf, v.position)),
+                  size if rng.random() < 0.5 else -size)
 
 
 def _tissue_factors(rng: random.Random, gene: Gene) -> dict[str, float]:

@@ -23,6 +23,7 @@ from datasets.results.queries import (
     find_gene,
     gene_expression,
     isoform_expression,
+    suggest_genes,
 )
 from datasets.results.schemas import (
     DownloadQuery,
@@ -31,6 +32,8 @@ from datasets.results.schemas import (
     EqtlQuery,
     GeneExpressionOut,
     GeneOut,
+    GeneSuggestionQuery,
+    GeneSuggestionsOut,
     IsoformExpressionOut,
     IsoformValueOut,
     TissueValueOut,
@@ -62,6 +65,17 @@ def eqtls() -> Response:
     # Dicts, not the rows themselves: marshmallow reads a key far faster than an attribute.
     return jsonify({"eqtls": eqtls_out.dump([row._asdict() for row in page.rows]),
                     "next_cursor": encode_cursor(page.next_after)})
+
+
+@api.get("/genes/suggestions")
+@documented("Genes whose symbol starts with, then contains, what was typed (open results)",
+            query=GeneSuggestionQuery, response=GeneSuggestionsOut, public=True,
+            description="For a search box: case does not matter; the substring match starts "
+            "at three characters; at most `limit` genes (default 10, at most 20).")
+def gene_suggestions() -> Response:
+    query = parse_query(GeneSuggestionQuery())
+    genes = suggest_genes(db_session(), query["q"], limit=query["limit"])
+    return jsonify(GeneSuggestionsOut().dump({"genes": genes}))
 
 
 @api.get("/expression/genes/<gene>")

@@ -12,7 +12,8 @@ VARIANT_ID = re.compile(
     r"(?:chr)?([0-9]{1,2}|X|Y|M|MT)_([0-9]{1,10})_([ACGTN*]+)_([ACGTN*]+)_b3[78]", re.IGNORECASE)
 _CHROM_POS = re.compile(r"(?:chr)?([0-9]{1,2}|X|Y|M|MT):([0-9]{1,10})", re.IGNORECASE)
 _ENSEMBL_GENE = re.compile(r"ENS[A-Z]*G[0-9]{11}(\.[0-9]+)?(_PAR_Y)?", re.IGNORECASE)
-_SYMBOL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@/-]{0,63}")
+SYMBOL_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._@/-]{0,63}"
+_SYMBOL = re.compile(SYMBOL_PATTERN)
 MAX_POSITION = 2**31 - 1
 
 
@@ -40,6 +41,11 @@ def is_ensembl_gene_id(text: str) -> bool:
 
 def is_gene_symbol(text: str) -> bool:
     return _SYMBOL.fullmatch(text) is not None
+
+
+def symbol_key(symbol: str | None) -> str | None:
+    """How gene suggestions compare symbols: case does not matter (c1orf112 finds C1orf112)."""
+    return None if symbol is None else symbol.upper()
 
 
 def stable_gene_id(gene_id: str) -> str:

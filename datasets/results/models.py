@@ -18,6 +18,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime
 
+SYMBOL_KEY = String(64).with_variant(String(64, collation="C"), "postgresql")
+
 
 class ResultGene(Base):
     __tablename__ = "result_genes"
@@ -26,6 +28,9 @@ class ResultGene(Base):
     gene_id: Mapped[str] = mapped_column(String(64), unique=True)  # versioned: ENSG….16
     stable_id: Mapped[str] = mapped_column(String(64), index=True)  # without the version
     symbol: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The symbol upper-cased, compared byte by byte (C collation on PostgreSQL, SQLite's
+    # default), so what someone types is one index range scan on either database.
+    symbol_key: Mapped[str | None] = mapped_column(SYMBOL_KEY, index=True)
 
 
 class ResultTissue(Base):

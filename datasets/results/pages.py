@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import DomainError, InvalidInput
 from datasets.results.charts import BarChart, Heatmap, bar_chart, heatmap
-from datasets.results.ids import Locus, variant_locus
+from datasets.results.ids import Locus, is_gene_symbol, variant_locus
 from datasets.results.queries import (
     EqtlCriteria,
     EqtlRow,
@@ -18,14 +18,19 @@ from datasets.results.queries import (
     Tissue,
     TissueValue,
     find_gene,
+    find_symbols,
     find_tissue,
     gene_expression,
     isoform_expression,
+    lead_variant,
     sorted_eqtls,
+    suggest_genes,
     top_egenes,
 )
 
 TABLE_ROWS = 200
+SUGGESTIONS = 20
+EXAMPLE_GENES = ("ALB", "TP53", "APOE", "CFTR")
 TOP_EGENES = 50
 
 
@@ -60,20 +65,56 @@ class TissuePage:
     leads: list[EqtlRow]
 
 
-def search(session: Session, text: str) -> tuple[str | None, DomainError | None]:
-    """(where to go, or why nowhere) for what someone typed in the search box."""
+@dataclass(frozen=True)
+class SearchAnswer:
+    """Where a search goes, or what the search page shows instead: genes whose symbol
+    starts with or contains what was typed, or why nothing matched."""
+
+    target: str | None = None
+    problem: DomainError | None = None
+    suggestions: tuple[Gene, ...] = ()
+
+
+def search(session: Session, text: str) -> SearchAnswer:
     text = text.strip()
     if not text:
-        return None, None
+        return SearchAnswer()
     try:
         variant_locus(text)
-        return f"/results/variants/{quote(text, safe='')}", None
+        return SearchAnswer(target=f"/results/variants/{quote(text, safe='')}")
     except ValueError:
         pass
     try:
-        return f"/results/genes/{quote(find_gene(session, text).gene_id, safe='')}", None
+        gene_id = find_gene(session, text).gene_id
+        return SearchAnswer(target=f"/results/genes/{quote(gene_id, safe='')}")
     except DomainError as error:
-        return None, error
+        problem = error
+    suggestions: list[Gene] = []
+    if is_gene_symbol(text):
+        suggestions = suggest_genes(session, text, limit=SUGGESTIONS)
+    return SearchAnswer(problem=None if suggestions else problem,
+                        suggestions=tuple(suggestions))
+
+
+@dataclass(frozen=True)
+class Example:
+    query: str
+    says: str
+
+
+def search_examples(session: Session) -> list[Example]:
+    """Searches to try, from what is loaded: named genes, a partial name, a gene's lead
+    variant. Two queries, both on indexes."""
+    genes = {gene.symbol: gene for gene in find_symbols(session, EXAMPLE_GENES)}
+    examples = [Example(symbol, "a gene") for symbol in EXAMPLE_GENES if symbol in genes]
+    if examples:
+        first = genes[examples[0].query]
+        examples.append(Example(first.gene_id.split(".", 1)[0], "the same gene by its Ensembl id"))
+        examples.append(Example(examples[0].query[:2], "part of a name"))
+        lead = lead_variant(session, first)
+        if lead is not None:
+            examples.append(Example(lead, f"the variant with {first.label}'s strongest eQTL"))
+    return examples
 
 
 def gene_page(session: Session, text: str, *, sort: str, descending: bool) -> GenePage:

@@ -11,11 +11,17 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, select, tuple_
+from sqlalchemy import ColumnElement, Select, or_, select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.errors import InvalidInput, NotFound
-from datasets.results.ids import Locus, is_ensembl_gene_id, is_gene_symbol, stable_gene_id
+from datasets.results.ids import (
+    Locus,
+    is_ensembl_gene_id,
+    is_gene_symbol,
+    stable_gene_id,
+    symbol_key,
+)
 from datasets.results.models import (
     EqtlResult,
     GeneMedianTpm,
@@ -96,6 +102,48 @@ def find_gene(session: Session, text: str) -> Gene:
         raise InvalidInput(f"{text!r} names {len(genes)} genes; ask for one by its Ensembl id.",
                            details={"candidates": [gene.gene_id for gene in genes]})
     return genes[0]
+
+
+def suggest_genes(session: Session, text: str, *, limit: int) -> list[Gene]:
+    """Genes whose symbol starts with ``text`` (any case), then, from three characters on,
+    those that contain it further in: for a partial name typed into the search box.
+
+    The prefix is one range scan of the byte-ordered symbol_key index. The substring match
+    cannot use an index; it reads only the gene lookup table (GTEx has about 56,000 genes,
+    no eQTL row) and stops at ``limit``.
+    """
+    key = symbol_key(text) or ""
+    if not is_gene_symbol(key):
+        raise InvalidInput(f"{text[:80]!r} cannot be part of a gene symbol.",
+                           details={"q": ["Letters, digits and . _ - / @ only, like TP5 or ALB."]})
+    # The first key after every key that starts with ``key``: the prefix's last
+    # character, plus one (symbols are ASCII, so the next byte is the next character).
+    after = key[:-1] + chr(ord(key[-1]) + 1)
+    columns = select(ResultGene.id, ResultGene.gene_id, ResultGene.symbol)
+    found = [Gene(*row) for row in session.execute(
+        columns.where(ResultGene.symbol_key >= key, ResultGene.symbol_key < after)
+        .order_by(ResultGene.symbol_key, ResultGene.gene_id).limit(limit))]
+    if len(found) < limit and len(key) >= MIN_SUBSTRING:
+        found += [Gene(*row) for row in session.execute(
+            columns.where(ResultGene.symbol_key.contains(key, autoescape=True),
+                          or_(ResultGene.symbol_key < key, ResultGene.symbol_key >= after))
+            .order_by(ResultGene.symbol_key, ResultGene.gene_id).limit(limit - len(found)))]
+    return found
+
+
+def find_symbols(session: Session, symbols: Sequence[str]) -> list[Gene]:
+    return [Gene(*row) for row in session.execute(
+        select(ResultGene.id, ResultGene.gene_id, ResultGene.symbol)
+        .where(ResultGene.symbol.in_(symbols)).order_by(ResultGene.gene_id))]
+
+
+def lead_variant(session: Session, gene: Gene) -> str | None:
+    """The variant of the gene's strongest eQTL in any tissue (ix_eqtl_results_gene_order)."""
+    return session.scalar(select(EqtlResult.variant_id).where(EqtlResult.gene_ref == gene.ref)
+                          .order_by(*_ORDER).limit(1))
+
+
+MIN_SUBSTRING = 3  # shorter fragments are inside too many symbols to help anyone
 
 
 def find_tissue(session: Session, name: str) -> Tissue:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from datasets.results.ids import stable_gene_id
+from datasets.results.ids import stable_gene_id, symbol_key
 from datasets.results.models import ResultGene, ResultTissue, ResultTranscript
 
 
@@ -28,14 +28,15 @@ class References:
     def genes(self, named: Iterable[tuple[str, str | None]]) -> dict[str, int]:
         """Refs of these (gene id, symbol) pairs; a symbol given replaces a known gene's old one."""
         wanted = dict(named)
-        new = [{"gene_id": g, "stable_id": stable_gene_id(g), "symbol": s}
-               for g, s in wanted.items() if g not in self._genes]
+        new = [{"gene_id": g, "stable_id": stable_gene_id(g), "symbol": s,
+                "symbol_key": symbol_key(s)} for g, s in wanted.items() if g not in self._genes]
         if new:
             created = self._session.execute(
                 insert(ResultGene).returning(ResultGene.id, ResultGene.gene_id), new)
             symbols = {row["gene_id"]: row["symbol"] for row in new}
             self._genes.update({gene_id: (ref, symbols[gene_id]) for ref, gene_id in created})
-        renamed = [{"id": self._genes[g][0], "symbol": s} for g, s in wanted.items()
+        renamed = [{"id": self._genes[g][0], "symbol": s, "symbol_key": symbol_key(s)}
+                   for g, s in wanted.items()
                    if s is not None and self._genes[g][1] != s]
         if renamed:
             self._session.execute(update(ResultGene), renamed)

@@ -10,7 +10,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from datasets.results.ids import Locus, variant_locus
+from datasets.results.ids import SYMBOL_PATTERN, Locus, variant_locus
 from datasets.results.queries import SORT_KEYS, After, EqtlCriteria
 
 FORMATS = ("json", "tsv", "csv")
@@ -85,6 +85,17 @@ class EqtlQuery(Schema):
                 "limit": data["limit"] or DEFAULT_LIMIT, "format": data["format"]}
 
 
+class GeneSuggestionQuery(Schema):
+    """Part of a gene symbol, as typed so far into the search box."""
+
+    q = fields.String(required=True, validate=[
+        validate.Length(min=1, max=64),
+        validate.Regexp(f"^{SYMBOL_PATTERN}$",
+                        error="Letters, digits and . _ - / @ only, like TP5."),
+    ])
+    limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=20))
+
+
 class DownloadQuery(Schema):
     format = fields.String(load_default="json", validate=validate.OneOf(FORMATS))
 
@@ -116,6 +127,10 @@ class EqtlOut(Schema):
 class GeneOut(Schema):
     gene_id = fields.String()
     gene_name = fields.String(attribute="symbol", allow_none=True)
+
+
+class GeneSuggestionsOut(Schema):
+    genes = fields.List(fields.Nested(GeneOut), required=True)
 
 
 class TissueValueOut(Schema):

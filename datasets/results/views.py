@@ -10,7 +10,13 @@ from werkzeug.wrappers import Response
 
 from core.web.api import parse_query
 from core.web.request_scope import db_session
-from datasets.results.pages import gene_page, search, tissue_page, variant_page
+from datasets.results.pages import (
+    gene_page,
+    search,
+    search_examples,
+    tissue_page,
+    variant_page,
+)
 from datasets.results.queries import list_tissues
 from datasets.results.schemas import SearchQuery, TableQuery
 
@@ -20,12 +26,13 @@ pages = Blueprint("results", __name__, template_folder="templates", url_prefix="
 @pages.get("")
 def search_page() -> Response | tuple[str, int]:
     text = parse_query(SearchQuery())["q"]
-    target, problem = search(db_session(), text)
-    if target is not None:
-        return redirect(target, code=303)
-    html = render_template("results/search.html", q=text, problem=problem,
+    answer = search(db_session(), text)
+    if answer.target is not None:
+        return redirect(answer.target, code=303)
+    examples = search_examples(db_session()) if not text.strip() else []
+    html = render_template("results/search.html", q=text, answer=answer, examples=examples,
                            tissues=list_tissues(db_session()))
-    return html, problem.status if problem else 200
+    return html, answer.problem.status if answer.problem else 200
 
 
 @pages.get("/genes/<gene>")

@@ -50,6 +50,14 @@ BAD_QUERIES = [
     ("/api/v1/expression/genes/NOSUCHGENE/isoforms", 404, None),
     ("/api/v1/expression/genes/ALB?format=xls", 400, "format"),
     ("/api/v1/expression/genes/%3Cscript%3E", 400, "gene"),
+    ("/api/v1/genes/suggestions", 400, "q"),
+    ("/api/v1/genes/suggestions?q=", 400, "q"),
+    ("/api/v1/genes/suggestions?q=%25", 400, "q"),
+    ("/api/v1/genes/suggestions?q=AL%20B", 400, "q"),
+    ("/api/v1/genes/suggestions?q=" + "A" * 65, 400, "q"),
+    ("/api/v1/genes/suggestions?q=AL&limit=21", 400, "limit"),
+    ("/api/v1/genes/suggestions?q=AL&limit=0", 400, "limit"),
+    ("/api/v1/genes/suggestions?q=AL%0A", 400, "q"),
 ]
 
 

@@ -39,8 +39,10 @@ def busiest_gene(files: Path) -> tuple[str, str]:
 
 
 def assert_no_inline_code(html: str) -> None:
-    """The Content-Security-Policy would block inline style and script, so there must be none."""
-    assert " style=" not in html and "<style" not in html and "<script" not in html
+    """The Content-Security-Policy would block inline style and script, so there must be none
+    (scripts come from files: <script src=...>)."""
+    assert " style=" not in html and "<style" not in html
+    assert re.search(r"<script(?![^>]*\bsrc=)", html) is None
 
 
 def table_column(html: str, index: int) -> list[str]:
@@ -137,3 +139,43 @@ def test_a_search_goes_to_the_gene_or_variant_page(
     response = client.get(f"/results?q={query}")
     assert response.status_code == 303
     assert response.headers["Location"] == target
+
+
+def test_every_named_demo_gene_has_an_eqtl_table_on_its_page(client: FlaskClient) -> None:
+    """The README's walk-through: "search ALB for its eQTL table", and the other named genes."""
+    for symbol in ("ALB", "TP53", "BRCA1", "APOE", "CFTR", "HBB", "GFAP"):
+        searched = client.get(f"/results?q={symbol}")
+        assert searched.status_code == 303, symbol
+        html = client.get(searched.headers["Location"]).get_data(as_text=True)
+        assert '<table class="eqtls"' in html, symbol
+        assert len(table_column(html, 0)) > 0, symbol
+
+
+def test_a_partial_gene_name_lists_the_genes_it_starts_or_is_inside(client: FlaskClient) -> None:
+    response = client.get("/results?q=al")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert_no_inline_code(html)
+    assert '<a href="/results/genes/ENSG00000163631.16">ALB</a>' in html
+    inside = client.get("/results?q=P53").get_data(as_text=True)  # not a prefix: inside TP53
+    assert '<a href="/results/genes/ENSG00000141510.16">TP53</a>' in inside
+    # Short fragments match prefixes only: "53" starts no symbol.
+    nothing = client.get("/results?q=53")
+    assert nothing.status_code == 404
+    assert "/results/genes/ENSG00000141510.16" not in nothing.get_data(as_text=True)
+
+
+def test_the_search_page_offers_examples_that_each_find_something(client: FlaskClient) -> None:
+    html = client.get("/results").get_data(as_text=True)
+    examples = re.findall(r'<a href="/results\?q=([^"]+)"><code>', html)
+    assert examples[:4] == ["ALB", "TP53", "APOE", "CFTR"]
+    assert "ENSG00000163631" in examples and "AL" in examples
+    variants = [example for example in examples if example.endswith("_b38")]
+    assert len(variants) == 1
+    for example in examples:
+        answer = client.get(f"/results?q={example}")
+        assert answer.status_code in (200, 303), example
+        if answer.status_code == 200:  # the partial name: a list of genes
+            assert "/results/genes/ENSG" in answer.get_data(as_text=True)
+    variant_page = client.get(client.get(f"/results?q={variants[0]}").headers["Location"])
+    assert "ALB" in table_column(variant_page.get_data(as_text=True), 0)

@@ -145,6 +145,7 @@ def test_live_answers_match_the_document(
     call("DELETE", "/api/v1/users/1/sessions", researcher, expected=403)
     call("GET", "/api/v1/datasets")
     call("GET", f"/api/v1/datasets/{dataset_id}")
+    call("GET", f"/api/v1/datasets/{dataset_id}/manifest")
     call("GET", "/api/v1/datasets/424242", expected=404)
     call("GET", f"/api/v1/files/{files[0]}/url", expected=401)
     call("GET", f"/api/v1/files/{files[0]}/url", researcher, expected=403)
@@ -317,6 +318,8 @@ def test_live_answers_match_the_document(
     call("GET", "/api/v1/expression/genes/ALB")
     call("GET", "/api/v1/expression/genes/ALB/isoforms")
     call("GET", "/api/v1/expression/genes/NOSUCHGENE", expected=404)
+    call("GET", "/api/v1/genes/suggestions?q=al&limit=3")
+    call("GET", "/api/v1/genes/suggestions?q=a%20b", expected=400)
     events = call("GET", "/api/v1/audit/events?limit=5", auditor)
     seq = events["events"][0]["seq"]
     call("GET", f"/api/v1/audit/events/{seq}", auditor)

@@ -75,7 +75,7 @@ def test_catalogue_and_dataset_pages_show_data_use_and_checksums(demo: DemoInsta
     page = client.get("/datasets/1").get_data(as_text=True)
     assert "general research use" in page
     assert "GTEx_demo.genotypes.vcf.gz" in page
-    assert "Download" not in page  # no grant, not signed in
+    assert "Download</button>" not in page  # no grant, not signed in: no download button
     assert "Sign in</a> to request access" in page
 
 

@@ -350,3 +350,13 @@ def test_the_cram_holds_the_bams_reads_in_cram_3_0_readable_without_a_reference(
                              index_filename=str(directory / cram.index_path)) as indexed:
         gene = next(g for g in GENES if g.symbol == "ALB")
         assert indexed.count(gene.chromosome, gene.tss, gene.tss + 20_000) > 0
+
+
+def test_every_named_gene_has_eqtls_so_the_walk_through_finds_them(root: Path) -> None:
+    _, *rows = read_table(root / EQTLS)
+    with_eqtls = {row[1] for row in rows}
+    named = [gene.symbol for gene in GENES if not gene.symbol.startswith("GENE")]
+    assert len(named) == 12
+    assert set(named) <= with_eqtls
+    liver = {row[1] for row in rows if row[3] == "Liver"}
+    assert "ALB" in liver  # albumin, the liver's marker, in its own tissue
