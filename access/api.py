@@ -1,5 +1,5 @@
 """The access JSON API under /api/v1: personal API tokens, committees and their members,
-users and their roles."""
+institutions, users and their roles."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify
 
 from access import committees, people, roles
-from access.identity import users
+from access.identity import institutions, users
 from access.identity.current_actor import current_actor
 from access.identity.models import Role
 from access.identity.sessions import end_all_sessions
@@ -18,6 +18,10 @@ from access.schemas import (
     CommitteeListOut,
     CommitteeOut,
     CommitteeUpdateIn,
+    InstitutionIn,
+    InstitutionListOut,
+    InstitutionOut,
+    InstitutionUpdateIn,
     InvitationIn,
     MemberIn,
     MemberOut,
@@ -28,6 +32,7 @@ from access.schemas import (
     TokenOut,
     UserAdminOut,
     UserListOut,
+    UserUpdateIn,
 )
 from access.tokens import create_api_token, list_api_tokens, revoke_api_token
 from config import Settings
@@ -227,11 +232,26 @@ def invite_user() -> tuple[Response, int]:
         current_actor(),
         email=data["email"],
         issuer=data["issuer"],
-        roles=[(Role(r["role"]), r["scope"]) for r in data["roles"]],
+        roles=[(Role(r["role"]), r["institution_id"]) for r in data["roles"]],
         seats=[(c["committee_id"], c["chair"]) for c in data["committees"]],
         now=clock().now(),
     )
     return jsonify(UserAdminOut().dump(invited)), 201
+
+
+@api.patch("/users/<int:user_id>")
+@documented(
+    "Set a user's institution (admins); it outranks the sign-in's claim and email domain",
+    body=UserUpdateIn,
+    response=UserAdminOut,
+    scope=Scope.ADMIN,
+)
+def update_user(user_id: int) -> Response:
+    data = parse_body(UserUpdateIn())
+    user = institutions.set_user_institution(
+        db_session(), current_actor(), user_id, data["institution_id"], now=clock().now()
+    )
+    return jsonify(UserAdminOut().dump(user))
 
 
 @api.delete("/users/<int:user_id>/invitation")
@@ -260,7 +280,7 @@ def end_user_sessions(user_id: int) -> tuple[str, int]:
 
 @api.post("/users/<int:user_id>/roles")
 @documented(
-    "Give a user a role; a signing official's scope is their institution (admins)",
+    "Give a user a role; a signing official's is scoped to an institution (admins)",
     body=RoleIn,
     response=UserAdminOut,
     status=201,
@@ -273,7 +293,7 @@ def assign_role(user_id: int) -> tuple[Response, int]:
         current_actor(),
         user_id,
         Role(data["role"]),
-        scope=data["scope"],
+        institution_id=data["institution_id"],
         now=clock().now(),
     )
     return jsonify(UserAdminOut().dump(user)), 201
@@ -286,3 +306,46 @@ def revoke_role(user_id: int, assignment_id: int) -> Response:
         db_session(), current_actor(), user_id, assignment_id, now=clock().now()
     )
     return jsonify(UserAdminOut().dump(user))
+
+
+# --- institutions: anyone signed in reads them, admins keep them ---------------------------
+
+
+@api.get("/institutions")
+@documented("Every institution", response=InstitutionListOut, scope=Scope.REQUESTS)
+def list_institutions() -> Response:
+    current_actor().require_user()
+    found = institutions.list_institutions(db_session())
+    return jsonify({"institutions": InstitutionOut().dump(found, many=True)})
+
+
+@api.post("/institutions")
+@documented(
+    "Create an institution (admins): name, optional ROR id, email domains",
+    body=InstitutionIn,
+    response=InstitutionOut,
+    status=201,
+    scope=Scope.ADMIN,
+    description="409 if the name, the ROR id or an email domain is another institution's.",
+)
+def create_institution() -> tuple[Response, int]:
+    data = parse_body(InstitutionIn())
+    made = institutions.create_institution(
+        db_session(), current_actor(), now=clock().now(), **data
+    )
+    return jsonify(InstitutionOut().dump(made)), 201
+
+
+@api.patch("/institutions/<int:institution_id>")
+@documented(
+    "Change an institution (admins); email_domains replaces the whole list",
+    body=InstitutionUpdateIn,
+    response=InstitutionOut,
+    scope=Scope.ADMIN,
+)
+def update_institution(institution_id: int) -> Response:
+    data = parse_body(InstitutionUpdateIn())
+    changed = institutions.update_institution(
+        db_session(), current_actor(), institution_id, changes=data, now=clock().now()
+    )
+    return jsonify(InstitutionOut().dump(changed))

@@ -16,7 +16,7 @@ from access.identity.actor import Actor
 from access.identity.invitations import create_invitation
 from access.identity.models import Invitation, Role, User
 from access.models import Committee, CommitteeMembership
-from access.roles import check_scope, ensure_role, require_admin
+from access.roles import ensure_role, require_admin, role_details, role_institution
 from audit.log.actions import AuditAction
 from audit.log.append import record_event
 from core.errors import Conflict, InvalidInput, NotFound
@@ -28,14 +28,14 @@ def invite_person(
     *,
     email: str,
     issuer: str | None,
-    roles: Sequence[tuple[Role, str]] = (),
+    roles: Sequence[tuple[Role, int | None]] = (),
     seats: Sequence[tuple[int, bool]] = (),
     now: datetime,
 ) -> User:
     """All or nothing: a bad role or an unknown committee invites nobody."""
     require_admin(actor, "invitation_create")
-    for role, scope in roles:
-        check_scope(role, scope)
+    scoped = [(role, role_institution(session, role, institution_id))
+              for role, institution_id in roles]
     committees = {
         c.id: c
         for c in session.scalars(
@@ -46,8 +46,8 @@ def invite_person(
     if unknown:
         raise InvalidInput("No such committee.", details={"committees": unknown})
     invited = create_invitation(session, actor, email=email, issuer=issuer, now=now)
-    for role, scope in roles:
-        ensure_role(session, actor, invited, role, scope=scope, now=now)
+    for role, institution in scoped:
+        ensure_role(session, actor, invited, role, institution=institution, now=now)
     for committee_id, chair in seats:
         ensure_committee_member(
             session, actor, committees[committee_id], invited, chair=chair, now=now
@@ -70,7 +70,7 @@ def withdraw_invitation(session: Session, actor: Actor, user_id: int, *, now: da
             "their roles and seats away instead.",
             details={"status": invited.status},
         )
-    roles = [{"role": a.role, "scope": a.scope} for a in invited.roles]
+    roles = [role_details(a.role, a.institution) for a in invited.roles]
     for assignment in list(invited.roles):
         session.delete(assignment)
     seats = session.scalars(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates
 
+from access.identity.institutions import canonical_ror, domain_problem, ror_problem
 from access.identity.schemas import UserOut
-from core.schemas import ChangesIn, StrictBoolean
+from core.schemas import MAX_ID, ChangesIn, StrictBoolean
 from core.scopes import ALL_SCOPES, decode_scopes
 
 
@@ -88,7 +89,92 @@ class RoleIn(Schema):
     role = fields.String(
         required=True, validate=validate.OneOf(["admin", "auditor", "signing_official"])
     )
-    scope = fields.String(load_default="", validate=validate.Length(max=255))
+    institution_id = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(min=1, max=MAX_ID),
+        metadata={"description": "For signing_official (required there): the institution "
+                  "they vouch for (GET /api/v1/institutions). Other roles take none."},
+    )
+
+
+class RorId(fields.String):
+    """``https://ror.org/0xxxxxxxx`` (the bare id is taken too), with its checksum checked."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = canonical_ror(super()._deserialize(value, attr, data, **kwargs))
+        problem = ror_problem(text)
+        if problem:
+            raise ValidationError(problem)
+        return text
+
+
+class EmailDomain(fields.String):
+    """Lower-cased; ``example.edu`` also places people of ``med.example.edu``."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip().lower().lstrip("@")
+        problem = domain_problem(text)
+        if problem:
+            raise ValidationError(problem)
+        return text
+
+
+class InstitutionIn(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=2, max=255))
+    ror_id = RorId(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "https://ror.org/0xxxxxxxx (or the bare id); checked."},
+    )
+    email_domains = fields.List(
+        EmailDomain(),
+        load_default=list,
+        validate=validate.Length(max=50),
+        metadata={"description": "Verified emails at these domains (or their subdomains) "
+                  "place a user here unless an admin or the identity provider's claim "
+                  "says otherwise. Each domain belongs to one institution."},
+    )
+
+    @validates("name")
+    def _name(self, value: str, **_: Any) -> None:
+        if value != value.strip():
+            raise ValidationError("No blanks at either end of the name.")
+        if any(ord(char) < 32 for char in value):
+            raise ValidationError("No control characters in the name.")
+
+    @validates("email_domains")
+    def _once(self, value: list[str], **_: Any) -> None:
+        if len(set(value)) != len(value):
+            raise ValidationError("List each domain once.")
+
+
+class InstitutionUpdateIn(ChangesIn, InstitutionIn):
+    pass
+
+
+class InstitutionOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    ror_id = fields.String(allow_none=True)
+    email_domains = fields.List(fields.String())
+    created_at = fields.DateTime()
+
+
+class InstitutionListOut(Schema):
+    institutions = fields.List(fields.Nested(InstitutionOut()), required=True)
+
+
+class UserUpdateIn(Schema):
+    institution_id = fields.Integer(
+        required=True,
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(min=1, max=MAX_ID),
+        metadata={"description": "The user's institution, outranking what sign-ins say "
+                  "(claim, email domain); null hands it back to the next sign-in."},
+    )
 
 
 class SeatIn(Schema):
@@ -136,7 +222,8 @@ class MemberOut(Schema):
 class RoleOut(Schema):
     id = fields.Integer()
     role = fields.String()
-    scope = fields.String()
+    institution_id = fields.Integer(allow_none=True)
+    institution = fields.String(attribute="institution_name", allow_none=True)
 
 
 class UserAdminOut(UserOut):
@@ -149,6 +236,11 @@ class UserAdminOut(UserOut):
         }
     )
     invited_issuer = fields.String(allow_none=True)
+    institution_source = fields.String(
+        allow_none=True,
+        metadata={"description": "admin, claim or email_domain: where the institution "
+                  "came from"},
+    )
 
 
 class UserListOut(Schema):

@@ -7,7 +7,7 @@ This file lists every page URL of these; the JSON API is in api.py.
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import (
     Blueprint,
@@ -26,6 +26,7 @@ from access import committees, people, roles
 from access.identity import users
 from access.identity.actor import Actor
 from access.identity.current_actor import current_actor
+from access.identity.institutions import list_institutions
 from access.identity.models import Role
 from access.schemas import (
     CommitteeIn,
@@ -41,9 +42,11 @@ from core.errors import InvalidInput, NotFound
 from core.schemas import first_problem
 from core.scopes import DEFAULT_SCOPES, SCOPE_MEANINGS
 from core.web.confirmation import Confirmation, confirmation_page, is_confirmed
+from core.web.forms import chosen_id, done_or_flash
 from core.web.request_scope import clock, db_session
 
 pages = Blueprint("access", __name__, template_folder="templates")
+T = TypeVar("T")
 
 
 def _settings() -> Settings:
@@ -162,6 +165,7 @@ def admin_users() -> str:
         users=users.list_users(session),
         roles=[role.value for role in Role],
         committees=committees.list_committees(session),
+        institutions=list_institutions(session),
     )
 
 
@@ -176,7 +180,9 @@ def admin_invite_user() -> Response:
         {
             "email": form.get("email", "").strip(),
             "issuer": form.get("issuer", "").strip() or None,
-            "roles": [{"role": form["role"], "scope": form.get("scope", "").strip()}]
+            "roles": [
+                {"role": form["role"], "institution_id": chosen_id(form.get("institution_id"))}
+            ]
             if form.get("role")
             else [],
             "committees": [
@@ -195,7 +201,7 @@ def admin_invite_user() -> Response:
             current_actor(),
             email=data["email"],
             issuer=data["issuer"],
-            roles=[(Role(r["role"]), r["scope"]) for r in data["roles"]],
+            roles=[(Role(r["role"]), r["institution_id"]) for r in data["roles"]],
             seats=[(c["committee_id"], c["chair"]) for c in data["committees"]],
             now=clock().now(),
         )
@@ -219,17 +225,17 @@ def admin_withdraw_invitation(user_id: int) -> Response:
 def admin_assign_role(user_id: int) -> Response:
     data = _load_or_flash(
         RoleIn(),
-        {"role": request.form.get("role", ""), "scope": request.form.get("scope", "").strip()},
+        {"role": request.form.get("role", ""),
+         "institution_id": chosen_id(request.form.get("institution_id"))},
     )
-    if data is not None:
-        roles.assign_role(
-            db_session(),
-            current_actor(),
-            user_id,
-            Role(data["role"]),
-            scope=data["scope"],
-            now=clock().now(),
-        )
+    if data is not None and done_or_flash(lambda: roles.assign_role(
+        db_session(),
+        current_actor(),
+        user_id,
+        Role(data["role"]),
+        institution_id=data["institution_id"],
+        now=clock().now(),
+    )) is not None:
         flash("Role given.", "success")
     return redirect("/admin/users")
 

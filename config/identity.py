@@ -21,6 +21,7 @@ from config.env import PREFIX, EnvReader, SettingsError
 
 SINGLE_PROVIDER_NAME = "default"
 DEV_IDP_CLIENT_ID = "custodian"
+CLAIM_NAME = re.compile(r"[A-Za-z0-9_.:/-]{1,100}")
 PROVIDER_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 PEM_BLOCK = re.compile(r"-----BEGIN [A-Z ]+-----.+?-----END [A-Z ]+-----", re.DOTALL)
 
@@ -34,6 +35,8 @@ class OidcProvider:
     discovery_url: str
     client_id: str
     client_secret: str = field(repr=False)
+    # The claim that names the user's institution (by ROR id or name); "" for none.
+    institution_claim: str = "institution"
 
 
 @dataclass(frozen=True)
@@ -131,9 +134,10 @@ def _oidc_providers(
                 dev_idp_secret if dev_idp_secret and not env.has("OIDC_CLIENT_SECRET")
                 else env.secret("OIDC_CLIENT_SECRET", {}, min_length=1)
             ),
+            institution_claim=_claim_name(env, "OIDC_INSTITUTION_CLAIM"),
         ),)
     for single in ("OIDC_DISCOVERY_URL", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET",
-                   "OIDC_CLIENT_SECRET_FILE"):
+                   "OIDC_CLIENT_SECRET_FILE", "OIDC_INSTITUTION_CLAIM"):
         if env.has(single):
             raise SettingsError(
                 f"{PREFIX}{single} cannot be combined with {PREFIX}OIDC_PROVIDERS: configure "
@@ -159,7 +163,21 @@ def _named_provider(env: EnvReader, name: str) -> OidcProvider:
         discovery_url=env.url(f"{infix}DISCOVERY_URL", default=None),
         client_id=env.text(f"{infix}CLIENT_ID"),
         client_secret=env.secret(f"{infix}CLIENT_SECRET", {}, min_length=1),
+        institution_claim=_claim_name(env, f"{infix}INSTITUTION_CLAIM"),
     )
+
+
+def _claim_name(env: EnvReader, name: str) -> str:
+    """``institution`` unless set; ``none`` turns the claim off for a provider whose
+    institution claim means something else."""
+    value = env.text(name, default="institution")
+    if value == "none":
+        return ""
+    if not CLAIM_NAME.fullmatch(value):
+        raise SettingsError(
+            f"{PREFIX}{name}: {value!r} is not a claim name (letters, digits, _ - . : /)"
+        )
+    return value
 
 
 def identity_settings(env: EnvReader, *, is_demo: bool, public_url: str,

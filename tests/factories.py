@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from access.committees import ensure_committee, ensure_committee_member
 from access.identity.actor import OPERATOR
-from access.identity.models import Role, User
+from access.identity.institutions import ensure_institution
+from access.identity.models import Institution, Role, User
 from access.identity.users import ensure_user
 from access.models import Committee, Grant
 from access.passports.models import PassportGrant
@@ -31,19 +32,27 @@ ISSUER = "https://idp.example"
 
 
 def user(session: Session, now: datetime, *, subject: str | None = None,
-         issuer: str = ISSUER, institution: str = "Example University",
+         issuer: str = ISSUER, institution: str | None = "Example University",
          name: str | None = None, email: str | None = None,
          roles: Iterable[Role] = (), signing_official_of: str | None = None) -> User:
+    """Institutions are named; the record is made the first time a name is used."""
     subject = subject or f"user-{next(_serial)}"
     made = ensure_user(session, OPERATOR, issuer=issuer, subject=subject,
                        email=email or f"{subject}@example.org", name=name or subject.title(),
-                       institution=institution, now=now)
+                       institution=institution_named(session, now, institution)
+                       if institution else None, now=now)
     for role in roles:
         ensure_role(session, OPERATOR, made, role, now=now)
     if signing_official_of is not None:
-        ensure_role(session, OPERATOR, made, Role.SIGNING_OFFICIAL, scope=signing_official_of,
-                    now=now)
+        ensure_role(session, OPERATOR, made, Role.SIGNING_OFFICIAL,
+                    institution=institution_named(session, now, signing_official_of), now=now)
     return made
+
+
+def institution_named(session: Session, now: datetime, name: str, *,
+                      email_domains: Iterable[str] = ()) -> Institution:
+    return ensure_institution(session, OPERATOR, name=name, email_domains=list(email_domains),
+                              now=now)
 
 
 def committee(session: Session, now: datetime, *, name: str | None = None,

@@ -18,15 +18,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from access.identity.actor import Actor, operator
+from access.identity.institutions import find_institution, list_institutions
 from access.identity.invitations import (
     create_invitation,
     pending_invitation,
     signed_in_with_email,
 )
-from access.identity.models import INVITED_ISSUER, Role, User
+from access.identity.models import INVITED_ISSUER, Institution, Role, User
 from access.identity.users import ensure_user, list_users
-from access.roles import check_scope, drop_role, ensure_role
-from core.errors import DomainError
+from access.roles import drop_role, ensure_role
 from core.web.request_scope import clock, session_factory
 
 users_cli = AppGroup("users", help="People and their roles, before or after their first sign-in.")
@@ -43,7 +43,12 @@ def _names_a_person(command: Callable[..., Any]) -> Callable[..., Any]:
             ),
             click.option("--issuer", help="The person's identity provider (its issuer URL)."),
             click.option("--subject", help="The person's subject (sub) at that provider."),
-            click.option("--scope", default="", help="For signing_official: the institution."),
+            click.option(
+                "--scope",
+                default="",
+                help="For signing_official: the institution, by its ROR id or name "
+                "(an institution record an admin made).",
+            ),
         )
     ):
         command = option(command)
@@ -60,11 +65,12 @@ def grant_role_command(
     actor = operator("flask users grant-role")
     now = clock().now()
     with session_factory().begin() as session:
-        _check(check_scope, Role(role), scope)
+        institution = _institution(session, Role(role), scope)
         user = _person(session, actor, email, issuer, subject, create=True)
-        given = ensure_role(session, actor, user, Role(role), scope=scope, now=now)
+        given = ensure_role(session, actor, user, Role(role), institution=institution, now=now)
+        held = _role(role, institution.name if institution else None)
         click.echo(
-            f"{'Gave' if given else 'Already held:'} {_role(role, scope)} "
+            f"{'Gave' if given else 'Already held:'} {held} "
             f"{'to ' if given else 'by '}{_describe(user)}."
         )
 
@@ -78,12 +84,16 @@ def revoke_role_command(
     """Take ROLE back from the person named by --email, or by --issuer and --subject."""
     actor = operator("flask users revoke-role")
     with session_factory().begin() as session:
+        institution = _institution(session, Role(role), scope)
         user = _person(session, actor, email, issuer, subject, create=False)
-        if not drop_role(session, actor, user, Role(role), scope=scope, now=clock().now()):
+        if not drop_role(
+            session, actor, user, Role(role), institution=institution, now=clock().now()
+        ):
             raise click.ClickException(
                 f"{_describe(user)} does not hold {_role(role, scope)}; nothing was changed."
             )
-        click.echo(f"Took {_role(role, scope)} from {_describe(user)}.")
+        named = institution.name if institution else None
+        click.echo(f"Took {_role(role, named)} from {_describe(user)}.")
 
 
 @users_cli.command("list")
@@ -91,7 +101,7 @@ def list_command() -> None:
     """Every user and invitation, with status and roles."""
     with session_factory()() as session:
         for user in list_users(session):
-            held = ", ".join(_role(a.role, a.scope) for a in user.roles) or "-"
+            held = ", ".join(_role(a.role, a.institution_name) for a in user.roles) or "-"
             click.echo(f"{user.id}\t{user.status}\t{user.email or '-'}\t{_identity(user)}\t{held}")
 
 
@@ -142,14 +152,26 @@ def _by_identity(session: Session, issuer: str, subject: str) -> User | None:
     return session.scalar(select(User).where(User.issuer == issuer, User.subject == subject))
 
 
-def _check(rule: Callable[..., None], *args: Any) -> None:
-    try:
-        rule(*args)
-    except DomainError as exc:
-        raise click.UsageError(exc.message) from None
+def _institution(session: Session, role: Role, scope: str) -> Institution | None:
+    """The record --scope names, for a signing official; never a new one made from a typo."""
+    if (role is Role.SIGNING_OFFICIAL) != bool(scope):
+        raise click.UsageError(
+            "A signing official needs --scope (the institution); other roles take none."
+        )
+    if not scope:
+        return None
+    found = find_institution(session, scope)
+    if found is None:
+        known = ", ".join(i.name for i in list_institutions(session)) or "none yet"
+        raise click.BadParameter(
+            f"no institution has the ROR id or name {scope!r} (known: {known}); an admin "
+            "creates it first (POST /api/v1/institutions or /admin/institutions).",
+            param_hint="--scope",
+        )
+    return found
 
 
-def _role(role: str, scope: str) -> str:
+def _role(role: str, scope: str | None) -> str:
     return f"{role} ({scope})" if scope else role
 
 

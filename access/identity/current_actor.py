@@ -176,5 +176,5 @@ def audit_reader() -> AuditReader:
     """The audit package cannot see users: it is told who reads, by their global roles."""
     actor = current_actor()
     user = actor.require_user()
-    roles = frozenset(a.role for a in user.roles if not a.scope)
+    roles = frozenset(a.role for a in user.roles if a.institution_id is None)
     return reader_for(user.id, roles, actor.audit(), path=request.path)

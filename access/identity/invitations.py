@@ -16,8 +16,16 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from access.identity.actor import Actor
-from access.identity.models import INVITED_ISSUER, Invitation, RoleAssignment, User, email_is
+from access.identity.models import (
+    INVITED_ISSUER,
+    InstitutionSource,
+    Invitation,
+    RoleAssignment,
+    User,
+    email_is,
+)
 from access.models import CommitteeMembership
+from access.roles import role_details
 from audit.log.actions import AuditAction
 from audit.log.append import record_event
 from core.errors import Conflict
@@ -131,12 +139,17 @@ def merge_invitation(
     """Give ``user`` (who already had a row) what ``invited`` was given, and close it."""
     moved_roles = []
     for assignment in list(invited.roles):
-        if not any(a.role == assignment.role and a.scope == assignment.scope for a in user.roles):
-            session.add(
-                RoleAssignment(user_id=user.id, role=assignment.role, scope=assignment.scope)
-            )
-            moved_roles.append({"role": assignment.role, "scope": assignment.scope})
+        if not any(a.role == assignment.role and a.institution_id == assignment.institution_id
+                   for a in user.roles):
+            session.add(RoleAssignment(user_id=user.id, role=assignment.role,
+                                       institution_id=assignment.institution_id))
+            moved_roles.append(role_details(assignment.role, assignment.institution))
         session.delete(assignment)
+    # An admin's institution for the invited person outranks what this sign-in found.
+    if (invited.institution_source == InstitutionSource.ADMIN
+            and user.institution_source != InstitutionSource.ADMIN):
+        user.institution_id = invited.institution_id
+        user.institution_source = InstitutionSource.ADMIN
     seats = session.scalars(
         select(CommitteeMembership).where(CommitteeMembership.user_id == invited.id)
     ).all()

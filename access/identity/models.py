@@ -1,5 +1,5 @@
 """People as the service knows them: users, by their identity provider's issuer and subject,
-and their roles; and people invited by email who have not signed in yet."""
+their institutions and their roles; and people invited by email who have not signed in yet."""
 
 from __future__ import annotations
 
@@ -42,6 +42,45 @@ class Invitation(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class InstitutionSource(StrEnum):
+    """Where a user's institution came from; an admin's setting outranks the sign-in's."""
+
+    ADMIN = "admin"
+    CLAIM = "claim"  # the identity provider's institution claim named it
+    EMAIL_DOMAIN = "email_domain"
+
+
+class Institution(Base):
+    """A research organisation whose signing officials vouch for its researchers."""
+
+    __tablename__ = "institutions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    # https://ror.org/0xxxxxxxx, when the organisation has one.
+    ror_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    domains: Mapped[list[InstitutionDomain]] = relationship(
+        lazy="selectin", order_by="InstitutionDomain.domain", cascade="all, delete-orphan"
+    )
+
+    @property
+    def email_domains(self) -> list[str]:
+        return [d.domain for d in self.domains]
+
+
+class InstitutionDomain(Base):
+    """An email domain whose verified addresses place a user at the institution; a domain
+    belongs to one institution at most."""
+
+    __tablename__ = "institution_domains"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    domain: Mapped[str] = mapped_column(String(255), unique=True)
+
+
 def email_is(session: Session, email: str) -> ColumnElement[bool]:
     """Users whose email is this one, case and blanks aside, under any data key."""
     keys = data_keys_of(session.get_bind().dialect)
@@ -62,7 +101,8 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(EncryptedText("users.email", lookup="email_lookup"))
     email_lookup: Mapped[str | None] = mapped_column(String(64))
     name: Mapped[str | None] = mapped_column(String(255))
-    institution: Mapped[str | None] = mapped_column(String(255))
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"), index=True)
+    institution_source: Mapped[str | None] = mapped_column(String(16))  # InstitutionSource
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # What the provider said at the last sign-in: only a verified email may bind invitations.
@@ -73,10 +113,15 @@ class User(Base):
     invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     roles: Mapped[list[RoleAssignment]] = relationship(back_populates="user", lazy="selectin")
+    institution: Mapped[Institution | None] = relationship(lazy="joined")
 
     @property
     def display_name(self) -> str:
         return self.name or self.email or self.subject
+
+    @property
+    def institution_name(self) -> str | None:
+        return self.institution.name if self.institution is not None else None
 
     @property
     def status(self) -> str:
@@ -99,15 +144,24 @@ class User(Base):
 
 class RoleAssignment(Base):
     __tablename__ = "role_assignments"
-    __table_args__ = (UniqueConstraint("user_id", "role", "scope"),)
+    # Global roles have no institution, and NULLs never collide: ensure_role checks those.
+    __table_args__ = (
+        UniqueConstraint("user_id", "role", "institution_id"),
+        Index("ix_role_assignments_role_institution", "role", "institution_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     role: Mapped[str] = mapped_column(String(32))
-    # For a signing official: the institution they vouch for. Empty for global roles.
-    scope: Mapped[str] = mapped_column(String(255), default="")
+    # For a signing official: the institution they vouch for. None for global roles.
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"))
 
     user: Mapped[User] = relationship(back_populates="roles")
+    institution: Mapped[Institution | None] = relationship(lazy="joined")
+
+    @property
+    def institution_name(self) -> str | None:
+        return self.institution.name if self.institution is not None else None
 
 
 class UserSession(Base):

@@ -71,8 +71,9 @@ def begin(provider: OidcProvider, redirect_uri: str) -> Response:
     return response
 
 
-def finish() -> tuple[str, dict[str, Any]]:
-    """Redeem the callback at the provider the flow began with; returns (issuer, claims)."""
+def finish() -> tuple[OidcProvider, str, dict[str, Any]]:
+    """Redeem the callback at the provider the flow began with; returns it, the issuer and
+    the claims."""
     provider = provider_named(str(session.get(FLOW_PROVIDER)))
     if provider is None:
         raise MismatchingStateError()
@@ -87,7 +88,7 @@ def finish() -> tuple[str, dict[str, Any]]:
     extra = client.userinfo(token=token)
     if extra.get("sub") == claims["sub"]:
         claims = {**extra, **claims}  # the ID token's verified claims win over userinfo
-    return str(metadata["issuer"]), claims
+    return provider, str(metadata["issuer"]), claims
 
 
 def check_audience(claims: dict[str, Any], client_id: str) -> None:

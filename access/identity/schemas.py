@@ -9,7 +9,8 @@ class UserOut(Schema):
     id = fields.Integer()
     name = fields.String(attribute="display_name")
     email = fields.String(allow_none=True)
-    institution = fields.String(allow_none=True)
+    institution = fields.String(attribute="institution_name", allow_none=True)
+    institution_id = fields.Integer(allow_none=True)
     issuer = fields.String()
     subject = fields.String()
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from access.identity.actor import Actor
+from access.identity.institutions import institution_at_sign_in
 from access.identity.invitations import (
     adopt_invitation,
     invitations_for,
@@ -23,9 +24,11 @@ from audit.log.append import record_event
 
 
 def sign_in(
-    session: Session, actor: Actor, *, issuer: str, claims: Mapping[str, Any], now: datetime
+    session: Session, actor: Actor, *, issuer: str, claims: Mapping[str, Any], now: datetime,
+    institution_claim: str,
 ) -> User:
-    """Find or create the user keyed by (issuer, subject); refresh profile claims; audit.
+    """Find or create the user keyed by (issuer, subject); refresh profile claims and the
+    institution (access/identity/institutions.py says from where); audit.
 
     With a verified email, pending invitations for it are bound: the first becomes this user
     at their first sign-in, any other gives its roles and seats to them.
@@ -40,12 +43,13 @@ def sign_in(
     if user is None:
         user = User(issuer=issuer, subject=subject, created_at=now)
         session.add(user)
-    for field in ("email", "name", "institution"):
+    for field in ("email", "name"):
         value = claims.get(field)
         if isinstance(value, str) and value:
             setattr(user, field, value[:255])
     user.email_verified = email is not None
     user.last_login_at = now
+    institution_at_sign_in(session, user, claims, claim=institution_claim, verified_email=email)
     session.flush()
     signed_in = Actor(user=user, origin=actor.origin)
     record_event(
@@ -55,7 +59,8 @@ def sign_in(
         now=now,
         target_type="user",
         target_id=user.id,
-        details={"issuer": issuer},
+        details={"issuer": issuer, "institution_id": user.institution_id,
+                 "institution_from": user.institution_source},
     )
     if adopted is not None:
         record_adoption(session, signed_in, adopted, now=now)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from access.identity.actor import Actor
-from access.identity.models import User
+from access.identity.models import Institution, InstitutionSource, User
 from audit.log.actions import AuditAction
 from audit.log.append import record_event
 
@@ -22,10 +22,11 @@ def ensure_user(
     subject: str,
     email: str | None = None,
     name: str | None = None,
-    institution: str | None = None,
+    institution: Institution | None = None,
     now: datetime,
 ) -> User:
-    """Provision a user before their first sign-in, so roles can be given in advance."""
+    """Provision a user before their first sign-in, so roles can be given in advance; an
+    institution given here is the set-up's choice, which sign-ins do not override."""
     user = session.scalar(select(User).where(User.issuer == issuer, User.subject == subject))
     if user is not None:
         return user
@@ -35,6 +36,7 @@ def ensure_user(
         email=email,
         name=name,
         institution=institution,
+        institution_source=InstitutionSource.ADMIN if institution is not None else None,
         created_at=now,
     )
     session.add(user)

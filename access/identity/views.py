@@ -1,4 +1,5 @@
-"""Pages of sign-in: choose a provider, the OIDC callback, sign-out.
+"""Pages of sign-in (choose a provider, the OIDC callback, sign-out) and the admins' pages
+of institutions.
 
 This file lists every page URL of identity; ``/api/v1/users/me`` is in api.py.
 """
@@ -6,28 +7,33 @@ This file lists every page URL of identity; ``/api/v1/users/me`` is in api.py.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import requests as http
 from authlib.common.errors import AuthlibBaseError
-from flask import Blueprint, current_app, redirect, render_template, request, session
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session
 from flask_login import login_user, logout_user
 from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
 
 from access.extensions import passport_verifier
-from access.identity import oidc
+from access.identity import institutions, oidc, users
 from access.identity.actor import Actor
 from access.identity.current_actor import SESSION_ID, current_actor, session_terms
 from access.identity.sessions import end_all_sessions, end_session, start_session
 from access.identity.sign_in import sign_in, sign_out
 from access.passports.passport_grants import record_sign_in_visas
 from access.passports.verify import PASSPORT_CLAIM
+from access.requests.admin_list import stuck_requests
+from access.roles import require_admin
+from access.schemas import InstitutionIn, InstitutionUpdateIn, UserUpdateIn
 from audit.log.actions import AuditAction
 from audit.log.append import record_refusal
 from config import Settings
 from config.identity import OidcProvider
 from core.errors import NotFound
 from core.web.error_handling import respond
+from core.web.forms import chosen_id, done_or_flash, load_or_flash
 from core.web.rate_limits import enforce
 from core.web.request_scope import clock, db_session, session_factory
 from core.web.security import safe_next_path
@@ -79,7 +85,7 @@ def callback() -> Response:
     enforce("sign_in")
     actor = current_actor()
     try:
-        issuer, claims = oidc.finish()
+        provider, issuer, claims = oidc.finish()
     except (
         AuthlibBaseError,
         JoseError,
@@ -94,7 +100,8 @@ def callback() -> Response:
     after = "/work" if after == "/" else after
     session.clear()  # a fresh session on sign-in: nothing from before carries over
     now = clock().now()
-    user = sign_in(db_session(), actor, issuer=issuer, claims=claims, now=now)
+    user = sign_in(db_session(), actor, issuer=issuer, claims=claims, now=now,
+                   institution_claim=provider.institution_claim)
     if PASSPORT_CLAIM in claims:
         record_sign_in_visas(
             db_session(),
@@ -155,3 +162,74 @@ def logout_everywhere() -> Response:
     logout_user()
     session.clear()
     return redirect("/")
+
+
+# --- admin pages: a user's institution, and the institutions -----------------------------
+
+
+@pages.post("/admin/users/<int:user_id>/institution")
+def admin_set_institution(user_id: int) -> Response:
+    """The admin's setting, which outranks what sign-ins say; "" hands it back to them."""
+    require_admin(current_actor(), "user_update")  # before the form is read
+    data = load_or_flash(
+        UserUpdateIn(), {"institution_id": chosen_id(request.form.get("institution_id"))}
+    )
+    if data is not None and done_or_flash(lambda: institutions.set_user_institution(
+        db_session(), current_actor(), user_id, data["institution_id"], now=clock().now()
+    )) is not None:
+        flash("Institution set." if data["institution_id"] else
+              "Institution cleared: the next sign-in decides it.", "success")
+    return redirect("/admin/users")
+
+
+@pages.get("/admin/institutions")
+def admin_institutions() -> str:
+    actor = current_actor()
+    require_admin(actor, "institution_list")
+    session = db_session()
+    listed = institutions.list_institutions(session)
+    officials: dict[int, list[str]] = {i.id: [] for i in listed}
+    for user in users.list_users(session):
+        for assignment in user.roles:
+            if assignment.institution_id in officials:
+                officials[assignment.institution_id].append(user.display_name)
+    return render_template(
+        "identity/admin_institutions.html",
+        institutions=listed,
+        officials=officials,
+        held=stuck_requests(session, actor),
+    )
+
+
+@pages.post("/admin/institutions")
+def admin_create_institution() -> Response:
+    require_admin(current_actor(), "institution_create")  # before the form is read
+    data = load_or_flash(InstitutionIn(), _institution_form(request.form))
+    if data is not None and done_or_flash(lambda: institutions.create_institution(
+        db_session(), current_actor(), now=clock().now(), **data
+    )) is not None:
+        flash(f"Institution {data['name']} created.", "success")
+    return redirect("/admin/institutions")
+
+
+@pages.post("/admin/institutions/<int:institution_id>")
+def admin_update_institution(institution_id: int) -> Response:
+    require_admin(current_actor(), "institution_update")  # before the form is read
+    data = load_or_flash(InstitutionUpdateIn(), _institution_form(request.form))
+    if data is not None and done_or_flash(lambda: institutions.update_institution(
+        db_session(), current_actor(), institution_id, changes=data, now=clock().now()
+    )) is not None:
+        flash("Institution saved.", "success")
+    return redirect("/admin/institutions")
+
+
+def _institution_form(form: Any) -> dict[str, Any]:
+    """Blank ROR id: none; domains separated by commas, spaces or lines."""
+    data: dict[str, Any] = {}
+    if "name" in form:
+        data["name"] = form["name"].strip()
+    if "ror_id" in form:
+        data["ror_id"] = form["ror_id"].strip() or None
+    if "email_domains" in form:
+        data["email_domains"] = form["email_domains"].replace(",", " ").split()
+    return data

@@ -4,7 +4,7 @@ Call each composer inside the use case's transaction, after the state has moved,
 email exists only if the action committed (see access/notifications/outbox.py). Public interface:
 
 - ``request_submitted(session, request, now, *, public_url)`` → the signing officials of
-  the applicant's institution (role ``signing_official`` scoped to ``User.institution``).
+  the applicant's institution (role ``signing_official`` scoped to ``User.institution_id``).
 - ``request_endorsed(session, request, now, *, public_url)`` → the members and chair of
   every committee governing one of the request's datasets (never the applicant).
 - ``request_returned(session, request, now, *, public_url, note=None)`` → the applicant.
@@ -44,14 +44,14 @@ def request_submitted(session: Session, request: AccessRequest, now: datetime, *
                       public_url: str) -> list[OutboxEmail]:
     applicant = request.applicant
     officials: list[User] = []
-    if applicant.institution:
+    if applicant.institution_id is not None:
         officials = list(session.scalars(select(User).where(User.id.in_(
             select(RoleAssignment.user_id).where(
                 RoleAssignment.role == Role.SIGNING_OFFICIAL.value,
-                RoleAssignment.scope == applicant.institution)))))
-    body = (f"{applicant.display_name} ({applicant.institution}) submitted data-access request "
-            f"#{request.id}, \"{request.title}\".\n\nAs a signing official of "
-            f"{applicant.institution}, please read it and endorse or decline it: "
+                RoleAssignment.institution_id == applicant.institution_id)))))
+    body = (f"{applicant.display_name} ({applicant.institution_name}) submitted data-access "
+            f"request #{request.id}, \"{request.title}\".\n\nAs a signing official of "
+            f"{applicant.institution_name}, please read it and endorse or decline it: "
             f"{_link(public_url, request)}")
     return _send(session, officials, f"Request #{request.id} needs your endorsement", body, now)
 
@@ -64,9 +64,9 @@ def request_endorsed(session: Session, request: AccessRequest, now: datetime, *,
                     .where(CommitteeMembership.committee_id.in_(committee_ids))),
         User.id != request.applicant_id)))
     body = (f"Data-access request #{request.id}, \"{request.title}\", from "
-            f"{request.applicant.display_name} ({request.applicant.institution}), was endorsed "
-            f"by their signing official and awaits your committee's review.\n\nRead it, the "
-            f"automatic data-use match and the votes so far, then vote or decide: "
+            f"{request.applicant.display_name} ({request.applicant.institution_name}), was "
+            f"endorsed by their signing official and awaits your committee's review.\n\nRead "
+            f"it, the automatic data-use match and the votes so far, then vote or decide: "
             f"{_link(public_url, request)}")
     return _send(session, reviewers, f"Request #{request.id} awaits your committee's review",
                  body, now)

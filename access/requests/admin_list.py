@@ -1,9 +1,10 @@
 """Every request, for administrators: filtered by state, dataset, committee, applicant and
 filing date, or to the ones stuck before endorsement, newest first in keyset pages.
 
-"Stuck" is a submitted request that no signing official can endorse: its applicant has no
-institution, or the institution has no signing official but the applicant. Nobody's queue
-shows it, so only an admin can unblock it (set the institution, appoint an official).
+"Stuck" is a request before endorsement that no signing official could endorse: its
+applicant has no institution, or the institution has no signing official but the people on
+the request. Submitting one is refused (requests/endorsement.py), and nobody's queue shows
+it, so only an admin can unblock it (set the institution, appoint an official).
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from sqlalchemy.orm import Session, aliased
 
 from access.identity.actor import Actor
 from access.identity.models import Role, RoleAssignment, User, email_is
-from access.requests.models import AccessRequest, RequestedDataset
+from access.requests.models import AccessRequest, RequestCollaborator, RequestedDataset
 from access.requests.workflow import RequestState
 from access.roles import require_admin
 
 PAGE_SIZE = 50
+# A stuck request has not reached a signing official yet, or waits for one.
+BEFORE_ENDORSEMENT = (RequestState.DRAFT, RequestState.RETURNED, RequestState.SUBMITTED)
 
 
 @dataclass(frozen=True)
@@ -74,16 +77,27 @@ def _conditions(session: Session, filters: RequestFilter) -> list[ColumnElement[
     return found
 
 
+def stuck_requests(session: Session, actor: Actor) -> list[AccessRequest]:
+    """Every stuck request, oldest first: each is a problem to fix, so they are few."""
+    require_admin(actor, "request_list")
+    return list(session.scalars(
+        select(AccessRequest).join(User, User.id == AccessRequest.applicant_id)
+        .where(stuck_before_endorsement()).order_by(AccessRequest.id)))
+
+
 def stuck_before_endorsement() -> ColumnElement[bool]:
-    """Submitted, and no signing official of the applicant's institution but themselves
-    (with the applicant's ``User`` joined)."""
+    """Not endorsed yet, and no signing official of the applicant's institution but the
+    applicant or a collaborator (with the applicant's ``User`` joined)."""
     official = aliased(RoleAssignment)
     has_official = exists(select(official.id).where(
-        official.role == Role.SIGNING_OFFICIAL.value, official.scope == User.institution,
-        official.user_id != AccessRequest.applicant_id))
-    no_institution = or_(User.institution.is_(None), User.institution == "")
-    return and_(AccessRequest.state == RequestState.SUBMITTED.value,
-                or_(no_institution, ~has_official))
+        official.role == Role.SIGNING_OFFICIAL.value,
+        official.institution_id == User.institution_id,
+        official.user_id != AccessRequest.applicant_id,
+        ~exists(select(RequestCollaborator.id).where(
+            RequestCollaborator.request_id == AccessRequest.id,
+            RequestCollaborator.user_id == official.user_id))))
+    return and_(AccessRequest.state.in_([s.value for s in BEFORE_ENDORSEMENT]),
+                or_(User.institution_id.is_(None), ~has_official))
 
 
 def _asks_for(condition: ColumnElement[bool]) -> ColumnElement[bool]:

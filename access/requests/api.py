@@ -12,6 +12,7 @@ from access.identity.actor import Actor
 from access.identity.current_actor import current_actor
 from access.requests import review
 from access.requests.actions import ACTIONS, action_named, take_action
+from access.requests.admin_list import stuck_requests
 from access.requests.applicant import requests_filed_by, requests_shared_with
 from access.requests.endorsement import endorsement_queue
 from access.requests.explained.detail import describe_request
@@ -48,6 +49,8 @@ def list_requests() -> Response:
         found = requests_shared_with(session, actor, now)
     elif scope == "review":
         found = review.review_queue(session, actor)
+    elif scope == "held":
+        found = stuck_requests(session, actor)
     else:
         found = endorsement_queue(session, actor)
     return jsonify({"requests": request_out.dump(found, many=True)})

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from access.identity.actor import Actor
 from access.models import CommitteeMembership
+from access.requests.endorsement import require_endorser
 from access.requests.filing import content_fields
 from access.requests.models import AccessRequest, RequestCollaborator, RequestQuestion
 from access.requests.moves import apply_move, check_move, expire_lapsed
@@ -41,7 +42,8 @@ def revise_request(
 
 def submit_request(session: Session, actor: Actor, request_id: int, now: datetime, *,
                    notices: Notices | None = None) -> AccessRequest:
-    """Submitting (again) opens a new review round: earlier votes and decisions no longer count."""
+    """Submitting (again) opens a new review round: earlier votes and decisions no longer count.
+    A request nobody could endorse is refused (requests/endorsement.py), not left waiting."""
     request, _ = check_move(session, actor, request_id, RequestAction.SUBMIT, now)
     unanswered = unanswered_questions(session, request)
     if unanswered:
@@ -50,6 +52,7 @@ def submit_request(session: Session, actor: Actor, request_id: int, now: datetim
             details={"state": request.state, "action": "submit",
                      "unanswered_question_ids": [q.id for q in unanswered]},
         )
+    require_endorser(session, request)
     request.review_round += 1
     request.submitted_at = now
     moved = apply_move(session, actor, request, RequestAction.SUBMIT, now,

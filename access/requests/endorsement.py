@@ -4,11 +4,17 @@ A signing official holds the role with their institution as its scope. Endorsing
 request on to the committees; declining sends it back to the applicant with the reason as a
 question they answer before resubmitting (which comes back to the signing official), so a
 fixable problem does not end the request.
+
+A request nobody could endorse (the applicant has no institution, or it has no signing
+official but the people on the request) is refused on submit with a 409 that says whom to
+ask, rather than left waiting where nobody looks; admins list such requests
+(requests/admin_list.py) to set the institution or appoint an official.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NoReturn
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +25,8 @@ from access.requests.models import AccessRequest, RequestQuestion
 from access.requests.moves import apply_move, check_move
 from access.requests.notices import Notices
 from access.requests.workflow import RequestAction, RequestState
+from audit.log.actions import AuditAction
+from core.errors import Conflict, RefusalNote
 
 
 def endorse_request(
@@ -54,11 +62,41 @@ def decline_request(
 def endorsement_queue(session: Session, actor: Actor) -> list[AccessRequest]:
     """Submitted requests from the institutions the actor is signing official for."""
     user = actor.require_user()
-    institutions = select(RoleAssignment.scope).where(
+    institutions = select(RoleAssignment.institution_id).where(
         RoleAssignment.user_id == user.id, RoleAssignment.role == Role.SIGNING_OFFICIAL.value)
     return list(session.scalars(
         select(AccessRequest).join(User, User.id == AccessRequest.applicant_id)
         .where(AccessRequest.state == RequestState.SUBMITTED.value,
-               User.institution.in_(institutions), AccessRequest.applicant_id != user.id)
+               User.institution_id.in_(institutions), AccessRequest.applicant_id != user.id)
         .order_by(AccessRequest.submitted_at, AccessRequest.id)
     ))
+
+
+def require_endorser(session: Session, request: AccessRequest) -> None:
+    """409 naming whom to ask, audited as a refusal, when nobody could endorse the request."""
+    applicant = request.applicant
+    institution = applicant.institution
+    if institution is None:
+        _refuse(request, "no_institution",
+                "Your account has no institution, so no signing official can endorse this "
+                "request: ask an administrator to set your institution, then submit again.")
+    people = {applicant.id} | {c.user_id for c in request.collaborators}
+    officials = session.scalars(
+        select(RoleAssignment.user_id).where(
+            RoleAssignment.role == Role.SIGNING_OFFICIAL.value,
+            RoleAssignment.institution_id == institution.id,
+        )
+    ).all()
+    if not set(officials) - people:
+        _refuse(request, "no_signing_official",
+                f"Your institution, {institution.name}, has no signing official who "
+                "could endorse this request: ask an administrator to appoint one, then "
+                "submit again.")
+
+
+def _refuse(request: AccessRequest, reason: str, message: str) -> NoReturn:
+    applicant = request.applicant
+    details = {"state": request.state, "action": "submit", "reason": reason,
+               "institution_id": applicant.institution_id, "ask": "an administrator"}
+    raise Conflict(message, details=details, refusal=RefusalNote(
+        AuditAction.REQUEST_REFUSED, "access_request", str(request.id), details))

@@ -86,8 +86,8 @@ def _internal_collaborators(session: Session, applicant: User, emails: Sequence[
     if not wanted:
         return []
     found = list(session.scalars(
-        select(User).where(User.institution == applicant.institution,
-                           User.institution.is_not(None), User.id != applicant.id)
+        select(User).where(User.institution_id == applicant.institution_id,
+                           User.institution_id.is_not(None), User.id != applicant.id)
     ))
     by_email = {(u.email or "").lower(): u for u in found}
     missing = [email for email in wanted if email not in by_email]

@@ -85,12 +85,12 @@ def standing_of(session: Session, actor: Actor, request: AccessRequest) -> Stand
             CommitteeMembership.committee_id.in_(committees_of(request)),
         )
     ).all()
-    institution = request.applicant.institution
-    signing = institution is not None and session.scalar(
+    institution_id = request.applicant.institution_id
+    signing = institution_id is not None and session.scalar(
         select(RoleAssignment.id).where(
             RoleAssignment.user_id == user.id,
             RoleAssignment.role == Role.SIGNING_OFFICIAL.value,
-            RoleAssignment.scope == institution,
+            RoleAssignment.institution_id == institution_id,
         )
     ) is not None
     conflicted = bool(memberships) and session.scalar(

@@ -75,8 +75,13 @@ class ReviseIn(ChangesIn, RequestContentIn):
 
 
 class RequestListQuery(Schema):
-    scope = fields.String(load_default="mine",
-                          validate=validate.OneOf(["mine", "shared", "review", "endorse"]))
+    scope = fields.String(
+        load_default="mine",
+        validate=validate.OneOf(["mine", "shared", "review", "endorse", "held"]),
+        metadata={"description": "mine, shared (with me), review (my committees'), endorse "
+                  "(my institutions'), or held: for admins, requests no signing official "
+                  "could endorse (the applicant has no institution, or it has no official)"},
+    )
 
 
 QUEUE_STATES = ("submitted", "endorsed", "under_review", "returned", "approved", "rejected",

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from access.committees import ensure_committee, ensure_committee_member
 from access.duo.codes import code_for_shorthand
 from access.identity.actor import Actor
+from access.identity.institutions import ensure_institution
 from access.identity.models import Role, User
 from access.identity.personas import DEMO_PERSONAS
 from access.identity.users import ensure_user
@@ -96,15 +97,19 @@ def register_demo_study(
 
 
 def _ensure_personas(session: Session, issuer: str, now: datetime) -> dict[str, User]:
+    institutions = {
+        name: ensure_institution(session, SYSTEM_ACTOR, name=name, now=now)
+        for name in sorted({persona.institution for persona in DEMO_PERSONAS})
+    }
     users = {
         persona.username: ensure_user(
             session, SYSTEM_ACTOR, issuer=issuer, subject=persona.username, email=persona.email,
-            name=persona.name, institution=persona.institution, now=now,
+            name=persona.name, institution=institutions[persona.institution], now=now,
         )
         for persona in DEMO_PERSONAS
     }
     ensure_role(session, SYSTEM_ACTOR, users["signing-official"], Role.SIGNING_OFFICIAL,
-                scope=users["signing-official"].institution or "", now=now)
+                institution=users["signing-official"].institution, now=now)
     ensure_role(session, SYSTEM_ACTOR, users["auditor"], Role.AUDITOR, now=now)
     ensure_role(session, SYSTEM_ACTOR, users["admin"], Role.ADMIN, now=now)
     return users

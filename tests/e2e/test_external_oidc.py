@@ -8,9 +8,10 @@ client secret itself, so these tests prove the service does its part against a r
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -21,8 +22,11 @@ from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import select
 
-from access.identity.models import User
+from access.identity.actor import OPERATOR, Actor
+from access.identity.institutions import ensure_institution, set_user_institution
+from access.identity.models import Role, User
 from audit.log.models import AuditEvent
+from tests import factories
 from tests.live_server import running_service, serving
 from tests.oidc_provider import NodeProvider, authorize
 from tests.ports import reserve_port
@@ -56,7 +60,8 @@ class External:
 def external(tmp_path: Path, fresh_database_url: str) -> Iterator[Callable[..., External]]:
     """Builds a provider and a service that trusts it; `app_secret` may differ from its own."""
     with ExitStack() as stack:
-        def build(*, app_secret: str = CLIENT_SECRET, provider_running: bool = True) -> External:
+        def build(*, app_secret: str = CLIENT_SECRET, provider_running: bool = True,
+                  settings: dict[str, str] | None = None) -> External:
             app_port = reserve_port()
             provider = NodeProvider(reserve_port(), CLIENT_ID, CLIENT_SECRET,
                                     f"http://127.0.0.1:{app_port}/auth/callback",
@@ -68,11 +73,63 @@ def external(tmp_path: Path, fresh_database_url: str) -> Iterator[Callable[..., 
                 "ENV": "demo", "DEV_IDP": "false", "INSTANCE_DIR": str(tmp_path / "instance"),
                 "DATABASE_URL": fresh_database_url, "PUBLIC_URL": f"http://127.0.0.1:{app_port}",
                 "OIDC_DISCOVERY_URL": provider.discovery_url, "OIDC_CLIENT_ID": CLIENT_ID,
-                "OIDC_CLIENT_SECRET": app_secret,
+                "OIDC_CLIENT_SECRET": app_secret, **(settings or {}),
             }, app_port))
             return External(provider, app, f"http://127.0.0.1:{app_port}")
 
         yield build
+
+
+def institutions(setup: External, *names: str, domains: Sequence[str] = ()) -> list[int]:
+    """Records made as an admin would; the last one lists the email domains."""
+    with setup.app.extensions["custodian.session_factory"].begin() as session:
+        made = [ensure_institution(session, OPERATOR, name=name, now=datetime.now(UTC),
+                                   email_domains=list(domains) if name == names[-1] else [])
+                for name in names]
+        return [institution.id for institution in made]
+
+
+def institution_of(setup: External, subject: str) -> tuple[int | None, str | None]:
+    with setup.app.extensions["custodian.session_factory"]() as session:
+        user = session.scalars(select(User).where(User.subject == subject)).one()
+        return user.institution_id, user.institution_source
+
+
+def signs_in(setup: External, login: str) -> None:
+    browser = requests.Session()
+    assert browser.get(setup.sign_in_flow(browser, login), timeout=10).status_code == 200
+
+
+def test_institution_from_admin_then_the_providers_claim_then_the_email_domain(
+    external: Callable[..., External],
+) -> None:
+    """The provider sends institution "Example University" and a verified email at
+    example.org, which another institution lists: the claim wins, and an admin's setting
+    outranks both."""
+    setup = external()
+    claimed, by_domain = institutions(setup, "Example University", "Example Org",
+                                      domains=["example.org"])
+    signs_in(setup, "alice")
+    assert institution_of(setup, "alice") == (claimed, "claim")
+    with setup.app.extensions["custodian.session_factory"].begin() as session:
+        admin = factories.user(session, datetime.now(UTC), roles=[Role.ADMIN])
+        alice = session.scalars(select(User).where(User.subject == "alice")).one()
+        set_user_institution(session, Actor(user=admin), alice.id, by_domain,
+                             now=datetime.now(UTC))
+    signs_in(setup, "alice")
+    assert institution_of(setup, "alice") == (by_domain, "admin")
+
+
+def test_with_the_claim_turned_off_the_verified_email_domain_decides(
+    external: Callable[..., External],
+) -> None:
+    setup = external(settings={"OIDC_INSTITUTION_CLAIM": "none"})
+    _, by_domain = institutions(setup, "Example University", "Example Org",
+                                domains=["example.org"])
+    signs_in(setup, "alice")
+    assert institution_of(setup, "alice") == (by_domain, "email_domain")
+    signs_in(setup, "unverified-bob")  # an unverified email places nobody
+    assert institution_of(setup, "unverified-bob") == (None, None)
 
 
 def assert_not_signed_in(browser: requests.Session, base: str) -> None:
@@ -84,6 +141,7 @@ def test_sign_in_keys_the_user_by_issuer_and_subject_then_api_then_logout(
 ) -> None:
     setup = external()
     base, issuer = setup.base_url, setup.provider.issuer
+    [university] = institutions(setup, "Example University")
     browser = requests.Session()
     landed = browser.get(setup.sign_in_flow(browser), timeout=10)
     assert landed.status_code == 200 and landed.url == f"{base}/requests"
@@ -97,7 +155,8 @@ def test_sign_in_keys_the_user_by_issuer_and_subject_then_api_then_logout(
     assert (user.id, user.issuer, user.subject) == (me["id"], issuer, "alice")
     [login] = setup.events("auth:login")
     assert (login.actor_issuer, login.actor_subject) == (issuer, "alice")
-    assert login.details == {"issuer": issuer}
+    assert login.details == {"issuer": issuer, "institution_id": university,
+                             "institution_from": "claim"}
 
     csrf = {"X-CSRF-Token": me["csrf_token"]}
     created = browser.post(f"{base}/api/v1/tokens", headers=csrf, json={"name": "laptop"},

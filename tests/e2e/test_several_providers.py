@@ -10,6 +10,7 @@ import html
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -18,6 +19,8 @@ import requests
 from flask import Flask
 from sqlalchemy import select
 
+from access.identity.actor import OPERATOR
+from access.identity.institutions import ensure_institution
 from access.identity.models import User
 from audit.log.models import AuditEvent
 from tests.live_server import running_service
@@ -87,7 +90,13 @@ def federation(
                       f"{infix}CLIENT_ID": provider.client_id,
                       f"{infix}CLIENT_SECRET": provider.client_secret,
                       f"{infix}LABEL": LABELS[name]}
+    # ORCID's users are placed by other means: its institution claim is not read.
+    overrides["OIDC_ORCID_INSTITUTION_CLAIM"] = "none"
     with running_service(overrides, app_port) as app:
+        with app.extensions["custodian.session_factory"].begin() as session:
+            for provider in providers.values():
+                ensure_institution(session, OPERATOR, name=provider.institution,
+                                   now=datetime.now(UTC))
         yield Federation(providers, app, f"http://127.0.0.1:{app_port}")
 
 
@@ -107,7 +116,8 @@ def test_same_subject_at_two_issuers_is_two_users(federation: Federation) -> Non
         assert landed.url == f"{federation.base_url}/requests"
         me = browser.get(f"{federation.base_url}/api/v1/users/me", timeout=10).json()
         assert (me["issuer"], me["subject"]) == (provider.issuer, "alice")
-        assert me["institution"] == provider.institution
+        # Each provider's own claim setting: NIH's names the institution, ORCID's is off.
+        assert me["institution"] == (provider.institution if name == "nih" else None)
         seen[name] = me["id"]
     assert seen["nih"] != seen["orcid"]
     with federation.app.extensions["custodian.session_factory"]() as session:

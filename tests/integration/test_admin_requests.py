@@ -28,7 +28,7 @@ STATEMENT = "A research-use statement that is long enough to pass validation."
 class World:
     admin: FlaskClient
     submitted: int  # by the researcher, whose institution has a signing official
-    stuck: int  # submitted by someone whose institution has none
+    stuck: int  # by someone whose institution has no signing official: submitting is refused
     draft: int  # researcher2's
     elsewhere: int  # for another committee's dataset
     other_dataset: int
@@ -46,6 +46,13 @@ def file(client: FlaskClient, title: str, dataset_id: int, *, submit: bool) -> i
     return request_id
 
 
+def stuck(client: FlaskClient) -> int:
+    request_id = file(client, "Nobody to endorse", 1, submit=False)
+    refused = client.post(f"/api/v1/requests/{request_id}/submit", headers=CSRF)
+    assert refused.status_code == 409, refused.get_json()
+    return request_id
+
+
 @pytest.fixture
 def world(demo: DemoInstance) -> World:
     now = demo.clock.now()
@@ -59,7 +66,7 @@ def world(demo: DemoInstance) -> World:
     return World(
         admin=signed_in_client(demo, "admin"),
         submitted=file(researcher, "Liver eQTLs", 1, submit=True),
-        stuck=file(signed_in_client(demo, "loner"), "Nobody to endorse", 1, submit=True),
+        stuck=stuck(signed_in_client(demo, "loner")),
         draft=file(signed_in_client(demo, "researcher2"), "A draft", 1, submit=False),
         elsewhere=file(researcher, "Another committee", other_dataset, submit=True),
         other_dataset=other_dataset, other_committee=other_committee,
@@ -80,20 +87,21 @@ def test_the_admin_sees_every_request_newest_first(world: World) -> None:
 
 
 def test_filters_by_state_applicant_dataset_and_committee(world: World) -> None:
-    assert listed(world.admin, "?state=draft") == [world.draft]
+    assert listed(world.admin, "?state=draft") == [world.draft, world.stuck]
     assert listed(world.admin, "?applicant=riley") == [world.elsewhere, world.submitted]
     assert listed(world.admin, "?applicant=researcher2@demo.example") == [world.draft]
     assert listed(world.admin, f"?dataset_id={world.other_dataset}") == [world.elsewhere]
     assert listed(world.admin, f"?committee_id={world.other_committee}") == [world.elsewhere]
-    assert listed(world.admin, "?state=submitted&dataset_id=1") == [world.stuck,
-                                                                     world.submitted]
+    assert listed(world.admin, "?state=submitted&dataset_id=1") == [world.submitted]
     assert listed(world.admin, "?state=approved") == []
 
 
-def test_stuck_lists_the_submitted_requests_no_signing_official_can_endorse(
+def test_stuck_lists_the_requests_no_signing_official_can_endorse(
     world: World,
 ) -> None:
     assert listed(world.admin, "?stuck=1") == [world.stuck]
+    held = world.admin.get("/api/v1/requests?scope=held").get_json()["requests"]
+    assert [r["id"] for r in held] == [world.stuck]
 
 
 def test_filing_dates_include_whole_days(demo: DemoInstance, world: World) -> None:
@@ -139,8 +147,9 @@ def test_pages_are_keyset_pages_on_the_id(demo: DemoInstance, world: World) -> N
 
 def test_every_admin_page_shares_one_navigation(world: World) -> None:
     for path in ("/admin/requests", "/admin/users", "/admin/committees", "/admin/catalogue",
-                 "/admin/committees/1", "/admin/datasets/1"):
+                 "/admin/committees/1", "/admin/datasets/1", "/admin/institutions"):
         html = world.admin.get(path).get_data(as_text=True)
         nav = html.split('<nav class="subnav" aria-label="Administration">')[1].split("</nav>")[0]
         assert re.findall(r'href="([^"]+)"', nav) == [
-            "/admin/requests", "/admin/users", "/admin/committees", "/admin/catalogue"], path
+            "/admin/requests", "/admin/users", "/admin/committees", "/admin/institutions",
+            "/admin/catalogue"], path

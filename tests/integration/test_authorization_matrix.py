@@ -131,6 +131,18 @@ MATRIX: dict[str, Entry] = {
     ),
     "GET /admin/requests": Entry("GET", at("/admin/requests"), ADMIN),
     "GET /admin/users": Entry("GET", at("/admin/users"), ADMIN),
+    "POST /admin/users/<int:user_id>/institution": Entry(
+        "POST", at("/admin/users/{ids.user}/institution"), ADMIN, json({"institution_id": ""}),
+        form=True,
+    ),
+    "GET /admin/institutions": Entry("GET", at("/admin/institutions"), ADMIN),
+    "POST /admin/institutions": Entry(
+        "POST", at("/admin/institutions"), ADMIN, lambda role: {"name": f"Page {role}"},
+        form=True,
+    ),
+    "POST /admin/institutions/<int:institution_id>": Entry(
+        "POST", at("/admin/institutions/1"), ADMIN, json({"email_domains": ""}), form=True
+    ),
     "POST /admin/users": Entry("POST", at("/admin/users"), ADMIN, invitee, form=True),
     "POST /admin/users/<int:user_id>/withdraw": Entry(
         "POST", at("/admin/users/{ids.user}/withdraw"), ADMIN, json({}), form=True
@@ -289,6 +301,16 @@ MATRIX: dict[str, Entry] = {
         "DELETE", at("/api/v1/tokens/{ids.token}"), frozenset({R}), hidden=True
     ),
     "GET /api/v1/users": Entry("GET", at("/api/v1/users"), ADMIN),
+    "PATCH /api/v1/users/<int:user_id>": Entry(
+        "PATCH", at("/api/v1/users/{ids.user}"), ADMIN, json({"institution_id": None})
+    ),
+    "GET /api/v1/institutions": Entry("GET", at("/api/v1/institutions"), SIGNED_IN),
+    "POST /api/v1/institutions": Entry(
+        "POST", at("/api/v1/institutions"), ADMIN, lambda role: {"name": f"API {role}"}
+    ),
+    "PATCH /api/v1/institutions/<int:institution_id>": Entry(
+        "PATCH", at("/api/v1/institutions/1"), ADMIN, json({"email_domains": []})
+    ),
     "POST /api/v1/users": Entry("POST", at("/api/v1/users"), ADMIN, invitee),
     "DELETE /api/v1/users/<int:user_id>/invitation": Entry(
         "DELETE", at("/api/v1/users/{ids.user}/invitation"), ADMIN

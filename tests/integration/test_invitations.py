@@ -40,6 +40,7 @@ def signs_in(demo: DemoInstance, subject: str, issuer: str = ISSUER, **claims: A
             issuer=issuer,
             claims={"sub": subject, **claims},
             now=demo.clock.now(),
+            institution_claim="institution",
         )
         session.expunge_all()
         return user
@@ -157,7 +158,7 @@ def test_withdrawn_invitation_loses_its_roles_and_seats_and_never_binds(
     assert event.details == {
         "email": "gone@example.org",
         "committees": [committee_id],
-        "roles": [{"role": "auditor", "scope": ""}],
+        "roles": [{"role": "auditor"}],
     }
     user = signs_in(demo, "gone", email="gone@example.org", email_verified=True)
     assert user.id != invited["id"] and roles_and_seats(demo, user.id) == ([], [])
@@ -235,16 +236,20 @@ def test_a_researcher_cannot_invite_and_the_refusal_is_audited(demo: DemoInstanc
 
 def test_the_admin_page_invites_and_withdraws(demo: DemoInstance) -> None:
     committee_id = new_committee(demo)
+    with demo.app.extensions["custodian.session_factory"].begin() as session:
+        university = factories.institution_named(session, demo.clock.now(), "Example University")
+        university_id = university.id
     client = admin(demo)
     page = client.get("/admin/users").get_data(as_text=True)
     assert 'action="/admin/users"' in page and 'name="email"' in page
+    assert f'<option value="{university_id}">Example University</option>' in page
     sent = client.post(
         "/admin/users",
         data={
             "csrf_token": "known-token",
             "email": "page@example.org",
             "role": "signing_official",
-            "scope": "Example University",
+            "institution_id": str(university_id),
             "committee_id": str(committee_id),
             "chair": "on",
         },

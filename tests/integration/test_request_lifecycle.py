@@ -188,8 +188,8 @@ def test_applicant_who_sits_on_the_committee_never_votes_on_their_own_request(
     factory = demo.app.extensions["custodian.session_factory"]
     with factory.begin() as session:
         member = session.scalars(select(User).where(User.subject == "dac-member")).one()
-        ensure_role(session, SYSTEM, member, Role.SIGNING_OFFICIAL, scope="Demo Consortium",
-                    now=demo.clock.now())
+        ensure_role(session, SYSTEM, member, Role.SIGNING_OFFICIAL,
+                    institution=member.institution, now=demo.clock.now())
     own = api.file("dac-chair")
     api.act("dac-chair", own, "submit")
     api.act("dac-member", own, "endorse")  # the chair's institution's signing official

@@ -219,17 +219,21 @@ def test_admin_manages_committees_members_and_roles(live: DemoInstance) -> None:
     )
 
     researcher2 = next(u for u in users if u["subject"] == "researcher2")
+    listed = admin.get(f"{base}/api/v1/institutions", timeout=10).json()["institutions"]
+    university = next(i["id"] for i in listed if i["name"] == "Demo University")
     post_form(
         admin,
         base,
         "/admin/users",
         f"/admin/users/{researcher2['id']}/roles",
         role="signing_official",
-        scope="Demo University",
+        institution_id=str(university),
     )
     users = admin.get(f"{base}/api/v1/users", timeout=10).json()["users"]
     roles = next(u for u in users if u["id"] == researcher2["id"])["roles"]
-    assert [(r["role"], r["scope"]) for r in roles] == [("signing_official", "Demo University")]
+    assert [(r["role"], r["institution"]) for r in roles] == [
+        ("signing_official", "Demo University")
+    ]
     post_form(
         admin,
         base,

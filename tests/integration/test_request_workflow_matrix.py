@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 
 from access.requests.moves import ACTION_EVENTS
 from access.requests.workflow import TRANSITIONS, Party, RequestAction, RequestState, party_for
+from tests import factories
 from tests.conftest import DemoInstance
 from tests.integration.workflow_support import PERSONAS, Api, events_of
 
@@ -156,8 +157,10 @@ def test_signing_official_of_another_institution_cannot_endorse(
     factory = api.demo.app.extensions["custodian.session_factory"]
     with factory.begin() as session:
         other = session.scalars(select(User).where(User.subject == "dac-member")).one()
+        elsewhere = factories.institution_named(session, api.demo.clock.now(),
+                                                "Another University")
         ensure_role(session, Actor(user=None), other, Role.SIGNING_OFFICIAL,
-                    scope="Another University", now=api.demo.clock.now())
+                    institution=elsewhere, now=api.demo.clock.now())
     request_id = api.bring_to("submitted")
     assert api.act("dac-member", request_id, "endorse", expect=404)["error"]["code"] == \
         "not_found"

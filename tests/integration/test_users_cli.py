@@ -50,6 +50,7 @@ def signs_in(demo: DemoInstance, subject: str, **claims: Any) -> tuple[int, list
             issuer=ISSUER,
             claims={"sub": subject, **claims},
             now=demo.clock.now(),
+            institution_claim="institution",
         )
         return user.id, sorted(a.role for a in user.roles)
 
@@ -113,6 +114,8 @@ def test_grant_again_changes_nothing(demo: DemoInstance) -> None:
 
 def test_email_of_a_verified_user_gives_the_role_to_that_user(demo: DemoInstance) -> None:
     user_id, _ = signs_in(demo, "known", email="known@example.org", email_verified=True)
+    with demo.app.extensions["custodian.session_factory"].begin() as session:
+        factories.institution_named(session, demo.clock.now(), "Example University")
     granted = run(
         demo,
         "grant-role",
@@ -143,7 +146,6 @@ def test_revoke_role_takes_it_back_and_is_audited(demo: DemoInstance) -> None:
     [event] = events(demo, "admin:role_revoke")
     assert event.details == {
         "role": "auditor",
-        "scope": "",
         "operator": {"command": "flask users revoke-role", "os_user": OS_USER},
     }
     before = event_count(demo)
@@ -161,7 +163,11 @@ def test_bad_input_is_a_usage_error_and_writes_nothing(demo: DemoInstance) -> No
         (["grant-role", "admin", "--email", "a@example.org", "--subject", "x"], "Name the"),
         (["grant-role", "admin", "--issuer", ISSUER], "Name the person"),
         (["grant-role", "admin", "--email", "not-an-email"], "is not an email address"),
-        (["grant-role", "signing_official", "--email", "so@example.org"], "needs the"),
+        (["grant-role", "signing_official", "--email", "so@example.org"], "needs --scope"),
+        (
+            ["grant-role", "signing_official", "--scope", "Nowhere", "--email", "so@example.org"],
+            "no institution has the ROR id or name 'Nowhere'",
+        ),
         (["grant-role", "auditor", "--scope", "X", "--email", "a@example.org"], "take none"),
         (["grant-role", "root", "--email", "a@example.org"], "'root' is not one of 'admin'"),
         (
@@ -215,5 +221,5 @@ def test_a_dev_idp_persona_invited_by_email_gets_the_role_at_sign_in(
     assert (me["subject"], me["roles"]) == ("researcher2", ["auditor"])
     [bound] = events(live, "auth:invitation_bind")
     assert bound.actor_subject == "researcher2" and bound.details["roles"] == [
-        {"role": "auditor", "scope": ""}
+        {"role": "auditor"}
     ]

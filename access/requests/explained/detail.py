@@ -149,7 +149,7 @@ def progress_for(
         request.state,
         Facts(
             applicant=request.applicant.display_name,
-            institution=request.applicant.institution,
+            institution=request.applicant.institution_name,
             committees=[p.committee_name for p in parts],
             parts_decided=sum(1 for p in parts if p.decision),
             access_until=until,

@@ -13,7 +13,7 @@ A = RequestAction
 def after_action(action: RequestAction, moved: AccessRequest, *, acted_on: int) -> str:
     whole = moved.state in (RequestState.APPROVED.value, RequestState.REJECTED.value)
     official = (
-        "the signing official of " + moved.applicant.institution
+        "the signing official of " + moved.applicant.institution.name
         if moved.applicant.institution
         else "a signing official"
     )
