@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnExpressionArgument, Exists, exists, select
 from sqlalchemy.orm import Session
 
 from access.models import Grant
@@ -12,20 +12,23 @@ from audit.log.actions import AuditAction
 from audit.log.append import AuditActor, record_event
 
 
+def live_grant_exists(
+    user_id: int, dataset_id: int | ColumnExpressionArgument[int], now: datetime
+) -> Exists:
+    """Whether the user holds a live grant on the dataset, as an expression: the download
+    path asks it inside the query that reads the file (``dataset_id`` may be its column)."""
+    return exists().where(
+        Grant.user_id == user_id,
+        Grant.dataset_id == dataset_id,
+        Grant.revoked_at.is_(None),
+        Grant.starts_at <= now,
+        Grant.ends_at > now,
+    )
+
+
 def has_live_grant(session: Session, user_id: int, dataset_id: int, now: datetime) -> bool:
     """Checked on every URL request, so expiry and revocation need no background job."""
-    found = session.scalar(
-        select(Grant.id)
-        .where(
-            Grant.user_id == user_id,
-            Grant.dataset_id == dataset_id,
-            Grant.revoked_at.is_(None),
-            Grant.starts_at <= now,
-            Grant.ends_at > now,
-        )
-        .limit(1)
-    )
-    return found is not None
+    return bool(session.scalar(live_grant_exists(user_id, dataset_id, now).select()))
 
 
 def lapse_reason(lapsed: Grant | None) -> str:

@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, text
 
-from audit.integrity.chain_check import stored_rows, verify_chain
+from audit.integrity.chain_check import cyclic_gc_paused, stored_rows, verify_chain
 from audit.integrity.checkpoints import CheckpointSigner, verify_checkpoints, write_checkpoint
 from audit.integrity.log_export import export_lines
 from audit.integrity.offline_verifier import verify_export
@@ -166,7 +166,7 @@ def in_the_database(count: int, export: Path) -> bytes:
             checked = timed("verify_checkpoints (rebuild the root)", count,
                             lambda: verify_checkpoints(session, signer))
         assert checked.ok and checked.checkpoints_checked == 1, checked
-        with factory() as session:
+        with factory() as session, cyclic_gc_paused():  # as the command does
             timed("export (`flask audit export`)", count,
                   lambda: export.write_text("".join(export_lines(session, count,
                                                                  now=datetime.now(UTC),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnExpressionArgument, Exists, exists, select
 from sqlalchemy.orm import Session
 
 from access.errors import PassportRefused
@@ -79,16 +79,18 @@ def record_sign_in_visas(
     return stored
 
 
+def live_passport_grant_exists(
+    user_id: int, dataset_id: int | ColumnExpressionArgument[int], now: datetime
+) -> Exists:
+    """Whether a visa stored at sign-in still opens the dataset, as an expression."""
+    return exists().where(PassportGrant.user_id == user_id, PassportGrant.dataset_id == dataset_id,
+                          PassportGrant.asserted_at <= now, PassportGrant.expires_at > now)
+
+
 def has_live_passport_grant(session: Session, user_id: int, dataset_id: int, now: datetime
                             ) -> bool:
     """Checked on every URL request, like a grant: a visa's expiry ends access by itself."""
-    found = session.scalar(
-        select(PassportGrant.id)
-        .where(PassportGrant.user_id == user_id, PassportGrant.dataset_id == dataset_id,
-               PassportGrant.asserted_at <= now, PassportGrant.expires_at > now)
-        .limit(1)
-    )
-    return found is not None
+    return bool(session.scalar(live_passport_grant_exists(user_id, dataset_id, now).select()))
 
 
 def _record_accepted(session: Session, actor: Actor, grant: VisaGrant, now: datetime,

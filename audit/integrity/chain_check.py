@@ -40,7 +40,7 @@ def verify_chain(session: Session, batch_size: int = 10_000) -> ChainReport:
     leave a chain that still links: the signed checkpoints catch that (integrity/checkpoints.py).
     """
     checked, prev_hash = 0, GENESIS_HASH
-    with _cyclic_gc_paused():
+    with cyclic_gc_paused():
         for rows in stored_rows(session, batch_size):
             for index in doubtful_rows(rows, checked + 1, prev_hash):
                 linked_to = rows[index - 1].hash if index else prev_hash
@@ -53,7 +53,7 @@ def verify_chain(session: Session, batch_size: int = 10_000) -> ChainReport:
 
 
 @contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
+def cyclic_gc_paused() -> Iterator[None]:
     """Batches of rows kept alive a moment set off full collections that find nothing (they
     tripled the cost of a row); verifying makes no cycles, reference counting frees it all."""
     was_enabled = gc.isenabled()

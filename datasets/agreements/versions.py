@@ -29,7 +29,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnExpressionArgument, ScalarSelect, case, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -170,20 +170,27 @@ def accept_agreement(
     return acceptance
 
 
-def pending_agreement_version(session: Session, user_id: int, dataset_id: int) -> int | None:
-    """The version the user must still accept, or None (accepted, or no agreement).
-
-    One indexed query on the download path: the newest version, joined to my acceptance.
-    """
-    row = session.execute(
-        select(DataUseAgreement.version, AgreementAcceptance.id)
+def pending_version_of(
+    user_id: int, dataset_id: int | ColumnExpressionArgument[int]
+) -> ScalarSelect[int | None]:
+    """The version the user must still accept, or NULL (accepted, or no agreement), as an
+    expression: the newest version joined to my acceptance, one indexed lookup that the
+    download path asks inside the query that reads the file."""
+    return (
+        select(case((AgreementAcceptance.id.is_(None), DataUseAgreement.version)))
         .outerjoin(AgreementAcceptance,
                    (AgreementAcceptance.agreement_id == DataUseAgreement.id)
                    & (AgreementAcceptance.user_id == user_id))
         .where(DataUseAgreement.dataset_id == dataset_id)
         .order_by(DataUseAgreement.version.desc()).limit(1)
-    ).first()
-    return None if row is None or row.id is not None else int(row.version)
+        .scalar_subquery()
+    )
+
+
+def pending_agreement_version(session: Session, user_id: int, dataset_id: int) -> int | None:
+    """The version the user must still accept, or None (accepted, or no agreement)."""
+    version = session.scalar(select(pending_version_of(user_id, dataset_id)))
+    return None if version is None else int(version)
 
 
 def agreement_not_accepted(dataset_id: int, version: int, refusal: RefusalNote | None = None

@@ -40,7 +40,13 @@ def get_file(session: Session, file_id: int) -> DataFile:
 
 def get_live_file(session: Session, file_id: int) -> DataFile:
     """A file that URLs, DRS and htsget may still serve; FileRetired (410) once retired."""
-    data_file = get_file(session, file_id)
+    return live_file(session.get(DataFile, file_id), file_id)
+
+
+def live_file(data_file: DataFile | None, file_id: int) -> DataFile:
+    """``get_live_file``'s verdict on a file read by a query of the caller's own."""
+    if data_file is None:
+        raise NotFound(f"No file {file_id}.")
     if data_file.retired_at is not None:
         raise FileRetired(data_file.id, data_file.dataset_id)
     return data_file

@@ -122,12 +122,40 @@ def _logout(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
+    """The files as a table, sizes for people, and whether you may download each; then, on
+    standard error, what to do for the datasets you may not download yet."""
     files = Service(login_file.load()).files(args.dataset)
     out = csv.writer(sys.stdout, delimiter="\t", lineterminator="\n")
-    out.writerow(["id", "dataset", "name", "tier", "size", "sha256"])
+    out.writerow(["id", "dataset", "name", "tier", "size", "sha256", "you_may_download"])
     for found in files:
-        out.writerow([found.id, found.dataset, found.name, found.tier, found.size, found.sha256])
+        may = {True: "yes", False: "no", None: "unknown"}[found.may_download]
+        out.writerow([found.id, found.dataset, found.name, found.tier, human_size(found.size),
+                      found.sha256, may])
+    blocked = {found.dataset: found.access for found in files
+               if found.may_download is False and found.access is not None}
+    for dataset, access in blocked.items():
+        print(f"{dataset}: {NEXT_STEPS.get(access.reason, 'you may not download its files')}"
+              + (f": {access.next_step}" if access.next_step else ""), file=sys.stderr)
     return 0
+
+
+NEXT_STEPS = {
+    "sign_in": "log in with a token of your own to download its controlled files",
+    "no_grant": "you hold no access to its controlled files; request it",
+    "accept_agreement": "accept its data-use agreement before downloading",
+}
+
+
+def human_size(size: int) -> str:
+    """Decimal units, as the dataset page writes them (1.5 MB)."""
+    if size < 1000:
+        return f"{size} B"
+    value = float(size)
+    for unit in ("kB", "MB", "GB", "TB"):
+        value /= 1000
+        if value < 1000 or unit == "TB":
+            break
+    return f"{value:.1f} {unit}"
 
 
 def _download(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ the service's own explanation, and what to do next.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +16,8 @@ import requests
 from datasets.client.login_file import Login
 
 TIMEOUT_SECONDS = 30
+# A path of the service in a message: after a space or bracket, starting with one slash.
+RELATIVE_PATH = re.compile(r"(?<=[\s(])/(?!/)[^\s)]*")
 USER_AGENT = "custodian-download/1"
 HINTS = {
     401: 'create a new token on the service\'s "API tokens" page and run '
@@ -29,6 +32,15 @@ class ServiceError(Exception):
 
 
 @dataclass(frozen=True)
+class Access:
+    """The service's word on whether you may download a dataset's controlled files now."""
+
+    may_download: bool
+    reason: str
+    next_step: str | None  # an absolute URL: sign in, request access, accept the agreement
+
+
+@dataclass(frozen=True)
 class CatalogueFile:
     id: int
     name: str
@@ -37,6 +49,13 @@ class CatalogueFile:
     tier: str
     dataset_id: int
     dataset: str  # the consent group's accession
+    access: Access | None = None  # None from a service that does not say
+
+    @property
+    def may_download(self) -> bool | None:
+        if self.tier == "open":
+            return True
+        return None if self.access is None else self.access.may_download
 
 
 @dataclass(frozen=True)
@@ -76,6 +95,10 @@ class Service:
         found: list[CatalogueFile] = []
         for summary in summaries:
             detail = self._get(f"/api/v1/datasets/{summary['id']}")
+            said = detail.get("your_access")
+            access = None if not isinstance(said, dict) else Access(
+                bool(said.get("may_download")), str(said.get("reason", "")),
+                str(said["next_step"]) if said.get("next_step") else None)
             found.extend(
                 CatalogueFile(
                     id=int(f["id"]),
@@ -85,6 +108,7 @@ class Service:
                     tier=str(f["tier"]),
                     dataset_id=int(detail["id"]),
                     dataset=str(detail["accession"]),
+                    access=access,
                 )
                 for f in detail["files"]
             )
@@ -111,7 +135,7 @@ class Service:
         except requests.RequestException as exc:
             raise ServiceError(f"Cannot reach {self.url} ({type(exc).__name__}).") from None
         if response.status_code != 200:
-            raise ServiceError(_explain(response), response.status_code)
+            raise ServiceError(_explain(response, self.url), response.status_code)
         try:
             body: dict[str, Any] = response.json()
         except ValueError:
@@ -121,8 +145,9 @@ class Service:
         return body
 
 
-def _explain(response: requests.Response) -> str:
-    """The service's own words: /api's error shape, or htsget's {"htsget": {"message"}}."""
+def _explain(response: requests.Response, base_url: str) -> str:
+    """The service's own words: /api's error shape, or htsget's {"htsget": {"message"}};
+    the paths it names (``/datasets/1/agreement``) become links one can open."""
     try:
         answer = response.json()
         said = str(
@@ -130,5 +155,6 @@ def _explain(response: requests.Response) -> str:
         )
     except (ValueError, KeyError, TypeError):
         said = response.reason or "no explanation"
+    said = RELATIVE_PATH.sub(lambda match: base_url + match[0], said)
     hint = HINTS.get(response.status_code)
     return f"{response.status_code}: {said}" + (f" ({hint})" if hint else "")

@@ -9,21 +9,21 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import false, or_, select, true
+from sqlalchemy.orm import Session, joinedload
 
-from access.grants import has_live_grant, lapse_reason, lapsed_grant
+from access.grants import lapse_reason, lapsed_grant, live_grant_exists
 from access.identity.actor import Actor
 from access.identity.models import User
-from access.passports.passport_grants import has_live_passport_grant
-from access.tokens import token_is_live
+from access.passports.passport_grants import has_live_passport_grant, live_passport_grant_exists
+from access.tokens import live_token_exists
 from audit.log.actions import AuditAction
 from audit.log.append import record_event
 from core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, RefusalNote
 from core.metrics import count_signed_url_issued, count_signed_url_refused
-from datasets.agreements.versions import agreement_not_accepted, pending_agreement_version
+from datasets.agreements.versions import agreement_not_accepted, pending_version_of
 from datasets.catalogue.models import DataFile, Tier
-from datasets.catalogue.queries import get_live_file
+from datasets.catalogue.queries import get_live_file, live_file
 from datasets.errors import FileRetired, StorageDown
 from datasets.storage import Storage
 from datasets.storage.health import StoreHealth
@@ -56,6 +56,33 @@ class UrlLifetime:
     max_seconds: int
 
 
+@dataclass(frozen=True)
+class DownloadGate:
+    """A live file and what decides one user's access to it, read in one statement."""
+
+    file: DataFile
+    live_grant: bool = False
+    pending_agreement: int | None = None  # the agreement version still to accept
+
+
+def download_gate(session: Session, actor: Actor, file_id: int, now: datetime) -> DownloadGate:
+    """The live file ``file_id`` names, whether the actor holds a live grant on its dataset,
+    and which agreement version they must still accept: the file, grant and agreement in
+    one query, on every URL, DRS access and htsget ticket."""
+    if actor.user is None:
+        return DownloadGate(get_live_file(session, file_id))
+    user_id = actor.user.id
+    row = session.execute(
+        select(
+            DataFile,
+            live_grant_exists(user_id, DataFile.dataset_id, now),
+            pending_version_of(user_id, DataFile.dataset_id),
+        ).where(DataFile.id == file_id)
+    ).first()
+    data_file, live_grant, pending = (None, False, None) if row is None else row
+    return DownloadGate(live_file(data_file, file_id), bool(live_grant), pending)
+
+
 def issue_signed_url(
     session: Session,
     actor: Actor,
@@ -79,10 +106,11 @@ def issue_signed_url(
             f"expires_in must be between 1 and {lifetime.max_seconds} seconds.",
             details={"expires_in": seconds},
         )
-    data_file = get_live_file(session, file_id)
+    gate = download_gate(session, actor, file_id, now)
+    data_file = gate.file
     basis = "open"
     if data_file.tier != Tier.OPEN:
-        basis = require_access(session, actor, data_file, now, passport_dataset_ids)
+        basis = require_access(session, actor, gate, now, passport_dataset_ids)
     require_store_up(health, data_file)
     expires_at = now + timedelta(seconds=seconds)
     url = storage.signed_url(
@@ -110,20 +138,21 @@ def issue_signed_url(
 def require_access(
     session: Session,
     actor: Actor,
-    data_file: DataFile,
+    gate: DownloadGate,
     now: datetime,
     passport_dataset_ids: Collection[int],
 ) -> str:
     """What grants the access: ``grant``, ``passport`` (presented) or ``sign_in_visa``.
     Signed URLs and htsget tickets both pass here, so a slice is as governed as a file."""
+    data_file = gate.file
     refusal = RefusalNote(
         AuditAction.URL_REFUSE, "file", str(data_file.id), {"dataset_id": data_file.dataset_id}
     )
     if actor.user is None:
         count_signed_url_refused("issue")
         raise NotAuthenticated("Sign in to download controlled-access files.", refusal=refusal)
-    if has_live_grant(session, actor.user.id, data_file.dataset_id, now):
-        _require_current_agreement(session, actor.user.id, data_file)
+    if gate.live_grant:
+        _require_current_agreement(gate)
         return "grant"
     # A visa is a DAC's decision elsewhere, taken under that DAC's own agreement.
     if data_file.dataset_id in passport_dataset_ids:
@@ -168,9 +197,9 @@ def require_store_up(health: StoreHealth, data_file: DataFile) -> None:
     )
 
 
-def _require_current_agreement(session: Session, user_id: int, data_file: DataFile) -> None:
+def _require_current_agreement(gate: DownloadGate) -> None:
     """A grant made here downloads only under the dataset's current data-use agreement."""
-    version = pending_agreement_version(session, user_id, data_file.dataset_id)
+    data_file, version = gate.file, gate.pending_agreement
     if version is not None:
         count_signed_url_refused("issue")
         raise agreement_not_accepted(
@@ -235,12 +264,12 @@ def open_signed_file(
     if principal is not None:
         user_id, token_id, presented = principal.groups()
         actor = Actor(
-            user=session.get(User, int(user_id)),
+            user=session.get(User, int(user_id), options=[joinedload(User.roles)]),
             origin=actor.origin,
             token_id=int(token_id) if token_id else None,
         )
     path = storage.resolve(key)
-    data_file = session.scalar(select(DataFile).where(DataFile.storage_key == key))
+    data_file, still = _file_by_key(session, actor, key, now)
     if path is None or data_file is None:
         count_signed_url_refused("download")
         raise NotFound("No such file.", refusal=refusal)
@@ -252,6 +281,7 @@ def open_signed_file(
             session,
             actor,
             data_file,
+            still,
             now,
             url_user=user,
             presented=principal is not None and presented is not None,
@@ -268,10 +298,39 @@ def open_signed_file(
     return ServedFile(path, data_file)
 
 
+@dataclass(frozen=True)
+class StillAllowed:
+    """What allowed a URL, as it stands now: the token that asked is live (or none did),
+    and a live grant or a stored visa opens the file's dataset."""
+
+    token_live: bool
+    opened: bool
+
+
+def _file_by_key(
+    session: Session, actor: Actor, key: str, now: datetime
+) -> tuple[DataFile | None, StillAllowed]:
+    """The file a URL's key names, and whether what allowed the URL still holds: one
+    statement on every request for bytes."""
+    user, token_id = actor.user, actor.token_id
+    token_live = true() if token_id is None else live_token_exists(token_id, now)
+    opened = false() if user is None else or_(
+        live_grant_exists(user.id, DataFile.dataset_id, now),
+        live_passport_grant_exists(user.id, DataFile.dataset_id, now),
+    )
+    row = session.execute(
+        select(DataFile, token_live, opened).where(DataFile.storage_key == key)
+    ).first()
+    if row is None:
+        return None, StillAllowed(False, False)
+    return row[0], StillAllowed(bool(row[1]), bool(row[2]))
+
+
 def _require_still_allowed(
     session: Session,
     actor: Actor,
     data_file: DataFile,
+    still: StillAllowed,
     now: datetime,
     *,
     url_user: str,
@@ -284,12 +343,9 @@ def _require_still_allowed(
     reason = None
     if actor.user is None:
         reason = "unknown_user"
-    elif actor.token_id is not None and not token_is_live(session, actor.token_id, now):
+    elif not still.token_live:
         reason = "token_revoked"
-    elif not presented and not (
-        has_live_grant(session, actor.user.id, data_file.dataset_id, now)
-        or has_live_passport_grant(session, actor.user.id, data_file.dataset_id, now)
-    ):
+    elif not presented and not still.opened:
         reason = lapse_reason(lapsed_grant(session, actor.user.id, data_file.dataset_id, now))
     if reason is None:
         return

@@ -103,13 +103,14 @@ def object_authorizations(session: Session, object_id: str, ctx: DrsContext) -> 
 def access_url(
     session: Session, actor: Actor, object_id: str, access_id: str, ctx: DrsContext
 ) -> SignedUrl:
-    data_file = get_live_file(session, file_id_of(object_id))
-    if access_id != ACCESS_ID:
+    file_id = file_id_of(object_id)
+    if access_id != ACCESS_ID:  # the object's own 404 or 410 first, if it has one
+        data_file = get_live_file(session, file_id)
         raise NotFound(
             f"DRS object {data_file.id} has no access method {access_id[:100]!r}.",
             details={"access_ids": [ACCESS_ID]},
         )
-    return _issue(session, actor, data_file.id, ctx)
+    return _issue(session, actor, file_id, ctx)  # which reads the file with its access
 
 
 def describe_objects(

@@ -28,6 +28,7 @@ from datasets.catalogue.models import DataFile, Tier
 from datasets.catalogue.queries import get_live_file
 from datasets.downloads.signed_urls import (
     UrlLifetime,
+    download_gate,
     require_access,
     require_store_up,
     url_principal,
@@ -104,7 +105,8 @@ def issue_ticket(
         )
     basis = "open"
     if data_file.tier != Tier.OPEN:
-        basis = require_access(session, actor, data_file, ctx.now, ctx.passport_dataset_ids)
+        gate = download_gate(session, actor, data_file.id, ctx.now)
+        basis = require_access(session, actor, gate, ctx.now, ctx.passport_dataset_ids)
     require_store_up(ctx.health, data_file)
     indexed = indexed_file(data_file, ctx.storage, ctx.cache)
     with reading(data_file.id):

@@ -102,19 +102,65 @@ def test_login_keeps_the_token_in_a_file_only_the_user_can_read_and_never_prints
     assert not stored.exists()
 
 
-def test_list_shows_every_file_or_one_datasets_with_sizes_and_checksums(client: Client) -> None:
+def test_list_shows_human_sizes_and_which_files_you_may_download(client: Client) -> None:
     client.login("researcher")
     everything = client.run("list")
     assert everything.returncode == 0, everything.stderr
     rows = [line.split("\t") for line in everything.stdout.splitlines()]
-    assert rows[0] == ["id", "dataset", "name", "tier", "size", "sha256"]
+    assert rows[0] == ["id", "dataset", "name", "tier", "size", "sha256", "you_may_download"]
     expected = client.files("controlled") + client.files("open")
     assert sorted(int(r[0]) for r in rows[1:]) == sorted(f.id for f in expected)
     one = client.run("list", "--dataset", CONSENT_GROUP_ACCESSION)
     listed = {r.split("\t")[2]: r.split("\t") for r in one.stdout.splitlines()[1:]}
     for data_file in client.files("controlled"):
-        assert listed[data_file.name][4:] == [str(data_file.size), data_file.sha256]
+        assert listed[data_file.name][4:] == [
+            client_main.human_size(data_file.size), data_file.sha256, "no"]
+    assert all(r[6] == "yes" for r in rows[1:] if r[3] == "open")
+    # What to do next, with a link one can open.
+    base = client.live.base_url
+    assert f"{CONSENT_GROUP_ACCESSION}: you hold no access" in one.stderr
+    assert f"{base}/requests/new?dataset=" in one.stderr
+    grant_with_agreement(client)
+    now = client.run("list", "--dataset", CONSENT_GROUP_ACCESSION)
+    assert {r.split("\t")[6] for r in now.stdout.splitlines()[1:]} == {"yes"}
+    assert now.stderr == ""
     assert client.run("list", "--dataset", "phs999").returncode == 1
+
+
+def test_human_sizes_read_like_the_dataset_page() -> None:
+    assert [client_main.human_size(n) for n in (0, 999, 1000, 441_891, 1_500_000, 2 * 10**12)
+            ] == ["0 B", "999 B", "1.0 kB", "441.9 kB", "1.5 MB", "2.0 TB"]
+
+
+def test_the_dataset_pages_manifest_downloads_every_file_with_the_command_it_shows(
+    client: Client,
+) -> None:
+    grant_with_agreement(client)
+    client.login("researcher")
+    base = client.live.base_url
+    dataset_id = client.files("controlled")[0].dataset_id
+    page = requests.get(f"{base}/datasets/{dataset_id}", timeout=10).text
+    command = page.split("<pre><code>", 1)[1].split("</code></pre>", 1)[0].splitlines()[1]
+    manifest = requests.get(f"{base}/api/v1/datasets/{dataset_id}/manifest", timeout=10)
+    name = command.split("--manifest ", 1)[1].split()[0]
+    (client.downloads / name).write_bytes(manifest.content)
+    done = client.run(*command.split()[1:])  # the page's own command, word for word
+    assert done.returncode == 0, done.stderr
+    target = client.downloads / CONSENT_GROUP_ACCESSION
+    for data_file in client.files("controlled"):
+        assert sha256(target / data_file.name) == data_file.sha256
+    assert done.stdout.count("SHA-256 verified") == len(client.files("controlled"))
+
+
+def test_an_agreement_still_to_accept_is_named_with_an_absolute_link(client: Client) -> None:
+    give_grant(client.live.app, client.live.clock.now(), "researcher")
+    client.login("researcher")
+    data_file = client.files("controlled")[0]
+    refused = client.run("download", str(data_file.id))
+    assert refused.returncode == 1
+    link = f"{client.live.base_url}/datasets/{data_file.dataset_id}/agreement"
+    assert f"before downloading: {link} " in refused.stderr
+    assert f"POST {client.live.base_url}/api/v1/datasets/" in refused.stderr
 
 
 def test_parallel_download_of_a_manifest_verifies_every_file(client: Client) -> None:

@@ -166,10 +166,15 @@ def test_the_open_results_visitor_finds_a_gene_without_signing_in(
     tissue_name = tissue.inner_text()
     click_and_load(page, tissue)
     expect(page.get_by_role("heading", level=1)).to_contain_text(tissue_name)
-    page.get_by_label("Gene or variant").fill("ALB")
+    # A partial name lists the genes it may mean; the well-known one has its eQTLs.
+    page.get_by_label("Gene or variant").fill("AL")
     click_and_load(page, page.get_by_role("button", name="Search"))
+    suggestions = page.locator("section.gene-suggestions")
+    expect(suggestions.get_by_role("heading")).to_have_text("Genes matching “AL”")
+    click_and_load(page, suggestions.get_by_role("link", name="ALB", exact=True))
     expect(page.get_by_role("heading", level=1)).to_contain_text("ALB")
     expect(page.get_by_role("img", name="Median TPM of ALB in each tissue")).to_be_visible()
+    expect(page.locator("#eqtls tbody tr")).not_to_have_count(0)
 
     # The open dataset downloads with no sign-in; the controlled one asks for it.
     go(page, "/datasets/2")
