@@ -44,7 +44,7 @@ CLIENT_ID = "custodian"
 CLIENT_SECRET = "the-client-secret-the-provider-registered-for-us"
 FLASK = str(Path(sys.executable).with_name("flask"))
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
-START_SECONDS = 60
+START_SECONDS = 180  # gunicorn workers build the app: a minute on a loaded machine
 AUDIT_KEY = "audit-signing.pem"  # under the site's secrets/
 # What the provider's `institution` claim says: free text, naming no institution record, as
 # many providers send (so the email domain places people).
@@ -162,7 +162,7 @@ def _service_environment(
                   for name in ("SECRET_KEY", "DATA_KEY")}
     files = {}
     for name, generator in generating.items():
-        key, _ = generator.communicate(timeout=60)
+        key, _ = generator.communicate(timeout=180)  # a loaded machine: tens of seconds
         assert generator.returncode == 0 and len(key.strip()) >= 32, name
         files[f"CUSTODIAN_{name}_FILE"] = _secret_file(secrets, name, key)
     files["CUSTODIAN_OIDC_CLIENT_SECRET_FILE"] = _secret_file(secrets, "client", CLIENT_SECRET)
