@@ -19,7 +19,7 @@ from flask import (
     request,
     session,
 )
-from marshmallow import Schema, ValidationError
+from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
 from access import committees, people, roles
@@ -42,7 +42,7 @@ from core.errors import InvalidInput, NotFound
 from core.schemas import first_problem
 from core.scopes import DEFAULT_SCOPES, SCOPE_MEANINGS
 from core.web.confirmation import Confirmation, confirmation_page, is_confirmed
-from core.web.forms import chosen_id, done_or_flash
+from core.web.forms import chosen_id, done_or_flash, load_or_flash
 from core.web.request_scope import clock, db_session
 
 pages = Blueprint("access", __name__, template_folder="templates")
@@ -68,7 +68,7 @@ def admin_committees() -> str:
 
 @pages.post("/admin/committees")
 def admin_create_committee() -> Response:
-    data = _load_or_flash(CommitteeIn(), _committee_form(request.form))
+    data = load_or_flash(CommitteeIn(), _committee_form(request.form))
     if data is not None:
         created = committees.create_committee(
             db_session(), current_actor(), now=clock().now(), **data
@@ -93,7 +93,7 @@ def admin_committee(committee_id: int) -> str:
 
 @pages.post("/admin/committees/<int:committee_id>")
 def admin_update_committee(committee_id: int) -> Response:
-    data = _load_or_flash(CommitteeUpdateIn(), _committee_form(request.form))
+    data = load_or_flash(CommitteeUpdateIn(), _committee_form(request.form))
     if data is not None:
         committees.update_committee(
             db_session(), current_actor(), committee_id, changes=data, now=clock().now()
@@ -105,7 +105,7 @@ def admin_update_committee(committee_id: int) -> Response:
 @pages.post("/admin/committees/<int:committee_id>/members")
 def admin_set_member(committee_id: int) -> Response:
     user_id = request.form.get("user_id", "")
-    data = _load_or_flash(
+    data = load_or_flash(
         MemberIn(),
         {
             "user_id": int(user_id) if user_id.isdigit() else user_id,
@@ -175,7 +175,7 @@ def admin_invite_user() -> Response:
     are given on this page afterwards, as to anyone)."""
     form = request.form
     committee_id = form.get("committee_id", "")
-    data = _load_or_flash(
+    data = load_or_flash(
         InvitationIn(),
         {
             "email": form.get("email", "").strip(),
@@ -223,7 +223,7 @@ def admin_withdraw_invitation(user_id: int) -> Response:
 
 @pages.post("/admin/users/<int:user_id>/roles")
 def admin_assign_role(user_id: int) -> Response:
-    data = _load_or_flash(
+    data = load_or_flash(
         RoleIn(),
         {"role": request.form.get("role", ""),
          "institution_id": chosen_id(request.form.get("institution_id"))},
@@ -253,15 +253,6 @@ def _committee_form(form: Any) -> dict[str, Any]:
     if days:
         data["default_approval_days"] = int(days) if days.isdigit() else days
     return data
-
-
-def _load_or_flash(schema: Schema, data: dict[str, Any]) -> dict[str, Any] | None:
-    try:
-        loaded: dict[str, Any] = schema.load(data)
-    except ValidationError as exc:
-        flash(f"Not done: {first_problem(exc.messages)}", "error")
-        return None
-    return loaded
 
 
 # Each rendering of the create form carries an id of its own; a form sent again (a reload

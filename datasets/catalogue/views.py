@@ -10,7 +10,6 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request
-from marshmallow import Schema, ValidationError
 from werkzeug.wrappers import Response
 
 from access.committees import list_committees
@@ -19,8 +18,8 @@ from access.identity.current_actor import current_actor
 from access.roles import require_admin
 from config import Settings
 from core.errors import Conflict, InvalidInput
-from core.schemas import first_problem
 from core.web.confirmation import Confirmation, confirmation_page, is_confirmed
+from core.web.forms import load_or_flash
 from core.web.request_scope import clock, db_session, rollback_if_open
 from datasets.agreements.versions import agreement_status
 from datasets.catalogue import editing, stored_objects
@@ -90,7 +89,7 @@ def admin_catalogue() -> str:
 @pages.post("/admin/studies")
 def admin_create_study() -> Response:
     require_admin(current_actor(), "study_create")  # before the form is read
-    data = _load_or_flash(StudyIn(), _text(request.form, "accession", "title", "description"))
+    data = load_or_flash(StudyIn(), _text(request.form, "accession", "title", "description"))
     if (
         data is not None
         and _done(
@@ -105,7 +104,7 @@ def admin_create_study() -> Response:
 @pages.post("/admin/studies/<int:study_id>")
 def admin_update_study(study_id: int) -> Response:
     require_admin(current_actor(), "study_update")  # before the form is read
-    changes = _load_or_flash(StudyUpdateIn(), _text(request.form, "title", "description"))
+    changes = load_or_flash(StudyUpdateIn(), _text(request.form, "title", "description"))
     if (
         changes is not None
         and _done(
@@ -148,7 +147,7 @@ def admin_import_manifest() -> Response:
 @pages.post("/admin/datasets")
 def admin_create_dataset() -> Response:
     require_admin(current_actor(), "dataset_create")  # before the form is read
-    data = _load_or_flash(DatasetIn(), _dataset_form(request.form))
+    data = load_or_flash(DatasetIn(), _dataset_form(request.form))
     made = None
     if data is not None:
         made = _done(
@@ -170,7 +169,7 @@ def admin_dataset(dataset_id: int) -> str:
 @pages.post("/admin/datasets/<int:dataset_id>")
 def admin_update_dataset(dataset_id: int) -> Response:
     require_admin(current_actor(), "dataset_update")  # before the form is read
-    changes = _load_or_flash(DatasetUpdateIn(), _dataset_form(request.form))
+    changes = load_or_flash(DatasetUpdateIn(), _dataset_form(request.form))
     if (
         changes is not None
         and _done(
@@ -191,7 +190,7 @@ def admin_register_file(dataset_id: int) -> Response:
     form.update(_optional(request.form, "index_key", "index_sha256"))
     size = request.form.get("size", "")
     form["size"] = int(size) if size.isdigit() else size
-    data = _load_or_flash(FileIn(), {name: value for name, value in form.items() if value != ""})
+    data = load_or_flash(FileIn(), {name: value for name, value in form.items() if value != ""})
     if data is not None:
         dataset = get_dataset(db_session(), dataset_id)
         made = _done(
@@ -217,7 +216,7 @@ def admin_register_prefix(dataset_id: int) -> Response | str:
     form = _text(request.form, "prefix", "description")
     form.update(_optional(request.form, "kind"))
     form["dry_run"] = request.form.get("dry_run") == "on"
-    data = _load_or_flash(PrefixIn(), form)
+    data = load_or_flash(PrefixIn(), form)
     plan = None
     if data is not None:
         plan = _done(
@@ -243,7 +242,7 @@ def admin_register_prefix(dataset_id: int) -> Response | str:
 @pages.post("/admin/files/<int:file_id>")
 def admin_update_file(file_id: int) -> Response:
     require_admin(current_actor(), "file_update")  # before the form is read
-    changes = _load_or_flash(FileUpdateIn(), _text(request.form, "description"))
+    changes = load_or_flash(FileUpdateIn(), _text(request.form, "description"))
     found = None
     if changes is not None:
         found = _done(
@@ -327,15 +326,6 @@ def _first_detail(details: Mapping[str, Any]) -> str:
         key, message = next(iter(problems.items()))
         return f"({field}: {key}: {message})"
     return f"({field}: {problems})"
-
-
-def _load_or_flash(schema: Schema, data: dict[str, Any]) -> dict[str, Any] | None:
-    try:
-        loaded: dict[str, Any] = schema.load(data)
-    except ValidationError as exc:
-        flash(f"Not done: {first_problem(exc.messages)}", "error")
-        return None
-    return loaded
 
 
 def _text(form: Mapping[str, str], *names: str) -> dict[str, Any]:
