@@ -148,6 +148,7 @@ def test_readyz_names_the_database_down_and_the_audit_log_unknown_then_ready_aga
         "database": "ok",
         "storage": "ok",
         "audit": "ok",
+        "audit_sequencer": "ok",
     }
     cluster.stop()
     try:
@@ -155,7 +156,12 @@ def test_readyz_names_the_database_down_and_the_audit_log_unknown_then_ready_aga
         assert down.status_code == 503
         assert down.get_json() == {
             "status": "unavailable",
-            "checks": {"database": "unavailable", "storage": "ok", "audit": "unknown"},
+            "checks": {
+                "database": "unavailable",
+                "storage": "ok",
+                "audit": "unknown",
+                "audit_sequencer": "unknown",
+            },
         }
     finally:
         cluster.start()
@@ -163,5 +169,6 @@ def test_readyz_names_the_database_down_and_the_audit_log_unknown_then_ready_aga
     assert ready.status_code == 200
     assert ready.get_json() == {
         "status": "ready",
-        "checks": {"database": "ok", "storage": "ok", "audit": "ok"},
+        "checks": {"database": "ok", "storage": "ok", "audit": "ok", "audit_sequencer": "ok"},
+        "figures": {"audit_sequencer": {"oldest_seconds": 0.0, "unchained": 0}},
     }

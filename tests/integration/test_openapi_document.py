@@ -269,6 +269,24 @@ def test_live_answers_match_the_document(
     call("POST", "/api/v1/users", admin, {"email": "nope"}, 400)
     call("DELETE", f"/api/v1/users/{invited['id']}/invitation", admin, expected=204)
     call("DELETE", f"/api/v1/users/{invited['id']}/invitation", admin, expected=409)
+    institution = call(
+        "POST",
+        "/api/v1/institutions",
+        admin,
+        {"name": "Documented Institute", "email_domains": ["documented.example"]},
+        201,
+    )
+    call("POST", "/api/v1/institutions", admin, {"name": ""}, 400)
+    call("GET", "/api/v1/institutions", researcher)
+    call(
+        "PATCH",
+        f"/api/v1/institutions/{institution['id']}",
+        admin,
+        {"name": "Documented Institute of Genomics"},
+    )
+    call("PATCH", "/api/v1/institutions/424242", admin, {"name": "Nowhere"}, 404)
+    call("PATCH", f"/api/v1/users/{member_id}", admin, {"institution_id": institution["id"]})
+    call("PATCH", f"/api/v1/users/{member_id}", admin, {"institution_id": "one"}, 400)
     call(
         "POST",
         f"/api/v1/datasets/{dataset_id}/agreements",
