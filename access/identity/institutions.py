@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from access.identity.actor import Actor
 from access.identity.models import (
@@ -69,7 +69,9 @@ def domain_problem(value: str) -> str | None:
 
 
 def list_institutions(session: Session) -> list[Institution]:
-    return list(session.scalars(select(Institution).order_by(Institution.name)))
+    return list(session.scalars(
+        select(Institution).options(selectinload(Institution.domains)).order_by(Institution.name)
+    ))
 
 
 def get_institution(session: Session, institution_id: int) -> Institution:

@@ -61,8 +61,11 @@ class Institution(Base):
     ror_id: Mapped[str | None] = mapped_column(String(32), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
+    # Loaded when asked for, not with the institution: every request loads its user and so
+    # the user's institution, and only the institution pages and sign-in placement read
+    # the domains (list_institutions loads them for all at once).
     domains: Mapped[list[InstitutionDomain]] = relationship(
-        lazy="selectin", order_by="InstitutionDomain.domain", cascade="all, delete-orphan"
+        order_by="InstitutionDomain.domain", cascade="all, delete-orphan"
     )
 
     @property
