@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -140,7 +141,9 @@ def test_the_dataset_pages_manifest_downloads_every_file_with_the_command_it_sho
     base = client.live.base_url
     dataset_id = client.files("controlled")[0].dataset_id
     page = requests.get(f"{base}/datasets/{dataset_id}", timeout=10).text
-    command = page.split("<pre><code>", 1)[1].split("</code></pre>", 1)[0].splitlines()[1]
+    shown = re.search(r"<pre[^>]*><code>(.*?)</code></pre>", page, re.DOTALL)
+    assert shown is not None, "the dataset page shows no download commands"
+    command = shown.group(1).splitlines()[1]
     manifest = requests.get(f"{base}/api/v1/datasets/{dataset_id}/manifest", timeout=10)
     name = command.split("--manifest ", 1)[1].split()[0]
     (client.downloads / name).write_bytes(manifest.content)

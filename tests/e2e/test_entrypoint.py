@@ -100,7 +100,9 @@ def test_a_given_command_runs_after_the_check_and_no_command_serves(tmp_path: Pa
             except requests.RequestException:
                 time.sleep(0.2)
         assert ready.status_code == 200, ready.text
-        assert ready.json()["checks"] == {"database": "ok", "storage": "ok", "audit": "ok"}
+        assert ready.json()["checks"] == {
+            "database": "ok", "storage": "ok", "audit": "ok", "audit_sequencer": "ok"
+        }
     finally:
         served.terminate()
         served.wait(timeout=30)

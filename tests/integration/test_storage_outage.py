@@ -63,7 +63,9 @@ def test_store_down_fails_readyz_and_refuses_urls_with_503_after_the_access_chec
     store.stop()
     ready = client.get("/readyz")
     assert ready.status_code == 503
-    assert ready.get_json()["checks"] == {"database": "ok", "storage": "unavailable", "audit": "ok"}
+    assert ready.get_json()["checks"] == {
+        "database": "ok", "storage": "unavailable", "audit": "ok", "audit_sequencer": "ok"
+    }
 
     refused = client.get(url_path, headers=researcher)
     assert refused.status_code == 503

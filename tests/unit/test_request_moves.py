@@ -21,7 +21,7 @@ APPLICANT, COLLABORATOR, OFFICIAL, MEMBER = 1, 2, 3, 4
 
 def person(user_id: int, *roles: Role) -> Actor:
     user = User(id=user_id, issuer="https://idp.example", subject=str(user_id))
-    user.roles = [RoleAssignment(role=role.value, scope="") for role in roles]
+    user.roles = [RoleAssignment(role=role.value) for role in roles]
     return Actor(user=user)
 
 
