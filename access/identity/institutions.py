@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, literal, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from access.identity.actor import Actor
@@ -86,9 +87,16 @@ def find_institution(session: Session, named: str) -> Institution | None:
     ror = canonical_ror(named)
     return session.scalar(
         select(Institution).where(
-            (Institution.ror_id == ror) | (func.lower(Institution.name) == named.strip().lower())
+            (Institution.ror_id == ror) | _same_name(named.strip())
         )
     )
+
+
+def _same_name(name: str) -> ColumnElement[bool]:
+    """Names equal case aside, as the database folds case: folding one side in Python and
+    the other in SQL disagrees beyond ASCII (PostgreSQL's C collation leaves 'Í' as it is),
+    and a name the check let through then broke the unique index as a 500."""
+    return func.lower(Institution.name) == func.lower(literal(name))
 
 
 def ensure_institution(
@@ -122,8 +130,14 @@ def _add(
 ) -> Institution:
     institution = Institution(name=name, ror_id=ror_id, created_at=now)
     institution.domains = [InstitutionDomain(domain=d) for d in email_domains]
-    session.add(institution)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(institution)
+    except IntegrityError:  # another admin made the same one a moment ago
+        raise Conflict(
+            "An institution with this name, ROR id or email domain was just added; "
+            "reload the list.", details={"name": name},
+        ) from None
     record_event(
         session,
         actor.audit(),
@@ -196,7 +210,7 @@ def _require_free(
     others = select(Institution.id) if own_id is None else select(Institution.id).where(
         Institution.id != own_id)
     if name is not None and session.scalar(
-        others.where(func.lower(Institution.name) == name.lower())
+        others.where(_same_name(name))
     ) is not None:
         raise Conflict(f"An institution is already called {name!r}.", details={"name": name})
     if ror_id is not None and session.scalar(

@@ -132,6 +132,18 @@ def test_names_ror_ids_and_domains_belong_to_one_institution(demo: DemoInstance)
     assert again.status_code == 200, again.get_json()
 
 
+def test_a_name_beyond_ascii_given_twice_is_a_409_not_a_500(demo: DemoInstance) -> None:
+    """The fuzzer's case: PostgreSQL's C collation folds no case beyond ASCII, so a check
+    that folded one side in Python let the second 'Í' through to the unique index."""
+    client = admin(demo)
+    create(client, name="£¨Í")
+    before = event_count(demo)
+    again = client.post("/api/v1/institutions", headers=CSRF, json={"name": "£¨Í"})
+    assert again.status_code == 409, again.get_json()
+    assert again.get_json()["error"]["details"] == {"name": "£¨Í"}
+    assert event_count(demo) == before  # nothing written
+
+
 def test_only_admins_change_institutions_and_the_refusal_is_audited(demo: DemoInstance) -> None:
     researcher = signed_in_client(demo, "researcher")
     assert researcher.get("/api/v1/institutions").status_code == 200
