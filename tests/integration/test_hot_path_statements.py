@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, event, func, select
 
 from access.identity.models import User
 from access.models import Committee
@@ -21,6 +21,7 @@ from access.requests.models import AccessRequest
 from app import create_app
 from audit.log.actions import AuditAction
 from audit.log.append import AuditActor, record_event
+from audit.log.models import AuditEvent
 from datasets.catalogue.models import Dataset
 from tests import factories
 from tests.conftest import DemoInstance, issue_token
@@ -34,7 +35,7 @@ MOST = {
     "url issuance": 3,
     "file serving": 3,
     "drs access": 3,
-    "drs bulk access": 7,  # three objects: the token, then a file read and an insert each
+    "drs bulk access": 3,  # the token, the files with their access, the events' insert
     "catalogue": 19,
     "dataset page": 23,
     "request page": 30,
@@ -173,3 +174,48 @@ def test_hot_paths_and_their_batches_take_as_many_statements_with_twenty_times_t
     large = hot_paths(demo, app, dataset_id, files)
     assert large == small
     assert {name: own for name, (own, _) in small.items() if own > MOST[name]} == {}
+
+
+def test_drs_bulk_access_takes_as_many_statements_for_forty_files_as_for_four(
+    demo: DemoInstance, app: Flask
+) -> None:
+    """The bulk path reads every file with its grant and agreement in one query and queues
+    the events in one insert; a refusal among them is still decided, and audited, alone."""
+    grant_access(demo)
+    dataset_id, _ = controlled_files(demo)
+    now = demo.clock.now()
+    with demo.app.extensions["custodian.session_factory"].begin() as session:
+        dataset = session.get(Dataset, dataset_id)
+        assert dataset is not None and dataset.committee_id is not None
+        committee = session.get(Committee, dataset.committee_id)
+        assert committee is not None
+        files = [factories.catalogued_file(session, now, dataset).id for _ in range(40)]
+        elsewhere = factories.catalogued_file(
+            session, now, factories.controlled_dataset(session, now, committee)).id
+    client = app.test_client()
+    researcher = issue_token(demo, "researcher")
+
+    def bulk(ids: list[int]) -> Any:
+        body = {"bulk_object_access_ids": [
+            {"bulk_object_id": str(i), "bulk_access_ids": ["signed-url"]} for i in ids]}
+        answered = client.post(f"{DRS}/objects/access", headers=researcher, json=body)
+        assert answered.status_code == 200, answered.get_data(as_text=True)[:500]
+        return answered.get_json()
+
+    def events(action: str) -> int:
+        with demo.app.extensions["custodian.session_factory"]() as session:
+            return session.scalar(select(func.count()).select_from(AuditEvent)
+                                  .where(AuditEvent.action == action)) or 0
+
+    bulk([*files[:4], elsewhere])  # warm
+    answers: list[Any] = []
+    four = statements(app, lambda: answers.append(bulk([*files[:4], elsewhere])))
+    issued_before, refused_before = events("url:issue"), events("url:refuse")
+    forty = statements(app, lambda: answers.append(bulk([*files, elsewhere])))
+    # The refused file's own reads: is there a visa, which grant lapsed.
+    assert len(forty.own) == len(four.own) <= MOST["drs bulk access"] + 2
+    assert answers[1]["summary"] == {"requested": 41, "resolved": 40, "unresolved": 1}
+    assert answers[1]["unresolved_drs_objects"] == [
+        {"error_code": 403, "object_ids": [str(elsewhere)]}]
+    assert events("url:issue") == issued_before + 40
+    assert events("url:refuse") == refused_before + 1
