@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnExpressionArgument, Exists, exists, select
+from sqlalchemy import ColumnElement, ColumnExpressionArgument, Exists, exists, select
 from sqlalchemy.orm import Session
 
 from access.models import Grant
@@ -13,7 +13,9 @@ from audit.log.append import AuditActor, record_event
 
 
 def live_grant_exists(
-    user_id: int, dataset_id: int | ColumnExpressionArgument[int], now: datetime
+    user_id: int | ColumnElement[int],
+    dataset_id: int | ColumnExpressionArgument[int],
+    now: datetime | ColumnElement[datetime],
 ) -> Exists:
     """Whether the user holds a live grant on the dataset, as an expression: the download
     path asks it inside the query that reads the file (``dataset_id`` may be its column)."""

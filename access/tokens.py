@@ -8,7 +8,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Exists, exists, select
+from sqlalchemy import Exists, String, bindparam, exists, select
 from sqlalchemy.orm import Session, joinedload
 
 from access.identity.actor import Actor
@@ -16,6 +16,7 @@ from access.identity.models import User
 from access.models import ApiToken
 from audit.log.actions import AuditAction
 from audit.log.append import record_event
+from core.db import UTCDateTime
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, RefusalNote
 from core.scopes import ALL_SCOPES, DEFAULT_SCOPES, decode_scopes, encode_scopes
 
@@ -148,6 +149,20 @@ class LiveToken:
     scopes: frozenset[str]
 
 
+# Built once (the Bearer lookup runs on every API request): each request then skips
+# building the expression and its cache key and goes straight to the compiled SQL.
+_LIVE_TOKEN = (
+    select(User, ApiToken.id, ApiToken.scopes)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(
+        ApiToken.token_hash == bindparam("token_hash", type_=String),
+        ApiToken.revoked_at.is_(None),
+        ApiToken.expires_at > bindparam("now", type_=UTCDateTime()),
+    )
+    .options(joinedload(User.roles))  # the user's roles in the same query
+)
+
+
 def find_live_token(session: Session, token: str, now: datetime) -> LiveToken | None:
     """The user with their roles, token id and scopes of a live token, or None. One indexed
     lookup by hash (the hash comparison happens in the index, so timing reveals nothing
@@ -155,14 +170,7 @@ def find_live_token(session: Session, token: str, now: datetime) -> LiveToken | 
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None
     row = session.execute(
-        select(User, ApiToken.id, ApiToken.scopes)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(
-            ApiToken.token_hash == hash_token(token),
-            ApiToken.revoked_at.is_(None),
-            ApiToken.expires_at > now,
-        )
-        .options(joinedload(User.roles))  # the user's roles in the same query
+        _LIVE_TOKEN, {"token_hash": hash_token(token), "now": now}
     ).unique().first()
     return None if row is None else LiveToken(row[0], row[1], decode_scopes(row[2]))
 

@@ -11,7 +11,8 @@ from access.identity.current_actor import current_actor, limit_url_issuance
 from core.errors import DomainError
 from core.web.rate_limits import count_failure, refuse_if_blocked
 from core.web.request_scope import clock, db_session
-from datasets.downloads.signed_urls import issue_signed_url, open_signed_file
+from datasets.downloads.serving import open_signed_file
+from datasets.downloads.signed_urls import issue_signed_url
 from datasets.extensions import storage, store_health, url_lifetime
 from datasets.storage.local import LocalStorage
 
