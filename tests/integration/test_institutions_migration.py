@@ -48,7 +48,7 @@ def test_institution_texts_become_records_linked_by_id(engine_before: Engine) ->
     upgrade(engine_before)
     with engine_before.connect() as connection:
         names: dict[str, int] = dict(
-            connection.execute(text("SELECT name, id FROM institutions")).tuples().all())
+            connection.execute(text("SELECT name, id FROM institutions")).all())
         users = connection.execute(text(
             "SELECT id, institution_id, institution_source FROM users ORDER BY id")).all()
         roles = connection.execute(text(
