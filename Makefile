@@ -68,6 +68,7 @@ bench: $(VENV)/.installed system-packages tests/node/node_modules/.installed
 	$(BIN)/python -m benchmarks.audit_verify
 	$(BIN)/python -m benchmarks.htsget_tickets
 	$(BIN)/python -m benchmarks.soak
+	$(BIN)/python -m benchmarks.scale
 
 # Mutation testing of the security core (pyproject's [tool.mutmut]; README, "Mutation
 # testing"): not part of `make test`. By default the decisions themselves, as globs of

@@ -36,6 +36,8 @@ class AuditEvent(Base):
         Index("ix_audit_events_actor_subject_seq", "actor_subject", "seq"),
         Index("ix_audit_events_dataset_id_seq", "dataset_id", "seq"),
         Index("ix_audit_events_file_id_seq", "file_id", "seq"),
+        # A request page's history: the events of one target, in chain order.
+        Index("ix_audit_events_target_seq", "target_type", "target_id", "seq"),
         Index("ix_audit_events_user_action_time", "actor_user_id", "action", "occurred_at"),
         Index(
             "ix_audit_events_denied_user_time",

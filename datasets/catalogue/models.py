@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, UTCDateTime
@@ -67,8 +67,16 @@ class Dataset(Base):
         return [data_file for data_file in self.files if data_file.retired_at is not None]
 
 
+_LIVE = text("retired_at IS NULL")
+
+
 class DataFile(Base):
     __tablename__ = "data_files"
+    # The catalogue counts each dataset's live files from this index alone.
+    __table_args__ = (
+        Index("ix_data_files_live_dataset_id", "dataset_id", postgresql_where=_LIVE,
+              sqlite_where=_LIVE),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), index=True)

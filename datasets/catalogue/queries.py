@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload, selectinload
 
 from access.duo.match import DatasetTerms
 from access.ports import DatasetRef
@@ -16,11 +16,29 @@ from datasets.errors import FileRetired
 
 
 def list_studies(session: Session) -> list[Study]:
-    return list(session.scalars(select(Study).order_by(Study.accession)))
+    """Every study with its datasets, but not their files (loaded if asked for): pages of
+    the whole catalogue show counts (``live_file_counts``), not a million files."""
+    return list(session.scalars(
+        select(Study).order_by(Study.accession)
+        .options(selectinload(Study.datasets).lazyload(Dataset.files))
+    ))
 
 
 def list_datasets(session: Session) -> list[Dataset]:
-    return list(session.scalars(select(Dataset).order_by(Dataset.id)))
+    return list(session.scalars(
+        select(Dataset).order_by(Dataset.id).options(lazyload(Dataset.files))
+    ))
+
+
+def live_file_counts(session: Session) -> dict[int, int]:
+    """Each dataset's live files, counted in the database (from ix_data_files_live_dataset_id);
+    a dataset without any is missing."""
+    rows = session.execute(
+        select(DataFile.dataset_id, func.count())
+        .where(DataFile.retired_at.is_(None))
+        .group_by(DataFile.dataset_id)
+    )
+    return {dataset_id: count for dataset_id, count in rows}
 
 
 def get_dataset(session: Session, dataset_id: int) -> Dataset:

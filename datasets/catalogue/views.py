@@ -26,7 +26,7 @@ from datasets.catalogue import editing, stored_objects
 from datasets.catalogue.download_manifest import drs_uri, manifest_filename
 from datasets.catalogue.manifest_import import import_manifest
 from datasets.catalogue.models import FileKind
-from datasets.catalogue.queries import get_dataset, get_file, list_studies
+from datasets.catalogue.queries import get_dataset, get_file, list_studies, live_file_counts
 from datasets.catalogue.schemas import (
     DatasetIn,
     DatasetUpdateIn,
@@ -45,7 +45,9 @@ pages = Blueprint("catalogue", __name__, template_folder="templates")
 
 @pages.get("/")
 def catalogue() -> str:
-    return render_template("catalogue/catalogue.html", studies=list_studies(db_session()))
+    session = db_session()
+    return render_template("catalogue/catalogue.html", studies=list_studies(session),
+                           file_counts=live_file_counts(session))
 
 
 @pages.get("/datasets/<int:dataset_id>")
@@ -82,6 +84,7 @@ def admin_catalogue() -> str:
     return render_template(
         "catalogue/admin_catalogue.html",
         studies=list_studies(session),
+        file_counts=live_file_counts(session),
         committees=list_committees(session),
     )
 
