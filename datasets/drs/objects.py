@@ -59,9 +59,16 @@ class DrsContext:
 
 def file_id_of(object_id: str) -> int:
     """DRS ids are strings; ours are the catalogue's positive integer file ids."""
-    if not object_id.isascii() or not object_id.isdigit() or not 0 < int(object_id) <= LARGEST_ID:
+    file_id = _as_file_id(object_id)
+    if file_id is None:
         raise NotFound(f"No DRS object {object_id[:100]!r}.")
-    return int(object_id)
+    return file_id
+
+
+def _as_file_id(object_id: str) -> int | None:
+    if object_id.isascii() and object_id.isdigit() and 0 < int(object_id) <= LARGEST_ID:
+        return int(object_id)
+    return None
 
 
 def describe_object(
@@ -250,7 +257,7 @@ def _authorizations(data_file: DataFile, ctx: DrsContext) -> dict[str, Any]:
 def _read_files(session: Session, object_ids: Sequence[str]) -> None:
     """All the files a bulk request names, in one query: each object's own lookup then
     finds its file in the session instead of asking the database again."""
-    ids = [int(i) for i in object_ids if i.isascii() and i.isdigit() and 0 < int(i) <= LARGEST_ID]
+    ids = [file_id for file_id in map(_as_file_id, object_ids) if file_id is not None]
     if ids:
         session.scalars(select(DataFile).where(DataFile.id.in_(ids))).all()
 

@@ -14,6 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, event, func, select
+from sqlalchemy.orm import Session
 
 from access.identity.models import User
 from access.models import Committee
@@ -91,16 +92,22 @@ def statements(app: Flask, call: Callable[[], Any]) -> Counted:
     return counted
 
 
+def governed_dataset(session: Session, dataset_id: int) -> tuple[Dataset, Committee]:
+    """The controlled dataset and the committee that governs it."""
+    dataset = session.get(Dataset, dataset_id)
+    assert dataset is not None and dataset.committee_id is not None
+    committee = session.get(Committee, dataset.committee_id)
+    assert committee is not None
+    return dataset, committee
+
+
 def grow(demo: DemoInstance, dataset_id: int, times: int) -> None:
     """More of everything the hot paths look through: files in the researcher's dataset,
     users holding grants on it, the researcher's own requests, other datasets in the
     catalogue, and audit events."""
     now = demo.clock.now()
     with demo.app.extensions["custodian.session_factory"].begin() as session:
-        dataset = session.get(Dataset, dataset_id)
-        assert dataset is not None and dataset.committee_id is not None
-        committee = session.get(Committee, dataset.committee_id)
-        assert committee is not None
+        dataset, committee = governed_dataset(session, dataset_id)
         researcher = session.scalars(select(User).where(User.subject == "researcher")).one()
         for _ in range(times):
             other = factories.controlled_dataset(session, now, committee)
@@ -185,10 +192,7 @@ def test_drs_bulk_access_takes_as_many_statements_for_forty_files_as_for_four(
     dataset_id, _ = controlled_files(demo)
     now = demo.clock.now()
     with demo.app.extensions["custodian.session_factory"].begin() as session:
-        dataset = session.get(Dataset, dataset_id)
-        assert dataset is not None and dataset.committee_id is not None
-        committee = session.get(Committee, dataset.committee_id)
-        assert committee is not None
+        dataset, committee = governed_dataset(session, dataset_id)
         files = [factories.catalogued_file(session, now, dataset).id for _ in range(40)]
         elsewhere = factories.catalogued_file(
             session, now, factories.controlled_dataset(session, now, committee)).id
