@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import DateTime, Row, Text, cast, select, true, type_coerce
 from sqlalchemy.orm import Session
 
-from audit.log.chain import STORED_FIELDS, contradicted_hash, doubtful_rows
+from audit.log.chain import STORED_FIELDS, checked_rows, contradicted_hash
 from audit.log.models import GENESIS_HASH, AuditEvent
 
 _EVENT_COLUMNS = AuditEvent.__table__.c
@@ -42,14 +42,26 @@ def verify_chain(session: Session, batch_size: int = 10_000) -> ChainReport:
     checked, prev_hash = 0, GENESIS_HASH
     with cyclic_gc_paused():
         for rows in stored_rows(session, batch_size):
-            for index in doubtful_rows(rows, checked + 1, prev_hash):
-                linked_to = rows[index - 1].hash if index else prev_hash
-                found = problem_of(rows[index], checked + index + 1, linked_to)
-                if found is not None:
-                    return ChainReport(False, checked + index, *found)
+            failed, _ = check_batch(rows, checked, prev_hash)
+            if failed is not None:
+                return failed
             checked += len(rows)
             prev_hash = rows[-1].hash
     return ChainReport(True, checked)
+
+
+def check_batch(rows: Sequence[Row[Any]], checked: int, prev_hash: str
+                ) -> tuple[ChainReport | None, list[bytes] | None]:
+    """The report of the first bad event of a batch that follows ``checked`` good events
+    ending in ``prev_hash``, or None; and, from the fast path, the batch's leaves as bytes
+    (``checked_rows``)."""
+    doubtful, leaves = checked_rows(rows, checked + 1, prev_hash)
+    for index in doubtful:
+        linked_to = rows[index - 1].hash if index else prev_hash
+        found = problem_of(rows[index], checked + index + 1, linked_to)
+        if found is not None:
+            return ChainReport(False, checked + index, *found), None
+    return None, leaves
 
 
 @contextmanager

@@ -195,40 +195,46 @@ def verify_checkpoints(
     Trusts the keys this log registered, and the configured one. That catches edits to
     the tables; it cannot catch someone who holds the signing key and rewrites everything,
     which is what offline verification against pinned keys and saved checkpoints is for.
+    ``flask audit verify`` makes these checks in the same pass as the chain's
+    (integrity/log_check.py); this one reads the leaf hashes alone.
     """
-    trusted = [signer.public_key, *(bytes.fromhex(key.public_key) for key in signing_keys(session))]
+    trusted = trusted_keys(session, signer)
     leaves = _leaf_hashes(session, batch_size)
     frontier = Frontier()
     checked = 0
     rows = session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size)).all()
     for row in rows:
-        try:
-            signed, _ = open_checkpoint(row.note, trusted)
-        except NoteError as exc:
-            return CheckpointReport(False, checked, f"checkpoint {row.tree_size}: {exc}")
-        if (signed.tree_size, signed.root_hash.hex()) != (row.tree_size, row.root_hash):
-            return CheckpointReport(
-                False,
-                checked,
-                f"checkpoint {row.tree_size}: its signed note names another tree size or root",
-            )
         for leaf in islice(leaves, row.tree_size - frontier.size):
             frontier.append(leaf)
-        if frontier.size != row.tree_size:
-            return CheckpointReport(
-                False,
-                checked,
-                f"checkpoint {row.tree_size} covers more "
-                f"events than the log holds ({frontier.size})",
-            )
-        if frontier.root() != signed.root_hash:
-            return CheckpointReport(
-                False,
-                checked,
-                f"checkpoint {row.tree_size}: the events no longer have the root it signed",
-            )
+        problem = checkpoint_problem(row, trusted, frontier)
+        if problem is not None:
+            return CheckpointReport(False, checked, problem)
         checked += 1
     return CheckpointReport(True, checked)
+
+
+def trusted_keys(session: Session, signer: CheckpointSigner) -> list[bytes]:
+    """The configured public key and every key this log registered."""
+    return [signer.public_key, *(bytes.fromhex(key.public_key) for key in signing_keys(session))]
+
+
+def checkpoint_problem(
+    row: AuditCheckpoint, trusted: Sequence[bytes], frontier: Frontier
+) -> str | None:
+    """What is wrong with a checkpoint, given the tree of the log's leaves up to its size
+    (or all of them, if the log holds fewer): its signature, then its size, then its root."""
+    try:
+        signed, _ = open_checkpoint(row.note, trusted)
+    except NoteError as exc:
+        return f"checkpoint {row.tree_size}: {exc}"
+    if (signed.tree_size, signed.root_hash.hex()) != (row.tree_size, row.root_hash):
+        return f"checkpoint {row.tree_size}: its signed note names another tree size or root"
+    if frontier.size != row.tree_size:
+        return (f"checkpoint {row.tree_size} covers more events than the log holds "
+                f"({frontier.size})")
+    if frontier.root() != signed.root_hash:
+        return f"checkpoint {row.tree_size}: the events no longer have the root it signed"
+    return None
 
 
 def _leaf_hashes(session: Session, batch_size: int) -> Iterator[bytes]:

@@ -11,8 +11,9 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from audit.extensions import checkpoint_signer, sequencer
-from audit.integrity.chain_check import cyclic_gc_paused, verify_chain
-from audit.integrity.checkpoints import checkpoint_at, request_checkpoint, verify_checkpoints
+from audit.integrity.chain_check import cyclic_gc_paused
+from audit.integrity.checkpoints import checkpoint_at, request_checkpoint
+from audit.integrity.log_check import verify_log
 from audit.integrity.log_export import CHAIN_WAIT_SECONDS, start_log_export, stream_log_export
 from audit.integrity.signed_note import public_key_pem
 from audit.log.actions import AuditAction, Outcome
@@ -32,8 +33,8 @@ def verify_command() -> None:
     max_lag = current_app.config["CUSTODIAN_SETTINGS"].audit_max_lag_seconds
     with session_factory()() as session:
         waiting = backlog(session, clock().now())
-        report = verify_chain(session)
-        checkpoints = verify_checkpoints(session, checkpoint_signer())
+        checked = verify_log(session, checkpoint_signer())  # both checks, one read of the log
+    report, checkpoints = checked.chain, checked.checkpoints
     behind = waiting.oldest_seconds > max_lag
     ok = report.ok and checkpoints.ok and not behind
     with session_factory()() as session:

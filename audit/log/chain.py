@@ -150,7 +150,13 @@ def linked_hashes(prevs: Iterable[str], encodings: Iterable[bytes]) -> list[str]
     return list(map(_HEXDIGEST, map(hashlib.sha256, map(bytes.__add__, prefixed, encodings))))
 
 
-_HEXDIGEST = methodcaller("hexdigest")
+def linked_digests(prevs: Iterable[str], encodings: Iterable[bytes]) -> list[bytes]:
+    """``linked_hashes`` as raw digests, for a caller that also needs them as bytes."""
+    prefixed = map(LEAF_PREFIX.__add__, map(bytes.fromhex, prevs))
+    return list(map(_DIGEST, map(hashlib.sha256, map(bytes.__add__, prefixed, encodings))))
+
+
+_HEXDIGEST, _DIGEST = methodcaller("hexdigest"), methodcaller("digest")
 
 
 def doubtful_rows(rows: Sequence[Sequence[Any]], first_seq: int, prev_hash: str) -> list[int]:
@@ -160,31 +166,41 @@ def doubtful_rows(rows: Sequence[Sequence[Any]], first_seq: int, prev_hash: str)
     format its stored hashes show. A lost bet only makes a row doubtful, never passes a bad
     one; the caller rechecks doubtful rows with ``event_hashes``, which decides.
     """
+    return checked_rows(rows, first_seq, prev_hash)[0]
+
+
+def checked_rows(rows: Sequence[Sequence[Any]], first_seq: int, prev_hash: str
+                 ) -> tuple[list[int], list[bytes] | None]:
+    """``doubtful_rows``, and the rows' Merkle leaves as raw bytes when the whole batch was
+    confirmed in one go (all LINKED, as the app writes): the digests just computed, equal to
+    the stored leaf hashes, so a caller growing the tree need not decode them again."""
     columns = stored_columns(rows)
     prevs, hashes, leaves = columns["prev_hash"], columns["hash"], columns["leaf_hash"]
     encoded = bet_encodings(columns)
     if encoded is None:  # a value of an unexpected type: let the caller judge
-        return list(range(len(rows)))
+        return list(range(len(rows))), None
     linked_to = [prev_hash, *hashes[:-1]]
     seqs = range(first_seq, first_seq + len(rows))
     in_place = list(columns["seq"]) == list(seqs) and list(prevs) == linked_to
     if in_place and hashes == leaves:  # all LINKED, as the app writes events since 2026-11-25
         try:
-            if linked_hashes(prevs, encoded) == list(hashes):
-                return []
+            digests = linked_digests(prevs, encoded)
         except (TypeError, ValueError):
-            return list(range(len(rows)))
+            return list(range(len(rows))), None
+        # Compared as hex, as stored: a hash spelt in capitals is a changed row.
+        if tuple(map(bytes.hex, digests)) == hashes:
+            return [], digests
     stated = list(zip(hashes, leaves, strict=True))
     try:
         computed = [encoding_hashes(prev, encoding, chain_format(*pair))
                     for prev, encoding, pair in zip(prevs, encoded, stated, strict=True)]
     except (TypeError, ValueError):
-        return list(range(len(rows)))
+        return list(range(len(rows))), None
     if in_place and computed == stated:
-        return []
+        return [], None
     return [i for i, row in enumerate(zip(columns["seq"], seqs, prevs, linked_to, computed,
                                           stated, strict=True))
-            if row[0] != row[1] or row[2] != row[3] or row[4] != row[5]]
+            if row[0] != row[1] or row[2] != row[3] or row[4] != row[5]], None
 
 
 Encoder = Callable[[Sequence[Any]], list[str]]
