@@ -10,8 +10,12 @@ checkpoint as it streams, holding only O(log n) hashes, however long the log.
 from __future__ import annotations
 
 import json
+from bisect import bisect_left
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Row, select
@@ -93,6 +97,8 @@ def stream_log_export(
 def export_lines(
     session: Session, tree_size: int, *, now: datetime, signer: CheckpointSigner
 ) -> Iterator[str]:
+    """The export's text in pieces of whole lines: the events' a batch at a time, joined,
+    since a string per event cost the writer and each generator on the way a step each."""
     yield _line(
         {
             "type": "header",
@@ -115,24 +121,32 @@ def export_lines(
                 "current": key.key_id == signer.key_id.hex(),
             }
         )
-    checkpoints = iter(
+    checkpoints = deque(
         session.scalars(
             select(AuditCheckpoint)
             .where(AuditCheckpoint.tree_size <= tree_size)
             .order_by(AuditCheckpoint.tree_size)
         ).all()
     )
-    upcoming = next(checkpoints, None)
     previous: AuditCheckpoint | None = None
-    for seq, line in _event_lines(session, tree_size):
-        yield line
-        while upcoming is not None and upcoming.tree_size == seq:
+    for seqs, lines in _event_lines(session, tree_size):
+        # Each checkpoint right after the event of its tree size, found in the batch's seqs
+        # (ascending) rather than by a test per event.
+        done = 0
+        while checkpoints and checkpoints[0].tree_size <= seqs[-1]:
+            at = bisect_left(seqs, checkpoints[0].tree_size)
+            if seqs[at] != checkpoints[0].tree_size:
+                break  # no event of its size (a cut log): it and those after it never follow one
+            yield "".join(lines[done:at + 1])
+            done, upcoming = at + 1, checkpoints.popleft()
             yield _line(_checkpoint_record(session, upcoming, previous))
-            previous, upcoming = upcoming, next(checkpoints, None)
+            previous = upcoming
+        if done < len(lines):
+            yield "".join(lines[done:])
 
 
-def _event_lines(session: Session, tree_size: int) -> Iterator[tuple[int, str]]:
-    """Each event's seq and line, in the layout the verifier reads fastest. A batch's
+def _event_lines(session: Session, tree_size: int) -> Iterator[tuple[Sequence[int], list[str]]]:
+    """Each batch's seqs and lines, in the layout the verifier reads fastest. A batch's
     encodings are built a column at a time (``bet_encodings``), as ``flask audit verify``
     builds them, and each is used only if it reproduces the event's stored hashes, as it does
     for every event the app wrote and nobody changed; any other event is encoded one by one
@@ -142,13 +156,13 @@ def _event_lines(session: Session, tree_size: int) -> Iterator[tuple[int, str]]:
         texts = bet_texts(columns)
         confirmed = None if texts is None else confirmed_batch_lines(columns, texts)
         if confirmed is not None:
-            yield from zip(columns["seq"], confirmed, strict=True)
+            yield columns["seq"], confirmed
             continue
         encodings: Sequence[bytes | None] = (
             [None] * len(rows) if texts is None else list(map(str.encode, texts))
         )
-        for row, encoding in zip(rows, encodings, strict=True):
-            yield row.seq, _confirmed_line(row, encoding) or event_line(stored_fields(row))
+        yield columns["seq"], [_confirmed_line(row, encoding) or event_line(stored_fields(row))
+                               for row, encoding in zip(rows, encodings, strict=True)]
 
 
 def confirmed_batch_lines(
@@ -156,17 +170,26 @@ def confirmed_batch_lines(
 ) -> list[str] | None:
     """The lines of a whole batch of LINKED events whose encodings all reproduce their stored
     hashes, built with no Python frame per event; None if any does not (each event is then
-    judged on its own, ``_confirmed_line``). A confirmed hash is a SHA-256 hex digest, so
-    only the links need the check that they are hashes."""
+    judged on its own, ``_confirmed_line``). A confirmed hash is a SHA-256 hex digest, and so
+    is a link equal to the hash before it: only the first link, or all of them when they do
+    not follow the hashes, need the check that they are hashes."""
     prevs, hashes, leaves = columns["prev_hash"], columns["hash"], columns["leaf_hash"]
     try:
-        if (hashes != leaves or not all(map(HEX_HASH.fullmatch, prevs))
-                or linked_hashes(prevs, map(str.encode, texts)) != list(hashes)):
+        if hashes != leaves or linked_hashes(prevs, map(str.encode, texts)) != list(hashes):
             return None
     except (TypeError, ValueError):
         return None
-    return [EVENT_HEAD % hashed + text[1:] + "\n"
-            for hashed, text in zip(zip(prevs, hashes, leaves, strict=True), texts, strict=True)]
+    links_follow = tuple(prevs[1:]) == tuple(hashes[:-1])
+    if not all(map(HEX_HASH.fullmatch, prevs[:1] if links_follow else prevs)):
+        return None
+    # EVENT_HEAD % (prev, hash, leaf) + text[1:] + newline, each step mapped in C.
+    return list(map("".join, zip(repeat(_OPENING), prevs, repeat(_AFTER_PREV), hashes,
+                                 repeat(_AFTER_HASH), leaves, repeat(_AFTER_LEAF),
+                                 map(_WITHOUT_BRACE, texts), repeat("\n"))))
+
+
+_OPENING, _AFTER_PREV, _AFTER_HASH, _AFTER_LEAF = EVENT_HEAD.split("%s")
+_WITHOUT_BRACE = itemgetter(slice(1, None))
 
 
 def _confirmed_line(row: Row[Any], encoding: bytes | None) -> str | None:
