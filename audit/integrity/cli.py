@@ -125,7 +125,7 @@ def export_command(path: Path) -> None:
     # As in verify: a million lines' rows alive a batch at a time set off full collections
     # that find nothing (benchmarks/README.md). Here only: a worker streaming the API's
     # export serves other requests meanwhile.
-    with path.open("w", encoding="utf-8") as out, cyclic_gc_paused():
+    with path.open("wb") as out, cyclic_gc_paused():
         out.writelines(
             stream_log_export(session_factory(), tree_size, now=now, signer=checkpoint_signer())
         )

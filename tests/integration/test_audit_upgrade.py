@@ -125,10 +125,8 @@ def test_it_grows_under_the_sequencer_and_exports_for_the_offline_verifier(
         chain = verify_chain(session)
         checkpoints = verify_checkpoints(session, SIGNER)
         export = tmp_path / "audit.jsonl"
-        export.write_text(
-            "".join(export_lines(session, tree_size, now=datetime.now(UTC), signer=SIGNER)),
-            encoding="utf-8",
-        )
+        export.write_bytes(
+            b"".join(export_lines(session, tree_size, now=datetime.now(UTC), signer=SIGNER)))
     assert len(alerts) == 1  # the previous revision's, still the only one this hour
     assert chain.ok and chain.events_checked == 21, chain.problem
     # 5, 10 and 15 from before; 20 every five; 21 asked for.

@@ -18,7 +18,6 @@ from audit.integrity.log_export import confirmed_batch_lines
 from audit.log.chain import (
     STORED_FIELDS,
     bet_encodings,
-    bet_texts,
     canonical_bytes,
     doubtful_rows,
     encoding_hashes,
@@ -85,10 +84,10 @@ def test_an_altered_event_in_a_batch_without_nulls_is_doubted() -> None:
 def test_a_batchs_export_lines_are_those_of_its_events_one_by_one() -> None:
     rows = [Row(row) for row in stored(full_field_sets())]
     columns = stored_columns(rows)
-    texts = bet_texts(columns)
-    assert texts is not None
-    assert confirmed_batch_lines(columns, texts) == [
-        event_line(stored_fields(row)) for row in rows]  # type: ignore[arg-type]
+    encodings = bet_encodings(columns)
+    assert encodings is not None
+    assert confirmed_batch_lines(columns, encodings) == [
+        event_line(stored_fields(row)).encode() for row in rows]  # type: ignore[arg-type]
 
 
 def test_a_batch_with_an_altered_event_is_not_laid_out_at_once() -> None:
@@ -96,6 +95,6 @@ def test_a_batch_with_an_altered_event_is_not_laid_out_at_once() -> None:
     for change in ({"ip": "192.0.2.8"}, {"prev_hash": "AB" * 32}, {"leaf_hash": "00" * 32}):
         batch = [*rows[:3], edited(rows[3], **change), *rows[4:]]
         columns = stored_columns(batch)
-        texts = bet_texts(columns)
-        assert texts is not None
-        assert confirmed_batch_lines(columns, texts) is None, change
+        encodings = bet_encodings(columns)
+        assert encodings is not None
+        assert confirmed_batch_lines(columns, encodings) is None, change
