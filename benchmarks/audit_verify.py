@@ -7,11 +7,13 @@ The events take the shapes the service writes and are hashed with the reference 
 check against the reference over a million varied events. Timed, one after another:
 
 - reading the rows ``verify_chain`` reads, and nothing else: the floor of the database path;
-- ``verify_chain``, what ``flask audit verify`` runs: every seq, link, chain and leaf hash;
+- ``verify_chain``: every seq, link, chain and leaf hash;
 - ``write_checkpoint``: a signed checkpoint over all of them from scratch, which builds
   the Merkle tree and stores its nodes;
 - ``verify_checkpoints``: read the leaf hashes back, rebuild the root, check the signature;
-- the export an auditor takes away (``flask audit export``), written to a file;
+- ``verify_log``, what ``flask audit verify`` runs: both checks in one pass over the events;
+- the export an auditor takes away (``flask audit export``), written to a file as the
+  command writes it;
 - ``python -m audit.verify`` on that file (``verify_export``), in this process: the chain,
   the Merkle tree and the checkpoint signature, once PostgreSQL has stopped, three times
   (``--rounds``), as this machine's speed drifts from one minute to the next.
@@ -36,6 +38,7 @@ from sqlalchemy import Engine, text
 
 from audit.integrity.chain_check import cyclic_gc_paused, stored_rows, verify_chain
 from audit.integrity.checkpoints import CheckpointSigner, verify_checkpoints, write_checkpoint
+from audit.integrity.log_check import verify_log
 from audit.integrity.log_export import export_lines
 from audit.integrity.offline_verifier import verify_export
 from audit.log.chain import HASHED_FIELDS, event_hashes
@@ -166,12 +169,16 @@ def in_the_database(count: int, export: Path) -> bytes:
             checked = timed("verify_checkpoints (rebuild the root)", count,
                             lambda: verify_checkpoints(session, signer))
         assert checked.ok and checked.checkpoints_checked == 1, checked
-        with factory() as session, cyclic_gc_paused():  # as the command does
+        with factory() as session:
+            both = timed("`flask audit verify` (`verify_log`: chain and checkpoints, one pass)",
+                         count, lambda: verify_log(session, signer, VERIFY_BATCH))
+        assert both.ok and both.chain.events_checked == count, both
+        assert both.checkpoints.checkpoints_checked == 1, both
+        # As the command writes it: a piece at a time to a binary file, the collector paused.
+        with factory() as session, export.open("wb") as out, cyclic_gc_paused():
             timed("export (`flask audit export`)", count,
-                  lambda: export.write_text("".join(export_lines(session, count,
-                                                                 now=datetime.now(UTC),
-                                                                 signer=signer)),
-                                            encoding="utf-8"))
+                  lambda: out.writelines(export_lines(session, count, now=datetime.now(UTC),
+                                                      signer=signer)))
         engine.dispose()
     return signer.public_key
 
