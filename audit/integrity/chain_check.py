@@ -1,8 +1,9 @@
 """Checking the stored chain: every seq, link, chain hash and Merkle leaf, a batch at a time.
 
-``flask audit verify`` runs this over the database; the offline verifier does the same
-over an export (integrity/offline_verifier.py). Events removed from the end leave a chain
-that still links: the signed checkpoints catch that (integrity/checkpoints.py).
+``flask audit verify`` runs this over the database, in the same pass as the checkpoints'
+check (integrity/log_check.py); the offline verifier does the same over an export
+(integrity/offline_verifier.py). Events removed from the end leave a chain that still
+links: the signed checkpoints catch that (integrity/checkpoints.py).
 """
 
 from __future__ import annotations
