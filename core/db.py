@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, exc
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -71,9 +69,12 @@ def make_engine(
         )
         event.listen(engine, "connect", _sqlite_on_connect)
         return engine
+    # pool_pre_ping tests each connection as it leaves the pool and replaces a dead one:
+    # a connection lost while idle (database restart, failover) is retried once, unseen.
     # hide_parameters: error messages (and so logs) never carry emails, hashes or details.
-    engine = create_engine(
+    return create_engine(
         url,
+        pool_pre_ping=True,
         hide_parameters=True,
         pool_size=pool_size,
         max_overflow=max_overflow,
@@ -81,37 +82,6 @@ def make_engine(
         pool_recycle=1800,
         json_serializer=canonical_json,
     )
-    event.listen(engine, "checkin", _note_checkin)
-    event.listen(engine, "checkout", _pinging_if_idle(engine.dialect))
-    return engine
-
-
-# A connection that sat in the pool for longer than this is tested before use and replaced
-# if dead: one lost while idle (database restart, failover) is retried, unseen. Pinging
-# every checkout (pool_pre_ping) would cost each request a round trip; a connection in
-# steady use was just proven alive, and one lost mid-use fails its statement, which
-# invalidates the whole pool, so the next checkout connects afresh either way.
-IDLE_PING_SECONDS = 1.0
-_CHECKED_IN = "custodian.checked_in"
-
-
-def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
-    record.info[_CHECKED_IN] = time.monotonic()
-
-
-def _pinging_if_idle(dialect: Dialect) -> Callable[[Any, Any, Any], None]:
-    def ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-        checked_in = record.info.get(_CHECKED_IN)
-        if checked_in is None or time.monotonic() - checked_in < IDLE_PING_SECONDS:
-            return  # new, or in steady use
-        try:
-            alive = dialect.do_ping(dbapi_connection)
-        except Exception as error:  # whatever the ping's failure, the connection is replaced
-            raise exc.DisconnectionError("an idle connection failed its ping") from error
-        if not alive:
-            raise exc.DisconnectionError("an idle connection failed its ping")
-
-    return ping_if_idle
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
