@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Exists, String, bindparam, exists, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, lazyload, load_only
 
 from access.identity.actor import Actor
-from access.identity.models import User
+from access.identity.models import RoleAssignment, User
 from access.models import ApiToken
 from audit.log.actions import AuditAction
 from audit.log.append import record_event
@@ -159,7 +159,17 @@ _LIVE_TOKEN = (
         ApiToken.revoked_at.is_(None),
         ApiToken.expires_at > bindparam("now", type_=UTCDateTime()),
     )
-    .options(joinedload(User.roles))  # the user's roles in the same query
+    # The user's roles in the same query, and of both only what every request reads (who,
+    # and which roles): each column costs the driver and the ORM on every API request,
+    # and the email would be decrypted on each. A route that reads more of the user (its
+    # email, its institution) loads it then, in the same session.
+    .options(
+        load_only(User.id, User.issuer, User.subject),
+        lazyload(User.institution),
+        joinedload(User.roles)
+        .load_only(RoleAssignment.role, RoleAssignment.institution_id)
+        .lazyload(RoleAssignment.institution),
+    )
 )
 
 

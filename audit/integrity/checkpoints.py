@@ -29,8 +29,8 @@ from audit.integrity.signed_note import (
     sign_note,
 )
 from audit.log.actions import AuditAction
-from audit.log.append import AuditActor, record_event
-from audit.log.models import AuditEvent, AuditQueueEntry
+from audit.log.append import AuditActor, QueuedEvent, record_event
+from audit.log.models import AuditEvent
 
 NODE_BATCH = 10_000
 
@@ -56,7 +56,7 @@ class CheckpointSigner:
         return cls(origin, private_key, every, public_key, key_id(origin, public_key))
 
 
-def request_checkpoint(session: Session, actor: AuditActor, now: datetime) -> AuditQueueEntry:
+def request_checkpoint(session: Session, actor: AuditActor, now: datetime) -> QueuedEvent:
     """Ask for a checkpoint: the sequencer signs one at the event recorded here, covering it
     (``asks_for_checkpoint``)."""
     return record_event(session, actor, AuditAction.AUDIT_CHECKPOINT, now=now)

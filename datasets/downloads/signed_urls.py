@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Integer, bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from access.grants import lapse_reason, lapsed_grant, live_grant_exists
 from access.identity.actor import Actor
@@ -75,6 +75,11 @@ _GATE_COLUMNS = select(
     DataFile,
     live_grant_exists(_USER_ID, DataFile.dataset_id, _NOW),
     pending_version_of(_USER_ID, DataFile.dataset_id),
+).options(
+    # Of the file, what deciding and signing read: a column costs the driver and the ORM
+    # on every URL. A caller that reads more of the file (sizes, checksums) loads it then.
+    load_only(DataFile.dataset_id, DataFile.name, DataFile.tier, DataFile.storage_key,
+              DataFile.retired_at)
 )
 _GATE = _GATE_COLUMNS.where(DataFile.id == bindparam("file_id", type_=Integer))
 _GATES = _GATE_COLUMNS.where(DataFile.id.in_(bindparam("file_ids", expanding=True)))
