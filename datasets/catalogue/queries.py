@@ -87,14 +87,15 @@ class CatalogueDirectory:
         rows = session.execute(_REF_COLUMNS.where(Dataset.accession.in_(list(accessions))))
         return {row.accession: DatasetRef(*row) for row in rows}
 
-    # Column order matches DatasetRef's fields.
     def data_use(self, session: Session, dataset_ids: Collection[int]) -> list[DatasetTerms]:
+        """The terms only: a dataset's files (1,000 each at full size) stay unloaded."""
         if not dataset_ids:
             return []
         return [
             DatasetTerms.of(dataset)
             for dataset in session.scalars(
                 select(Dataset).where(Dataset.id.in_(list(dataset_ids))).order_by(Dataset.id)
+                .options(lazyload(Dataset.files))
             )
         ]
 
@@ -126,4 +127,5 @@ class CatalogueDirectory:
         return [DatasetRef(*row) for row in rows]
 
 
+# Column order matches DatasetRef's fields.
 _REF_COLUMNS = select(Dataset.id, Dataset.accession, Dataset.name, Dataset.committee_id)
