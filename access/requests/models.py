@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -87,7 +88,11 @@ class RequestedDataset(Base):
     """One dataset of a request, with the committee that governed it when it was filed."""
 
     __tablename__ = "requested_datasets"
-    __table_args__ = (UniqueConstraint("request_id", "dataset_id"),)
+    __table_args__ = (
+        UniqueConstraint("request_id", "dataset_id"),
+        # The queues ask, of each request in review, whether a part is a given committee's.
+        Index("ix_requested_datasets_request_committee", "request_id", "committee_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("access_requests.id"), index=True)

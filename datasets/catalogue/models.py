@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, UTCDateTime
@@ -52,6 +52,10 @@ class Dataset(Base):
     duo_disease_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     use_limitation_text: Mapped[str] = mapped_column(Text, default="")
     committee_id: Mapped[int | None] = mapped_column(ForeignKey("committees.id"), index=True)
+    # Kept by triggers on data_files (revision 0021), whatever writes them; never set here.
+    # Read it with queries.live_file_counts: a loaded dataset's copy is not refreshed when
+    # files are registered or retired in the same session.
+    live_file_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
 
     study: Mapped[Study] = relationship(back_populates="datasets", lazy="joined")
     files: Mapped[list[DataFile]] = relationship(
@@ -67,16 +71,8 @@ class Dataset(Base):
         return [data_file for data_file in self.files if data_file.retired_at is not None]
 
 
-_LIVE = text("retired_at IS NULL")
-
-
 class DataFile(Base):
     __tablename__ = "data_files"
-    # The catalogue counts each dataset's live files from this index alone.
-    __table_args__ = (
-        Index("ix_data_files_live_dataset_id", "dataset_id", postgresql_where=_LIVE,
-              sqlite_where=_LIVE),
-    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), index=True)

@@ -31,13 +31,9 @@ def list_datasets(session: Session) -> list[Dataset]:
 
 
 def live_file_counts(session: Session) -> dict[int, int]:
-    """Each dataset's live files, counted in the database (from ix_data_files_live_dataset_id);
-    a dataset without any is missing."""
-    rows = session.execute(
-        select(DataFile.dataset_id, func.count())
-        .where(DataFile.retired_at.is_(None))
-        .group_by(DataFile.dataset_id)
-    )
+    """Each dataset's live files, as the database keeps them (revision 0021's triggers): one
+    row per dataset whatever the files, read afresh rather than from loaded datasets."""
+    rows = session.execute(select(Dataset.id, Dataset.live_file_count))
     return {dataset_id: count for dataset_id, count in rows}
 
 
@@ -91,14 +87,15 @@ class CatalogueDirectory:
         rows = session.execute(_REF_COLUMNS.where(Dataset.accession.in_(list(accessions))))
         return {row.accession: DatasetRef(*row) for row in rows}
 
-    # Column order matches DatasetRef's fields.
     def data_use(self, session: Session, dataset_ids: Collection[int]) -> list[DatasetTerms]:
+        """The terms only: a dataset's files (1,000 each at full size) stay unloaded."""
         if not dataset_ids:
             return []
         return [
             DatasetTerms.of(dataset)
             for dataset in session.scalars(
                 select(Dataset).where(Dataset.id.in_(list(dataset_ids))).order_by(Dataset.id)
+                .options(lazyload(Dataset.files))
             )
         ]
 
@@ -130,4 +127,5 @@ class CatalogueDirectory:
         return [DatasetRef(*row) for row in rows]
 
 
+# Column order matches DatasetRef's fields.
 _REF_COLUMNS = select(Dataset.id, Dataset.accession, Dataset.name, Dataset.committee_id)

@@ -223,3 +223,17 @@ def test_drs_bulk_access_takes_as_many_statements_for_forty_files_as_for_four(
         {"error_code": 403, "object_ids": [str(elsewhere)]}]
     assert events("url:issue") == issued_before + 40
     assert events("url:refuse") == refused_before + 1
+
+
+def test_a_request_page_reads_the_terms_of_its_datasets_but_not_their_files(
+    demo: DemoInstance, app: Flask
+) -> None:
+    """A dataset's files grow with the catalogue (1,000 each at full size); the data-use
+    match a reviewer sees needs only its terms."""
+    grant_access(demo)
+    with demo.app.extensions["custodian.session_factory"]() as session:
+        request_id = session.scalars(select(AccessRequest.id).order_by(AccessRequest.id)).first()
+    browser: FlaskClient = signed_in_client(demo, "dac-chair", app)
+    page = statements(app, lambda: browser.get(f"/requests/{request_id}"))
+    assert any("duo_codes" in s for s in page.own)  # the match was made
+    assert [s for s in page.own if "FROM data_files" in s] == []
