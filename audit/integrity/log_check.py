@@ -80,20 +80,27 @@ class _TreeCheck:
     def grow(self, rows: Sequence[Row[Any]], leaves: list[bytes] | None) -> None:
         """Add a batch's leaves, checking each checkpoint whose size they reach. ``leaves``
         are the chain check's digests when it confirmed the whole batch; else the stored
-        leaf hashes are decoded, as ``verify_checkpoints`` reads them."""
-        if leaves is None:
-            try:
-                leaves = [bytes.fromhex(row.leaf_hash) for row in rows]
-            except (TypeError, ValueError):  # a leaf that is no hash is in no signed tree
-                size = self.pending[0].tree_size
-                self.problem = f"checkpoint {size}: the events no longer have the root it signed"
-                return
+        leaf hashes are decoded, as ``verify_checkpoints`` reads them, and only as far as a
+        checkpoint still needs them."""
         done = 0
-        while self.waiting and done < len(leaves):
-            take = min(len(leaves) - done, self.pending[0].tree_size - self.frontier.size)
-            self.frontier.extend(leaves[done:done + take])
+        while self.waiting and done < len(rows):
+            size = self.pending[0].tree_size
+            if size <= self.frontier.size:  # no tree grows to it (a row of no real size)
+                self._judge()
+                continue
+            take = min(len(rows) - done, size - self.frontier.size)
+            if leaves is not None:
+                self.frontier.extend(leaves[done:done + take])
+            else:
+                try:
+                    self.frontier.extend(
+                        [bytes.fromhex(row.leaf_hash) for row in rows[done:done + take]])
+                except (TypeError, ValueError):  # a leaf that is no hash is in no signed tree
+                    self.problem = (f"checkpoint {size}: the events no longer have the "
+                                    "root it signed")
+                    return
             done += take
-            if self.frontier.size == self.pending[0].tree_size:
+            if self.frontier.size == size:
                 self._judge()
 
     def finish(self) -> CheckpointReport:

@@ -8,10 +8,16 @@ fall inside them and between them.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+import threading
+from collections.abc import Callable
+from functools import partial
+from typing import TypeVar
+
+import pytest
+from sqlalchemy import delete, insert, select, update
 
 from audit.integrity.chain_check import verify_chain
-from audit.integrity.checkpoints import verify_checkpoints
+from audit.integrity.checkpoints import CheckpointReport, CheckpointSigner, verify_checkpoints
 from audit.integrity.log_check import LogReport, verify_log
 from audit.integrity.models import AuditCheckpoint
 from audit.log.models import AuditEvent
@@ -21,6 +27,7 @@ from tests.integration.tampering import tamper_as_dba
 from tests.integration.test_audit_integrity import checkpoint, cli, demo_signer
 
 BATCH_SIZES = (1, 2, 3, 10_000)
+T = TypeVar("T")
 
 
 def one_pass_as_two(demo: DemoInstance) -> LogReport:
@@ -67,6 +74,23 @@ def test_a_leaf_hash_that_is_not_a_hash_is_reported_not_raised(demo: DemoInstanc
     assert report.checkpoints.problem == (
         f"checkpoint {size}: the events no longer have the root it signed")
     assert cli(demo, "audit", "verify")[0] == 1
+
+
+def test_a_bad_leaf_past_the_last_checkpoint_fails_the_chain_but_no_checkpoint(
+    demo: DemoInstance,
+) -> None:
+    """Leaves are decoded only as far as a checkpoint needs them: a bad one beyond the last
+    is the chain's finding, not the signed checkpoints'."""
+    size = checkpoint(demo)
+    assert cli(demo, "audit", "verify")[0] == 0  # its own event goes after the checkpoint
+    assert event_count(demo) > size
+    tamper_as_dba(demo, update(AuditEvent).where(AuditEvent.seq == size + 1)
+                  .values(leaf_hash="zz"))
+    with demo.app.extensions["custodian.session_factory"]() as session:
+        for batch_size in BATCH_SIZES:
+            report = verify_log(session, demo_signer(demo), batch_size)
+            assert report.chain.first_bad_seq == size + 1, batch_size
+            assert report.checkpoints.ok, (batch_size, report.checkpoints.problem)
 
 
 def test_checkpoints_are_still_checked_past_an_edited_event(demo: DemoInstance) -> None:
@@ -128,3 +152,58 @@ def test_a_cut_tail_fails_in_one_pass(demo: DemoInstance) -> None:
     code, output = cli(demo, "audit", "verify")
     assert code == 1
     assert f"checkpoint {last} covers more events than the log holds" in output
+
+
+@pytest.mark.parametrize("size", [-1, 0])
+def test_a_checkpoint_row_of_no_real_size_fails_verify_and_does_not_hang_it(
+    demo: DemoInstance, size: int
+) -> None:
+    """Rows put in audit_checkpoints by hand, with a size no tree of events has: growing the
+    tree towards a size below the one it has reached would never end, so each check reports
+    the row instead (in a thread, so that a regression fails the test rather than hangs it)."""
+    real = checkpoint(demo)
+    with demo.app.extensions["custodian.session_factory"]() as session:
+        stored = session.get(AuditCheckpoint, real)
+        assert stored is not None
+        copied = {"root_hash": stored.root_hash, "key_id": stored.key_id, "note": stored.note,
+                  "created_at": stored.created_at}
+    tamper_as_dba(demo, insert(AuditCheckpoint).values(tree_size=size, **copied))
+    expected = f"checkpoint {size}: no tree of events has that size"
+    signer = demo_signer(demo)
+    for batch_size in BATCH_SIZES:
+        one_pass, alone = _within(10, partial(_both_checks, demo, signer, batch_size))
+        assert one_pass.chain.ok
+        assert (one_pass.checkpoints.ok, one_pass.checkpoints.problem) == (False, expected)
+        assert one_pass.checkpoints == alone, batch_size
+    code, output = _within(30, lambda: cli(demo, "audit", "verify"))
+    assert code == 1
+    assert f"FAILED: {expected}" in output
+
+
+def _both_checks(
+    demo: DemoInstance, signer: CheckpointSigner, batch_size: int
+) -> tuple[LogReport, CheckpointReport]:
+    with demo.app.extensions["custodian.session_factory"]() as session:
+        return verify_log(session, signer, batch_size), verify_checkpoints(session, signer)
+
+
+def _within(seconds: float, call: Callable[[], T]) -> T:
+    """``call``'s answer, failing the test if it takes longer than ``seconds`` (the thread is
+    a daemon's, so a call that never ends does not keep the test run from ending)."""
+    answers: list[T] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            answers.append(call())
+        except BaseException as error:  # re-raised in the test's thread
+            errors.append(error)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        pytest.fail(f"still running after {seconds} s: it hangs")
+    if errors:
+        raise errors[0]
+    return answers[0]
