@@ -208,8 +208,7 @@ def verify_checkpoints(
             for leaf in islice(leaves, max(0, row.tree_size - frontier.size)):
                 frontier.append(leaf)
         except (TypeError, ValueError):  # a leaf that is no hash is in no signed tree
-            return CheckpointReport(False, checked, f"checkpoint {row.tree_size}: the events "
-                                                    "no longer have the root it signed")
+            return CheckpointReport(False, checked, root_lost(row.tree_size))
         problem = checkpoint_problem(row, trusted, frontier)
         if problem is not None:
             return CheckpointReport(False, checked, problem)
@@ -239,8 +238,14 @@ def checkpoint_problem(
         return (f"checkpoint {row.tree_size} covers more events than the log holds "
                 f"({frontier.size})")
     if frontier.root() != signed.root_hash:
-        return f"checkpoint {row.tree_size}: the events no longer have the root it signed"
+        return root_lost(row.tree_size)
     return None
+
+
+def root_lost(tree_size: int) -> str:
+    """The verdict on a checkpoint whose events, as stored now, are not the tree it signed
+    (a leaf changed, or one that is no hash at all)."""
+    return f"checkpoint {tree_size}: the events no longer have the root it signed"
 
 
 def _leaf_hashes(session: Session, batch_size: int) -> Iterator[bytes]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from audit.integrity.chain_check import problem_of, stored_fields, stored_rows
+from audit.integrity.chain_check import check_batch, stored_fields, stored_rows
 from audit.integrity.checkpoints import (
     BrokenLog,
     CheckpointSigner,
@@ -34,7 +34,7 @@ from audit.integrity.merkle import (
 )
 from audit.integrity.models import AuditCheckpoint
 from audit.integrity.signed_note import Checkpoint, NoteError, open_checkpoint
-from audit.log.chain import contradicted_hash, doubtful_rows
+from audit.log.chain import contradicted_hash
 from audit.log.models import GENESIS_HASH
 
 BATCH = 10_000
@@ -152,13 +152,12 @@ def _signed(checkpoint: AuditCheckpoint, trusted: list[bytes]) -> Checkpoint:
 def _extend(session: Session, frontier: Frontier, prev_hash: str, up_to: int) -> str:
     """Check events after the frontier through ``up_to``, growing the tree with them."""
     for rows in stored_rows(session, BATCH, up_to=up_to, after=frontier.size):
-        first = frontier.size + 1
-        for index in doubtful_rows(rows, first, prev_hash):  # the fast path, as verify_chain
-            linked_to = rows[index - 1].hash if index else prev_hash
-            found = problem_of(rows[index], first + index, linked_to)
-            if found is not None:
-                raise _Failed(found[1], found[0])
-        frontier.extend([bytes.fromhex(row.leaf_hash) for row in rows])
+        failed, leaves = check_batch(rows, frontier.size, prev_hash)  # as verify_chain
+        if failed is not None:
+            assert failed.problem is not None  # check_batch names what it finds
+            raise _Failed(failed.problem, failed.first_bad_seq)
+        frontier.extend(leaves if leaves is not None
+                        else [bytes.fromhex(row.leaf_hash) for row in rows])
         prev_hash = rows[-1].hash
     if frontier.size != up_to:
         raise _Failed(f"checkpoint {up_to} covers more events than the log holds "

@@ -25,6 +25,7 @@ from audit.integrity.checkpoints import (
     CheckpointReport,
     CheckpointSigner,
     checkpoint_problem,
+    root_lost,
     trusted_keys,
 )
 from audit.integrity.merkle import Frontier
@@ -96,8 +97,7 @@ class _TreeCheck:
                     self.frontier.extend(
                         [bytes.fromhex(row.leaf_hash) for row in rows[done:done + take]])
                 except (TypeError, ValueError):  # a leaf that is no hash is in no signed tree
-                    self.problem = (f"checkpoint {size}: the events no longer have the "
-                                    "root it signed")
+                    self.problem = root_lost(size)
                     return
             done += take
             if self.frontier.size == size:
