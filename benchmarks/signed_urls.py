@@ -59,8 +59,8 @@ class Serving:
 # 2 sync workers, as the issue measured; and the shipped deploy/gunicorn.conf.py's own
 # defaults on this machine (2 workers per core, 4 threads each), with --as-shipped.
 AS_MEASURED = Serving("2 sync workers (--workers 2 --threads 1)", 2, ("--threads", "1"))
-AS_SHIPPED = Serving(f"as shipped ({2 * (os.cpu_count() or 1)} workers x 4 threads)",
-                     2 * (os.cpu_count() or 1), ())
+_SHIPPED_WORKERS = 2 * (os.cpu_count() or 1)  # deploy/gunicorn.conf.py's WEB_CONCURRENCY default
+AS_SHIPPED = Serving(f"as shipped ({_SHIPPED_WORKERS} workers x 4 threads)", _SHIPPED_WORKERS, ())
 BULK = 1000
 BULK_TIMES = 5
 TARGET_RATIO, TARGET_P50_MS, TARGET_BULK_S, TARGET_LAG_S, TARGET_RSS = 0.30, 3.0, 1.0, 1.0, 0.10
