@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from access.identity.actor import Actor
 from access.identity.models import User
@@ -48,6 +50,19 @@ def controlled_files(demo: DemoInstance) -> tuple[int, list[int]]:
         return dataset.id, files
 
 
+def file_and_endorse(session: Session, username: str, dataset_id: int, now: datetime) -> int:
+    """File and submit a request of ``username``'s on the dataset and have the signing
+    official endorse it, in the caller's transaction: it waits for the committee."""
+    applicant = session.scalars(select(User).where(User.subject == username)).one()
+    official = session.scalars(select(User).where(User.subject == "signing-official")).one()
+    filed = create_request(session, Actor(user=applicant), title="Ageing eQTLs",
+                           research_use_statement=STATEMENT, dataset_ids=[dataset_id],
+                           directory=CatalogueDirectory(), now=now)
+    submit_request(session, Actor(user=applicant), filed.id, now)
+    endorse_request(session, Actor(user=official), filed.id, now=now)
+    return filed.id
+
+
 def grant_access(demo: DemoInstance, username: str = "researcher", days: int = 30) -> int:
     """File, submit, endorse (signing official) and approve (chair) a request through the use
     cases; returns the dataset id."""
@@ -55,15 +70,9 @@ def grant_access(demo: DemoInstance, username: str = "researcher", days: int = 3
     factory = demo.app.extensions["custodian.session_factory"]
     now = demo.clock.now()
     with demo.app.app_context(), factory.begin() as session:
-        applicant = session.scalars(select(User).where(User.subject == username)).one()
         chair = session.scalars(select(User).where(User.subject == "dac-chair")).one()
-        official = session.scalars(select(User).where(User.subject == "signing-official")).one()
-        filed = create_request(session, Actor(user=applicant), title="Ageing eQTLs",
-                               research_use_statement=STATEMENT, dataset_ids=[dataset_id],
-                               directory=CatalogueDirectory(), now=now)
-        submit_request(session, Actor(user=applicant), filed.id, now)
-        endorse_request(session, Actor(user=official), filed.id, now=now)
-        approve_request(session, Actor(user=chair), filed.id, reason="GRU fits.", days=days,
+        filed = file_and_endorse(session, username, dataset_id, now)
+        approve_request(session, Actor(user=chair), filed, reason="GRU fits.", days=days,
                         now=now)
     accept_as(demo, username, dataset_id)
     return dataset_id

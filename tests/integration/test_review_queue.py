@@ -11,14 +11,9 @@ from sqlalchemy import Engine, event, select
 
 from access.identity.actor import Actor
 from access.identity.models import User
-from access.requests.applicant import submit_request
-from access.requests.endorsement import endorse_request
-from access.requests.filing import create_request
 from access.requests.review import review_queue
-from datasets.catalogue.queries import CatalogueDirectory
 from tests.conftest import DemoInstance
-from tests.integration.audit_support import controlled_files
-from tests.integration.workflow_support import STATEMENT
+from tests.integration.audit_support import controlled_files, file_and_endorse
 
 ONLY_POSTGRESQL = pytest.mark.parametrize("database_backend", ["postgresql"], indirect=True)
 
@@ -27,16 +22,8 @@ def endorsed_request(demo: DemoInstance) -> int:
     """A request of the researcher's on the demo's controlled dataset, waiting for its
     committee."""
     dataset_id, _ = controlled_files(demo)
-    now = demo.clock.now()
     with demo.app.app_context(), demo.app.extensions["custodian.session_factory"].begin() as s:
-        applicant, official = (s.scalars(select(User).where(User.subject == who)).one()
-                               for who in ("researcher", "signing-official"))
-        filed = create_request(s, Actor(user=applicant), title="Ageing eQTLs",
-                               research_use_statement=STATEMENT, dataset_ids=[dataset_id],
-                               directory=CatalogueDirectory(), now=now)
-        submit_request(s, Actor(user=applicant), filed.id, now)
-        endorse_request(s, Actor(user=official), filed.id, now=now)
-        return filed.id
+        return file_and_endorse(s, "researcher", dataset_id, demo.clock.now())
 
 
 def queue_of(demo: DemoInstance, subject: str) -> list[int]:
@@ -89,4 +76,3 @@ def test_postgresql_never_reads_the_requests_in_review_for_someone_on_no_committ
     assert "never executed" in requests_scan(outsider), outsider
     member = plan_of_queue(demo, "dac-member")
     assert "never executed" not in requests_scan(member), member
-
