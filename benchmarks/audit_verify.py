@@ -13,31 +13,36 @@ check against the reference over a million varied events. Timed, one after anoth
 - ``verify_checkpoints``: read the leaf hashes back, rebuild the root, check the signature;
 - ``verify_log``, what ``flask audit verify`` runs: both checks in one pass over the events;
 - the export an auditor takes away (``flask audit export``), written to a file as the
-  command writes it;
+  command writes it: in one process, then with its events encoded in the processes the
+  command starts by default (one per core, up to four), and the two files compared;
 - ``python -m audit.verify`` on that file (``verify_export``), in this process: the chain,
   the Merkle tree and the checkpoint signature, once PostgreSQL has stopped, three times
   (``--rounds``), as this machine's speed drifts from one minute to the next.
 
-Rates are per second of wall time and per second of this process's CPU time: the
-database serves from the other core, the checking runs on one.
+Rates are per second of wall time and per second of CPU time, this process's and its
+workers': the database serves from the other core, the checking runs on one (the
+export's workers excepted).
 """
 
 from __future__ import annotations
 
 import argparse
+import filecmp
 import os
 import random
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from audit.integrity.chain_check import cyclic_gc_paused, stored_rows, verify_chain
 from audit.integrity.checkpoints import CheckpointSigner, verify_checkpoints, write_checkpoint
+from audit.integrity.export_processes import default_export_processes, event_batches_in_processes
 from audit.integrity.log_check import verify_log
 from audit.integrity.log_export import export_lines
 from audit.integrity.offline_verifier import verify_export
@@ -116,10 +121,16 @@ def load(engine: Engine, count: int) -> None:
         transaction.execute(text("ANALYZE audit_events"))
 
 
+def cpu_seconds() -> float:
+    """This process's CPU time and its finished children's (the export's workers)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
 def timed(label: str, events: int, work: Callable[[], T]) -> T:
-    wall, cpu = time.perf_counter(), time.process_time()
+    wall, cpu = time.perf_counter(), cpu_seconds()
     result = work()
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
     print(f"| {label} | {wall:.1f} s | {events / wall:,.0f}/s | {events / cpu:,.0f}/s |",
           flush=True)
     return result
@@ -151,7 +162,7 @@ def in_the_database(count: int, export: Path) -> bytes:
         started = time.perf_counter()
         load(engine, count)
         print(f"{count:,} events made and loaded in {time.perf_counter() - started:.0f} s\n")
-        print("| step | time | events/s (wall) | events/s (this process's CPU) |")
+        print("| step | time | events/s (wall) | events/s (CPU, with the export's workers) |")
         print("| --- | ---: | ---: | ---: |")
         factory = make_session_factory(engine)
         signer = CheckpointSigner.from_seed(os.urandom(32), origin="bench.example.org/audit",
@@ -174,13 +185,26 @@ def in_the_database(count: int, export: Path) -> bytes:
                          count, lambda: verify_log(session, signer, VERIFY_BATCH))
         assert both.ok and both.chain.events_checked == count, both
         assert both.checkpoints.checkpoints_checked == 1, both
-        # As the command writes it: a piece at a time to a binary file, the collector paused.
-        with factory() as session, export.open("wb") as out, cyclic_gc_paused():
-            timed("export (`flask audit export`)", count,
-                  lambda: out.writelines(export_lines(session, count, now=datetime.now(UTC),
-                                                      signer=signer)))
+        now, processes = datetime.now(UTC), default_export_processes("postgresql")
+        url = engine.url.render_as_string(hide_password=False)
+        in_processes = export.with_suffix(".processes.jsonl")
+        timed("export (`flask audit export`), one process", count,
+              lambda: write_export(factory, export, count, now, signer))
+        timed(f"export, {processes} processes (the command's default here)", count,
+              lambda: write_export(factory, in_processes, count, now, signer,
+                                   event_batches_in_processes(url, count, processes)))
+        assert filecmp.cmp(export, in_processes, shallow=False), "the exports differ"
+        in_processes.unlink()
         engine.dispose()
     return signer.public_key
+
+
+def write_export(factory: sessionmaker[Session], path: Path, count: int, now: datetime,
+                 signer: CheckpointSigner,
+                 batches: Iterable[tuple[Sequence[int], list[bytes]]] | None = None) -> None:
+    """As the command writes it: a piece at a time to a binary file, the collector paused."""
+    with factory() as session, path.open("wb") as out, cyclic_gc_paused():
+        out.writelines(export_lines(session, count, now=now, signer=signer, batches=batches))
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ from tests.html_forms import form_with_field
 from tests.ports import HeldPort, held, wsgi_server
 
 DATABASE_BACKENDS = ["sqlite", "postgresql"]
+# A test that needs what only PostgreSQL has (its locks, plans, roles): run on it alone.
+ONLY_POSTGRESQL = pytest.mark.parametrize("database_backend", ["postgresql"], indirect=True)
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from bisect import bisect_left
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from itertools import repeat
 from operator import itemgetter
@@ -22,7 +22,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit.integrity.chain_check import stored_fields, stored_rows
-from audit.integrity.checkpoints import CheckpointSigner, fetch_nodes, signing_keys
+from audit.integrity.checkpoints import BrokenLog, CheckpointSigner, fetch_nodes, signing_keys
 from audit.integrity.export_format import (
     EVENT_HEAD,
     FORMAT,
@@ -32,7 +32,7 @@ from audit.integrity.export_format import (
     event_line,
     laid_out_line,
 )
-from audit.integrity.merkle import consistency_proof, nodes_needed
+from audit.integrity.merkle import NodeKey, consistency_proof, nodes_needed
 from audit.integrity.models import AuditCheckpoint
 from audit.integrity.signed_note import public_key_pem, verifier_key
 from audit.log.actions import AuditAction
@@ -50,6 +50,7 @@ from audit.log.sequencing import Sequencer
 from core.errors import Unavailable
 
 BATCH = 5000
+PROOFS_READ_TOGETHER = 64
 CHAIN_WAIT_SECONDS = 10.0  # several times the sequencer's lag under load (benchmarks/)
 
 
@@ -95,13 +96,24 @@ def stream_log_export(
 
 
 def export_lines(
-    session: Session, tree_size: int, *, now: datetime, signer: CheckpointSigner
+    session: Session,
+    tree_size: int,
+    *,
+    now: datetime,
+    signer: CheckpointSigner,
+    batches: Iterable[tuple[Sequence[int], list[bytes]]] | None = None,
 ) -> Iterator[bytes]:
     """The export (UTF-8) in pieces of whole lines: the events' a batch at a time, joined,
     since a piece per event cost the writer and each generator on the way a step each. In
     bytes, since the events' encodings are bytes already: laying out lines as text and
     encoding them again was a quarter of the export's time (non-ASCII details make the
-    text wide, and widening and encoding it are slow)."""
+    text wide, and widening and encoding it are slow).
+
+    ``batches`` are the events' lines if already being made elsewhere (in processes of
+    their own: integrity/export_processes.py); by default, ``event_batches`` in ``session``.
+    """
+    if batches is None:
+        batches = event_batches(session, tree_size)
     yield _line(
         {
             "type": "header",
@@ -124,15 +136,13 @@ def export_lines(
                 "current": key.key_id == signer.key_id.hex(),
             }
         )
-    checkpoints = deque(
-        session.scalars(
-            select(AuditCheckpoint)
-            .where(AuditCheckpoint.tree_size <= tree_size)
-            .order_by(AuditCheckpoint.tree_size)
-        ).all()
-    )
-    previous: AuditCheckpoint | None = None
-    for seqs, lines in _event_lines(session, tree_size):
+    listed = session.scalars(
+        select(AuditCheckpoint)
+        .where(AuditCheckpoint.tree_size <= tree_size)
+        .order_by(AuditCheckpoint.tree_size)
+    ).all()
+    checkpoints, records = deque(listed), _checkpoint_records(session, listed)
+    for seqs, lines in batches:
         # Each checkpoint right after the event of its tree size, found in the batch's seqs
         # (ascending) rather than by a test per event.
         done = 0
@@ -141,21 +151,22 @@ def export_lines(
             if seqs[at] != checkpoints[0].tree_size:
                 break  # no event of its size (a cut log): it and those after it never follow one
             yield b"".join(lines[done:at + 1])
-            done, upcoming = at + 1, checkpoints.popleft()
-            yield _line(_checkpoint_record(session, upcoming, previous))
-            previous = upcoming
+            done = at + 1
+            checkpoints.popleft()
+            yield _line(next(records))
         if done < len(lines):
             yield b"".join(lines[done:])
 
 
-def _event_lines(session: Session, tree_size: int
-                 ) -> Iterator[tuple[Sequence[int], list[bytes]]]:
-    """Each batch's seqs and lines, in the layout the verifier reads fastest. A batch's
+def event_batches(session: Session, tree_size: int, after: int = 0
+                  ) -> Iterator[tuple[Sequence[int], list[bytes]]]:
+    """Each batch's seqs and lines, of the events after seq ``after`` up to ``tree_size``,
+    in the layout the verifier reads fastest. A batch's
     encodings are built a column at a time (``bet_encodings``), as ``flask audit verify``
     builds them, and each is used only if it reproduces the event's stored hashes, as it does
     for every event the app wrote and nobody changed; any other event is encoded one by one
     from its parsed fields (``event_line``), so the verifier sees it as it is stored."""
-    for rows in stored_rows(session, BATCH, up_to=tree_size):
+    for rows in stored_rows(session, BATCH, up_to=tree_size, after=after):
         columns = stored_columns(rows)
         encoded = bet_encodings(columns)
         confirmed = None if encoded is None else confirmed_batch_lines(columns, encoded)
@@ -206,10 +217,41 @@ def _confirmed_line(row: Row[Any], encoding: bytes | None) -> str | None:
     return laid_out_line(hashes, encoding)
 
 
+def _checkpoint_records(
+    session: Session, checkpoints: Sequence[AuditCheckpoint]
+) -> Iterator[dict[str, Any]]:
+    """The checkpoints' records, in order, each with the proof that it extends the one before
+    it. The tree nodes of PROOFS_READ_TOGETHER proofs are read in one query: a query each
+    was a round trip per checkpoint (a thousand in a million events checkpointed every
+    1,000), which the export waited for while its encoding processes ran ahead."""
+    for start in range(0, len(checkpoints), PROOFS_READ_TOGETHER):
+        pairs = [(checkpoints[index - 1] if index else None, checkpoints[index])
+                 for index in range(start, min(start + PROOFS_READ_TOGETHER, len(checkpoints)))]
+        wanted = set().union(*(_proof_nodes(previous, checkpoint)
+                               for previous, checkpoint in pairs if previous is not None))
+        try:
+            nodes: Mapping[NodeKey, bytes] | None = fetch_nodes(session, wanted)
+        except BrokenLog:
+            # Proved one at a time then, so the export stops at the first checkpoint whose
+            # proof cannot be made, as it always has.
+            nodes = None
+        for previous, checkpoint in pairs:
+            yield _checkpoint_record(session, checkpoint, previous, nodes)
+
+
+def _proof_nodes(previous: AuditCheckpoint, checkpoint: AuditCheckpoint) -> set[NodeKey]:
+    old, new = previous.tree_size, checkpoint.tree_size
+    return nodes_needed(lambda node: consistency_proof(old, new, node))
+
+
 def _checkpoint_record(
-    session: Session, checkpoint: AuditCheckpoint, previous: AuditCheckpoint | None
+    session: Session,
+    checkpoint: AuditCheckpoint,
+    previous: AuditCheckpoint | None,
+    nodes: Mapping[NodeKey, bytes] | None = None,
 ) -> dict[str, Any]:
-    """The checkpoint, with the proof that it extends the one before it (if any)."""
+    """The checkpoint, with the proof that it extends the one before it (if any), from
+    ``nodes`` if read already."""
     record: dict[str, Any] = {
         "type": "checkpoint",
         "tree_size": checkpoint.tree_size,
@@ -219,8 +261,10 @@ def _checkpoint_record(
     }
     if previous is not None:
         old, new = previous.tree_size, checkpoint.tree_size
-        nodes = fetch_nodes(session, nodes_needed(lambda node: consistency_proof(old, new, node)))
-        proof = consistency_proof(old, new, lambda level, position: nodes[(level, position)])
+        if nodes is None:
+            nodes = fetch_nodes(session, _proof_nodes(previous, checkpoint))
+        found = nodes
+        proof = consistency_proof(old, new, lambda level, position: found[(level, position)])
         record["consistency"] = {"from": old, "proof": [digest.hex() for digest in proof]}
     return record
 

@@ -11,9 +11,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from app import create_app
-from tests.conftest import DemoInstance, issue_token
+from tests.conftest import ONLY_POSTGRESQL, DemoInstance, issue_token
 
-ONLY_POSTGRESQL = pytest.mark.parametrize("database_backend", ["postgresql"], indirect=True)
 AUDIT_TABLES = ("audit_events", "audit_checkpoints", "audit_signing_keys", "audit_merkle_nodes")
 
 

@@ -36,7 +36,7 @@ from audit.log.chain import LINKED, SEPARATE, canonical_bytes, chain_format, eve
 from audit.log.models import GENESIS_HASH, AuditEvent
 from core.db import make_engine, make_session_factory
 from core.migrations import upgrade
-from tests.conftest import DemoInstance, issue_token
+from tests.conftest import ONLY_POSTGRESQL, DemoInstance, issue_token
 from tests.integration.audit_support import event_count
 from tests.integration.tampering import tamper_as_dba
 from tests.integration.test_api_bad_input import assert_error_shape
@@ -124,7 +124,6 @@ def test_the_database_refuses_to_change_or_remove_audit_rows(
 
 
 # SQLite has no TRUNCATE, and roles and grants are PostgreSQL's: these run there only.
-ONLY_POSTGRESQL = pytest.mark.parametrize("database_backend", ["postgresql"], indirect=True)
 
 
 @ONLY_POSTGRESQL

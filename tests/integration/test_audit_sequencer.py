@@ -23,12 +23,10 @@ from audit.log.models import AuditEvent, AuditQueueEntry
 from audit.log.sequencer import CHAIN_LOCK_KEY
 from core.db import make_session_factory
 from core.metrics import exposition
-from tests.conftest import DemoInstance, issue_token
+from tests.conftest import ONLY_POSTGRESQL, DemoInstance, issue_token
 from tests.integration.audit_support import event_count
 from tests.integration.test_api_bad_input import assert_error_shape
 from tests.sequencing import seq_of
-
-ONLY_POSTGRESQL = pytest.mark.parametrize("database_backend", ["postgresql"], indirect=True)
 
 
 def bare_factory(demo: DemoInstance) -> sessionmaker[Session]:

@@ -6,16 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine, event, select
 
 from access.identity.actor import Actor
 from access.identity.models import User
 from access.requests.review import review_queue
-from tests.conftest import DemoInstance
+from tests.conftest import ONLY_POSTGRESQL, DemoInstance
 from tests.integration.audit_support import controlled_files, file_and_endorse
-
-ONLY_POSTGRESQL = pytest.mark.parametrize("database_backend", ["postgresql"], indirect=True)
 
 
 def endorsed_request(demo: DemoInstance) -> int:
