@@ -186,13 +186,12 @@ def in_the_database(count: int, export: Path) -> bytes:
         assert both.ok and both.chain.events_checked == count, both
         assert both.checkpoints.checkpoints_checked == 1, both
         now, processes = datetime.now(UTC), default_export_processes("postgresql")
-        url = engine.url.render_as_string(hide_password=False)
         in_processes = export.with_suffix(".processes.jsonl")
         timed("export (`flask audit export`), one process", count,
               lambda: write_export(factory, export, count, now, signer))
         timed(f"export, {processes} processes (the command's default here)", count,
               lambda: write_export(factory, in_processes, count, now, signer,
-                                   event_batches_in_processes(url, count, processes)))
+                                   event_batches_in_processes(engine, count, processes)))
         assert filecmp.cmp(export, in_processes, shallow=False), "the exports differ"
         in_processes.unlink()
         engine.dispose()

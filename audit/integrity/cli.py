@@ -134,8 +134,7 @@ def export_command(path: Path, processes: int | None) -> None:
         processes = default_export_processes(engine.dialect.name)
     batches = None
     if processes > 1:
-        database_url = engine.url.render_as_string(hide_password=False)
-        batches = event_batches_in_processes(database_url, tree_size, processes)
+        batches = event_batches_in_processes(engine, tree_size, processes)
     # As in verify: a million lines' rows alive a batch at a time set off full collections
     # that find nothing (benchmarks/README.md). Here only: a worker streaming the API's
     # export serves other requests meanwhile.

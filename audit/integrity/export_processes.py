@@ -33,10 +33,11 @@ _worker_engine: Engine | None = None  # a worker's own, opened by _open_database
 
 
 def event_batches_in_processes(
-    database_url: str, tree_size: int, processes: int
+    engine: Engine, tree_size: int, processes: int
 ) -> Iterator[tuple[Sequence[int], list[bytes]]]:
     """``event_batches`` of the events up to ``tree_size``, read and encoded by
-    ``processes`` spawned workers, yielded in seq order."""
+    ``processes`` spawned workers on ``engine``'s database, yielded in seq order."""
+    database_url = engine.url.render_as_string(hide_password=False)  # to the workers only
     ranges = ((after, min(after + BATCH, tree_size)) for after in range(0, tree_size, BATCH))
     context = multiprocessing.get_context("spawn")
     with context.Pool(processes, initializer=_open_database, initargs=(database_url,)) as pool:

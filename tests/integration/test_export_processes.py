@@ -62,8 +62,8 @@ def exported(demo: DemoInstance, tree_size: int, signer: CheckpointSigner,
 
 def in_processes(demo: DemoInstance, tree_size: int, processes: int
                  ) -> Iterable[tuple[Sequence[int], list[bytes]]]:
-    url = demo.app.extensions["custodian.engine"].url.render_as_string(hide_password=False)
-    return event_batches_in_processes(url, tree_size, processes)
+    return event_batches_in_processes(demo.app.extensions["custodian.engine"], tree_size,
+                                      processes)
 
 
 @pytest.fixture
