@@ -70,7 +70,7 @@ def authenticated_by_token() -> bool:
     CSRF asks this before the token is otherwise read: only then is the cookie not what acts.
     """
     _authenticate_bearer()
-    return "bearer_user" in g
+    return "bearer_principal" in g
 
 
 def _authenticate_bearer() -> None:
@@ -99,7 +99,8 @@ def _authenticate_bearer() -> None:
                 {"path": request.path[:200], "reason": reason},
             ),
         )
-    g.bearer_user, g.bearer_token_id, g.bearer_scopes = found.user, found.token_id, found.scopes
+    g.bearer_principal, g.bearer_token_id, g.bearer_scopes = (
+        found.principal, found.token_id, found.scopes)
 
 
 def _check_token_scope() -> None:
@@ -108,7 +109,7 @@ def _check_token_scope() -> None:
     A route with no declaration accepts no token: new routes are closed to tokens until
     someone decides which scope they need.
     """
-    if "bearer_user" not in g or request.routing_exception is not None:
+    if "bearer_principal" not in g or request.routing_exception is not None:
         return
     operation = operation_of(current_app.view_functions.get(request.endpoint or ""))
     if operation is None:
@@ -143,18 +144,23 @@ def current_actor() -> Actor:
         user_agent=request.user_agent.string or None,
         request_id=current_request_id(),
     )
-    if "bearer_user" in g:
-        return Actor(
-            user=g.bearer_user, origin=origin, token_id=g.bearer_token_id, scopes=g.bearer_scopes
-        )
+    if "bearer_principal" in g:
+        return Actor(origin=origin, token_id=g.bearer_token_id, scopes=g.bearer_scopes,
+                     principal=g.bearer_principal, load_user=_load_bearer_user)
     user = current_user if current_user.is_authenticated else None
     return Actor(user=user, origin=origin)
 
 
+def _load_bearer_user(user_id: int) -> User | None:
+    """The whole user behind a token, for the use cases that read more than its principal:
+    in the request's session, so it is loaded once however many actors ask."""
+    return db_session().get(User, user_id)
+
+
 def limit_url_issuance() -> None:
     """Signed URLs are counted per person (or per address when anonymous), wherever asked."""
-    user = current_actor().user
-    enforce("urls", f"user:{user.id}" if user is not None else None)
+    user_id = current_actor().user_id
+    enforce("urls", f"user:{user_id}" if user_id is not None else None)
 
 
 def record_refused(note: RefusalNote) -> None:
@@ -175,6 +181,6 @@ def record_refused(note: RefusalNote) -> None:
 def audit_reader() -> AuditReader:
     """The audit package cannot see users: it is told who reads, by their global roles."""
     actor = current_actor()
-    user = actor.require_user()
-    roles = frozenset(a.role for a in user.roles if a.institution_id is None)
-    return reader_for(user.id, roles, actor.audit(), path=request.path)
+    principal = actor.require_principal()
+    roles = frozenset(held.role for held in principal.roles if held.institution_id is None)
+    return reader_for(principal.id, roles, actor.audit(), path=request.path)

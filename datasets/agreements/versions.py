@@ -105,7 +105,7 @@ def _publish(session: Session, actor: Actor, dataset: Dataset, text: str, now: d
     agreement = DataUseAgreement(
         dataset_id=dataset.id, version=(previous.version + 1) if previous else 1, text=text,
         sha256=text_sha256(text), created_at=now,
-        created_by_id=actor.user.id if actor.user else None,
+        created_by_id=actor.user_id,
     )
     session.add(agreement)
     session.flush()
@@ -121,8 +121,8 @@ def agreement_status(session: Session, actor: Actor, dataset_id: int) -> Agreeme
         raise NotFound(f"No dataset {dataset_id}.")
     agreement = current_agreement(session, dataset_id)
     acceptance = None
-    if agreement is not None and actor.user is not None:
-        acceptance = _acceptance(session, agreement.id, actor.user.id)
+    if agreement is not None and actor.user_id is not None:
+        acceptance = _acceptance(session, agreement.id, actor.user_id)
     return AgreementStatus(agreement, acceptance)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
+from typing import Protocol, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, lazyload, selectinload
@@ -57,7 +59,22 @@ def get_live_file(session: Session, file_id: int) -> DataFile:
     return live_file(session.get(DataFile, file_id), file_id)
 
 
-def live_file(data_file: DataFile | None, file_id: int) -> DataFile:
+class CatalogueEntry(Protocol):
+    """What says whether a file may still be served: an ORM DataFile, or a plain record
+    of it that a hot path read as a row (datasets/downloads/signed_urls.py)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def dataset_id(self) -> int: ...
+    @property
+    def retired_at(self) -> datetime | None: ...
+
+
+EntryT = TypeVar("EntryT", bound=CatalogueEntry)
+
+
+def live_file(data_file: EntryT | None, file_id: int) -> EntryT:
     """``get_live_file``'s verdict on a file read by a query of the caller's own."""
     if data_file is None:
         raise NotFound(f"No file {file_id}.")

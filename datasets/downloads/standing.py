@@ -32,12 +32,13 @@ def download_standing(session: Session, actor: Actor, dataset: Dataset, now: dat
                       ) -> Standing:
     if all(data_file.tier == Tier.OPEN for data_file in dataset.live_files):
         return Standing(True, "open", None)
-    if actor.user is None:
+    user_id = actor.user_id
+    if user_id is None:
         return Standing(False, "sign_in", f"/auth/login?next=/datasets/{dataset.id}")
-    if has_live_grant(session, actor.user.id, dataset.id, now):
-        if pending_agreement_version(session, actor.user.id, dataset.id) is not None:
+    if has_live_grant(session, user_id, dataset.id, now):
+        if pending_agreement_version(session, user_id, dataset.id) is not None:
             return Standing(False, "accept_agreement", agreement_page(dataset.id))
         return Standing(True, "grant", None)
-    if has_live_passport_grant(session, actor.user.id, dataset.id, now):
+    if has_live_passport_grant(session, user_id, dataset.id, now):
         return Standing(True, "visa", None)
     return Standing(False, "no_grant", f"/requests/new?dataset={dataset.id}")

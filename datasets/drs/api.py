@@ -57,7 +57,7 @@ def _rate_limit() -> None:
 def _csrf_for_sessions() -> None:
     """DRS clients POST without any session (anonymously or with a token) and need no CSRF
     token; a browser session still does, so no other site can spend it."""
-    if request.method == "POST" and "bearer_user" not in g and current_user.is_authenticated:
+    if request.method == "POST" and "bearer_principal" not in g and current_user.is_authenticated:
         require_csrf_token()
 
 

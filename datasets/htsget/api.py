@@ -58,7 +58,7 @@ def error_shape(status: int, code: str, message: str, details: Mapping[str, Any]
 @api.before_request
 def _csrf_for_sessions() -> None:
     """As for DRS: clients POST with a token and need no CSRF token; a browser session does."""
-    if request.method == "POST" and "bearer_user" not in g and current_user.is_authenticated:
+    if request.method == "POST" and "bearer_principal" not in g and current_user.is_authenticated:
         require_csrf_token()
 
 

@@ -117,7 +117,7 @@ def tally_of(session: Session, actor: Actor, request: AccessRequest, votes: list
     )
     applicants = {request.applicant_id} | {c.user_id for c in request.collaborators}
     counts = Counter(v.vote for v in votes)
-    reader = actor.user.id if actor.user else None
+    reader = actor.user_id
     return Tally(
         counts["approve"],
         counts["reject"],
