@@ -61,6 +61,13 @@ class Serving:
 AS_MEASURED = Serving("2 sync workers (--workers 2 --threads 1)", 2, ("--threads", "1"))
 _SHIPPED_WORKERS = 2 * (os.cpu_count() or 1)  # deploy/gunicorn.conf.py's WEB_CONCURRENCY default
 AS_SHIPPED = Serving(f"as shipped ({_SHIPPED_WORKERS} workers x 4 threads)", _SHIPPED_WORKERS, ())
+
+
+def sync_workers(workers: int) -> Serving:
+    return Serving(f"{workers} sync workers (--workers {workers} --threads 1)", workers,
+                   ("--threads", "1"))
+
+
 BULK = 1000
 BULK_TIMES = 5
 TARGET_RATIO, TARGET_P50_MS, TARGET_BULK_S, TARGET_LAG_S, TARGET_RSS = 0.30, 3.0, 1.0, 1.0, 0.10
@@ -344,8 +351,10 @@ def main() -> None:
     parser.add_argument("--as-shipped", action="store_true",
                         help="serve both with deploy/gunicorn.conf.py's defaults instead of "
                              "2 sync workers")
+    parser.add_argument("--sync-workers", type=int, default=AS_MEASURED.workers,
+                        help="how many sync workers serve both (without --as-shipped)")
     args = parser.parse_args()
-    serving = AS_SHIPPED if args.as_shipped else AS_MEASURED
+    serving = AS_SHIPPED if args.as_shipped else sync_workers(args.sync_workers)
     print(f"serving: {serving.name}", flush=True)
     raise SystemExit(0 if run(args.seconds, args.rounds, args.memory, serving) else 1)
 

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, false, func, insert, select, update
+from sqlalchemy import bindparam, delete, false, func, insert, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from audit.integrity.checkpoints import CheckpointSigner, write_checkpoint
@@ -33,10 +34,14 @@ from audit.log.chain import event_hashes
 from audit.log.models import ENTRY_FIELDS, GENESIS_HASH, AuditEvent, AuditQueueEntry
 from audit.log.search_keys import search_keys
 from audit.review.alerts import AlertRules, AlertWindows, Breach, counted_as
+from core.db import UTCDateTime, canonical_json
 
 CHAIN_LOCK_KEY = 0x61756469745F6C67  # "audit_lg": held by whoever integrates
 _EVENTS = AuditEvent.__table__.c
 _QUEUE = AuditQueueEntry.__table__.c
+# Built once: the entries a batch took, by id.
+_TIMES = UTCDateTime()
+_DELETE_ENTRIES = delete(AuditQueueEntry).where(_QUEUE.id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass(frozen=True)
@@ -82,12 +87,39 @@ def integrate_batch(
             prev_hash = rows[-1]["hash"]
             if seq % signer.every == 0 or asks_for_checkpoint(event):
                 due.append(seq)
-    session.execute(insert(AuditEvent), rows)
-    session.execute(delete(AuditQueueEntry).where(_QUEUE.id.in_([e.id for e in entries])))
+    insert_events(session, rows)
+    session.execute(_DELETE_ENTRIES, {"ids": [e.id for e in entries]})
     session.flush()  # the alert windows, and the leaves the checkpoints read
     for tree_size in due:
         write_checkpoint(session, signer, tree_size, now)
     return Integrated(len(entries), tuple((now - e.occurred_at).total_seconds() for e in entries))
+
+
+def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
+    """The batch's events, in the caller's transaction. On PostgreSQL one COPY: inserting
+    them row by row cost the sequencer two fifths of its time (and the worker that hosts
+    it a tenth of its own); the append-only triggers see each row either way."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        session.execute(insert(AuditEvent), rows)
+        return
+    columns = list(rows[0])
+    dbapi_connection: Any = connection.connection.dbapi_connection
+    with dbapi_connection.cursor() as cursor, cursor.copy(
+        f"COPY audit_events ({', '.join(columns)}) FROM STDIN"
+    ) as copy:
+        for row in rows:
+            copy.write_row([_as_stored(row[name], connection.dialect) for name in columns])
+
+
+def _as_stored(value: Any, dialect: Dialect) -> Any:
+    """A value as the ORM would bind it: times as naive UTC (core.db.UTCDateTime), details
+    as their canonical JSON text, which the chain's hashes are of."""
+    if isinstance(value, datetime):
+        return _TIMES.process_bind_param(value, dialect)
+    if isinstance(value, dict):
+        return canonical_json(value)
+    return value
 
 
 def asks_for_checkpoint(event: dict[str, Any]) -> bool:

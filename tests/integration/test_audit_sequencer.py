@@ -7,12 +7,12 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, timedelta, timezone
 
 import pytest
 from flask import Flask
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import Engine, delete, func, insert, select, text, update
+from sqlalchemy import Engine, Text, cast, delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,7 +21,7 @@ from audit.log.actions import AuditAction
 from audit.log.append import QUEUED, SYSTEM, record_event
 from audit.log.models import AuditEvent, AuditQueueEntry
 from audit.log.sequencer import CHAIN_LOCK_KEY
-from core.db import make_session_factory
+from core.db import canonical_json, make_session_factory
 from core.metrics import exposition
 from tests.conftest import ONLY_POSTGRESQL, DemoInstance, issue_token
 from tests.integration.audit_support import event_count
@@ -281,3 +281,35 @@ def test_an_export_the_sequencer_cannot_reach_answers_503_and_stays_recorded(
         assert "audit:export" in waiting  # recorded, and chained once a sequencer leads
         holder.execute(select(func.pg_advisory_unlock(CHAIN_LOCK_KEY)))
         holder.commit()
+
+
+def test_a_batch_stores_each_event_as_queued_whatever_its_characters_and_zone(
+    demo: DemoInstance,
+) -> None:
+    """PostgreSQL chains a batch with one COPY (audit/log/sequencer.py): text that COPY's
+    format must escape is stored as the ORM stores it, details as their canonical JSON text
+    (what verify and export bet on), times in UTC, so the chain verifies and reads back as
+    queued."""
+    awkward = 'tab\there, newline\nthere, back\\slash, "quotes", \\N, naïve 漢字 \u2028'
+    elsewhere = demo.clock.now().astimezone(timezone(timedelta(hours=-5, minutes=-30)))
+    before = event_count(demo)
+    with bare_factory(demo).begin() as session:
+        for n in range(3):
+            record_event(session, replace(SYSTEM, user_agent=awkward, request_id=f"r{n}"),
+                         AuditAction.AUDIT_VERIFY, now=elsewhere + timedelta(microseconds=n),
+                         target_type="file", target_id=n,
+                         details={"note": awkward, "n": n, "nested": {"b": [1, None], "a": ""}})
+    assert drain(demo) == 3
+    with bare_factory(demo)() as session:
+        stored = session.execute(
+            select(AuditEvent).where(AuditEvent.seq > before).order_by(AuditEvent.seq)
+        ).scalars().all()
+        texts = session.scalars(select(cast(AuditEvent.details, Text))
+                                .where(AuditEvent.seq > before).order_by(AuditEvent.seq)).all()
+    assert list(texts) == [canonical_json(e.details) for e in stored]
+    assert [e.user_agent for e in stored] == [awkward] * 3
+    assert [e.details for e in stored] == [
+        {"note": awkward, "n": n, "nested": {"b": [1, None], "a": ""}} for n in range(3)]
+    assert [e.occurred_at for e in stored] == [
+        (elsewhere + timedelta(microseconds=n)).astimezone(UTC) for n in range(3)]
+    assert cli(demo, "audit", "verify")[0] == 0
