@@ -79,6 +79,9 @@ def make_engine(
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
         pool_recycle=1800,
+        # The connection checked in last goes out first: in steady use it is the one just
+        # proven alive, and the others stay idle long enough to be pinged (below).
+        pool_use_lifo=True,
         json_serializer=canonical_json,
     )
     event.listen(engine, "checkin", _note_checkin)
@@ -91,7 +94,8 @@ def make_engine(
 # Testing every checkout (pool_pre_ping) cost each request a round trip, a twelfth of a
 # URL issuance's Python time; a connection checked in less than a second ago was just
 # proven alive. One lost in that second fails its statement, and SQLAlchemy then drops
-# every connection of the pool, so the next checkout connects afresh.
+# every connection of the pool, so the next checkout connects afresh; a failed ping drops
+# them all too (InvalidatePoolError), as pool_pre_ping did: a restart killed them all.
 IDLE_PING_SECONDS = 1.0
 _CHECKED_IN = "custodian.checked_in"
 
@@ -107,10 +111,10 @@ def _ping_if_idle(dialect: Dialect, dbapi_connection: Any, record: Any, _proxy: 
     try:
         alive = dialect.do_ping(dbapi_connection)
     except Exception as error:  # any failure of the ping means: replace it
-        # The pool's documented answer: discard this connection, check out a fresh one.
-        raise exc.DisconnectionError("an idle connection failed its ping") from error
+        # The pool's documented answer: discard its connections, check out a fresh one.
+        raise exc.InvalidatePoolError("an idle connection failed its ping") from error
     if not alive:
-        raise exc.DisconnectionError("an idle connection failed its ping")
+        raise exc.InvalidatePoolError("an idle connection failed its ping")
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -82,16 +82,17 @@ class Actor:
 
     @property
     def principal(self) -> Principal | None:
-        if self._principal is not None:
-            return self._principal
-        # From the ORM user each time: a use case that changed its roles sees them.
-        return None if self._user is None else Principal.of(self._user)
+        # From the ORM user whenever it is loaded, each time: a use case that changed the
+        # actor's roles sees them. Until then, as the request read it.
+        if self._user is not None:
+            return Principal.of(self._user)
+        return self._principal
 
     @property
     def user_id(self) -> int | None:
-        if self._principal is not None:
-            return self._principal.id
-        return None if self._user is None else self._user.id
+        if self._user is not None:
+            return self._user.id
+        return None if self._principal is None else self._principal.id
 
     @property
     def user(self) -> User | None:

@@ -22,10 +22,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
+import psycopg
 from sqlalchemy import bindparam, delete, false, func, insert, select, update
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from audit.integrity.checkpoints import CheckpointSigner, write_checkpoint
@@ -105,11 +107,28 @@ def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
         return
     columns = list(rows[0])
     dbapi_connection: Any = connection.connection.dbapi_connection
-    with dbapi_connection.cursor() as cursor, cursor.copy(
-        f"COPY audit_events ({', '.join(columns)}) FROM STDIN"
-    ) as copy:
-        for row in rows:
-            copy.write_row([_as_stored(row[name], connection.dialect) for name in columns])
+    statement = f"COPY audit_events ({', '.join(columns)}) FROM STDIN"
+    try:
+        with dbapi_connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([_as_stored(row[name], connection.dialect) for name in columns])
+    except psycopg.Error as error:
+        raise _as_sqlalchemy_error(connection, dbapi_connection, statement, error) from None
+
+
+def _as_sqlalchemy_error(connection: Connection, dbapi_connection: Any, statement: str,
+                         error: psycopg.Error) -> BaseException:
+    """The COPY's failure as SQLAlchemy reports a statement's, so the app's handlers (503
+    for a lost database) and the pool's invalidation apply as to any other statement. Only
+    its primary message: the server's context of a COPY error quotes the row's values,
+    which must not reach a log (hide_parameters, core/db.py)."""
+    disconnect = connection.dialect.is_disconnect(cast(Any, error), dbapi_connection, None)
+    if disconnect:
+        connection.invalidate()
+    message = error.diag.message_primary or type(error).__name__
+    return DBAPIError.instance(statement, None, type(error)(message), psycopg.Error,
+                               hide_parameters=True, connection_invalidated=disconnect,
+                               dialect=connection.dialect)
 
 
 def _as_stored(value: Any, dialect: Dialect) -> Any:

@@ -12,7 +12,7 @@ from datetime import UTC, timedelta, timezone
 import pytest
 from flask import Flask
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import Engine, Text, cast, delete, func, insert, select, text, update
+from sqlalchemy import Engine, Text, cast, delete, event, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,7 +20,7 @@ from app import create_app
 from audit.log.actions import AuditAction
 from audit.log.append import QUEUED, SYSTEM, record_event
 from audit.log.models import AuditEvent, AuditQueueEntry
-from audit.log.sequencer import CHAIN_LOCK_KEY
+from audit.log.sequencer import CHAIN_LOCK_KEY, insert_events
 from core.db import canonical_json, make_session_factory
 from core.metrics import exposition
 from tests.conftest import ONLY_POSTGRESQL, DemoInstance, issue_token
@@ -299,7 +299,16 @@ def test_a_batch_stores_each_event_as_queued_whatever_its_characters_and_zone(
                          AuditAction.AUDIT_VERIFY, now=elsewhere + timedelta(microseconds=n),
                          target_type="file", target_id=n,
                          details={"note": awkward, "n": n, "nested": {"b": [1, None], "a": ""}})
-    assert drain(demo) == 3
+    engine: Engine = demo.app.extensions["custodian.engine"]
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731  (cursor, statement, ...)
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert drain(demo) == 3
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    inserts = [s for s in statements if s.startswith("INSERT INTO audit_events")]
+    assert (not inserts) == (engine.dialect.name == "postgresql")  # COPY there, inserts here
     with bare_factory(demo)() as session:
         stored = session.execute(
             select(AuditEvent).where(AuditEvent.seq > before).order_by(AuditEvent.seq)
@@ -313,3 +322,30 @@ def test_a_batch_stores_each_event_as_queued_whatever_its_characters_and_zone(
     assert [e.occurred_at for e in stored] == [
         (elsewhere + timedelta(microseconds=n)).astimezone(UTC) for n in range(3)]
     assert cli(demo, "audit", "verify")[0] == 0
+
+
+@ONLY_POSTGRESQL
+def test_a_failing_copy_is_reported_as_any_statement_without_the_rows_values(
+    demo: DemoInstance,
+) -> None:
+    """The COPY's error comes back as SQLAlchemy's, as the app's handlers expect, and
+    without the server's context, which quotes the value it choked on."""
+    engine: Engine = demo.app.extensions["custodian.engine"]
+    with engine.connect() as connection:
+        tip = connection.scalar(select(func.max(AuditEvent.seq))) or 0
+    secret = "subject-that-must-not-be-logged-" * 10  # longer than the column's 255
+    forged = {
+        "seq": tip + 1, "occurred_at": demo.clock.now(), "action": "audit:verify",
+        "outcome": "success", "actor_user_id": None, "actor_issuer": None,
+        "actor_subject": secret, "actor_token_id": None, "actor_roles": "", "ip": None,
+        "user_agent": None, "request_id": None, "target_type": None, "target_id": None,
+        "details": {"forged": True}, "prev_hash": "0" * 64, "hash": "f" * 64,
+        "leaf_hash": "f" * 64, "entry_id": 10**9,
+    }
+    with bare_factory(demo)() as session:
+        with pytest.raises(DBAPIError) as refused:
+            insert_events(session, [forged])
+        session.rollback()
+    assert "value too long" in str(refused.value)
+    assert "subject-that-must-not-be-logged" not in str(refused.value)
+    assert refused.value.__cause__ is None and refused.value.__suppress_context__

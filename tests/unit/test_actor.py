@@ -59,6 +59,17 @@ def test_the_user_is_loaded_once_on_first_use() -> None:
     assert loader.asked == [7]
 
 
+def test_once_loaded_the_principal_follows_the_users_roles() -> None:
+    user = loaded()
+    actor = Actor(principal=OFFICIAL, load_user=Loader(user))
+    assert actor.require_user() is user
+
+    user.roles.append(RoleAssignment(role="admin"))
+
+    assert actor.has_role(Role.ADMIN)
+    assert actor.audit().roles == ("signing_official", "auditor", "admin")
+
+
 def test_a_user_deleted_since_the_token_was_read_is_not_authenticated() -> None:
     actor = Actor(principal=OFFICIAL, load_user=Loader(None))
 
