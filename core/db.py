@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 import json
-import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, exc
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -71,50 +69,19 @@ def make_engine(
         )
         event.listen(engine, "connect", _sqlite_on_connect)
         return engine
+    # pool_pre_ping tests each connection as it leaves the pool and replaces a dead one:
+    # a connection lost while idle (database restart, failover) is retried once, unseen.
     # hide_parameters: error messages (and so logs) never carry emails, hashes or details.
-    engine = create_engine(
+    return create_engine(
         url,
+        pool_pre_ping=True,
         hide_parameters=True,
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
         pool_recycle=1800,
-        # The connection checked in last goes out first: in steady use it is the one just
-        # proven alive, and the others stay idle long enough to be pinged (below).
-        pool_use_lifo=True,
         json_serializer=canonical_json,
     )
-    event.listen(engine, "checkin", _note_checkin)
-    event.listen(engine, "checkout", functools.partial(_ping_if_idle, engine.dialect))
-    return engine
-
-
-# A connection that sat in the pool longer than this is tested as it leaves it, and
-# replaced if dead: one lost while idle (database restart, failover) is retried, unseen.
-# Testing every checkout (pool_pre_ping) cost each request a round trip, a twelfth of a
-# URL issuance's Python time; a connection checked in less than a second ago was just
-# proven alive. One lost in that second fails its statement, and SQLAlchemy then drops
-# every connection of the pool, so the next checkout connects afresh; a failed ping drops
-# them all too (InvalidatePoolError), as pool_pre_ping did: a restart killed them all.
-IDLE_PING_SECONDS = 1.0
-_CHECKED_IN = "custodian.checked_in"
-
-
-def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
-    record.info[_CHECKED_IN] = time.monotonic()
-
-
-def _ping_if_idle(dialect: Dialect, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-    checked_in = record.info.get(_CHECKED_IN)
-    if checked_in is None or time.monotonic() - checked_in < IDLE_PING_SECONDS:
-        return  # just connected, or in steady use
-    try:
-        alive = dialect.do_ping(dbapi_connection)
-    except Exception as error:  # any failure of the ping means: replace it
-        # The pool's documented answer: discard its connections, check out a fresh one.
-        raise exc.InvalidatePoolError("an idle connection failed its ping") from error
-    if not alive:
-        raise exc.InvalidatePoolError("an idle connection failed its ping")
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
