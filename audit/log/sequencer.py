@@ -41,8 +41,8 @@ from core.db import UTCDateTime, canonical_json
 CHAIN_LOCK_KEY = 0x61756469745F6C67  # "audit_lg": held by whoever integrates
 _EVENTS = AuditEvent.__table__.c
 _QUEUE = AuditQueueEntry.__table__.c
-# Built once: the entries a batch took, by id.
 _TIMES = UTCDateTime()
+# Built once: the entries a batch took, by id.
 _DELETE_ENTRIES = delete(AuditQueueEntry).where(_QUEUE.id.in_(bindparam("ids", expanding=True)))
 
 
@@ -105,6 +105,7 @@ def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
     if connection.dialect.name != "postgresql":
         session.execute(insert(AuditEvent), rows)
         return
+    session.flush()  # pending ORM changes go first, as before an ORM statement (autoflush)
     columns = list(rows[0])
     dbapi_connection: Any = connection.connection.dbapi_connection
     statement = f"COPY audit_events ({', '.join(columns)}) FROM STDIN"

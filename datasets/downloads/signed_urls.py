@@ -110,6 +110,13 @@ def _gate_of(row: _GateRow) -> DownloadGate:
                         bool(live_grant), pending)
 
 
+def _live_gate(gate: DownloadGate | None, file_id: int) -> DownloadGate:
+    """The gate of a file that may still be served: 404 when missing, 410 when retired."""
+    live_file(None if gate is None else gate.file, file_id)
+    assert gate is not None  # live_file raised otherwise
+    return gate
+
+
 def download_gate(session: Session, actor: Actor, file_id: int, now: datetime) -> DownloadGate:
     """The live file ``file_id`` names, whether the actor holds a live grant on its dataset,
     and which agreement version they must still accept: the file, grant and agreement in
@@ -119,10 +126,7 @@ def download_gate(session: Session, actor: Actor, file_id: int, now: datetime) -
     row = session.connection().execute(
         _GATE, {"user_id": actor.user_id, "now": now, "file_id": file_id}
     ).first()
-    gate = None if row is None else _gate_of(row)
-    live_file(None if gate is None else gate.file, file_id)  # 404 or 410
-    assert gate is not None  # live_file raised otherwise
-    return gate
+    return _live_gate(None if row is None else _gate_of(row), file_id)
 
 
 def download_gates(
@@ -184,10 +188,8 @@ def issue_signed_urls(
     for file_id in dict.fromkeys(file_ids):
         try:
             gate = gates.get(file_id)
-            live_file(None if gate is None else gate.file, file_id)  # 404 or 410
-            assert gate is not None  # live_file raised otherwise
             outcomes[file_id] = _issue_for(
-                session, actor, gate, storage=storage, health=health,
+                session, actor, _live_gate(gate, file_id), storage=storage, health=health,
                 now=now, seconds=seconds, passport_dataset_ids=passport_dataset_ids,
                 events=events)
         except DomainError as exc:
