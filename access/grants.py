@@ -13,7 +13,7 @@ from audit.log.append import AuditActor, record_event
 
 
 def live_grant_exists(
-    user_id: int | ColumnElement[int],
+    user_id: int | ColumnExpressionArgument[int],
     dataset_id: int | ColumnExpressionArgument[int],
     now: datetime | ColumnElement[datetime],
 ) -> Exists:

@@ -36,9 +36,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.engine import make_url
 
 from audit.log.models import AuditEvent, AuditQueueEntry
+from benchmarks.issuance_floor import FLOOR_REQUEST_ID
 from benchmarks.soak import Soak, first_approval
 from datasets.catalogue.models import DataFile
 from tests.gunicorn_service import GUNICORN_CONFIG, REPO, Service, gunicorn_demo
@@ -104,31 +106,51 @@ def _percentile(out: str, label: str) -> float:
 
 
 @contextmanager
-def hello_service(scratch: Path, serving: Serving) -> Iterator[str]:
+def yardstick_service(scratch: Path, serving: Serving, app: str, probe: str,
+                      env: dict[str, str] | None = None) -> Iterator[str]:
+    """A yardstick app (``module:create_app()``) served by gunicorn with the run's settings;
+    yields its base URL once ``probe`` answers (any status: the floor's probe is a 401)."""
     held = HeldPort()
     sock = held.listen()
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    with (scratch / "hello.log").open("wb") as log:
+    name = app.split(":")[0].rsplit(".", 1)[-1]
+    with (scratch / f"{name}.log").open("wb") as log:
         process = subprocess.Popen(  # noqa: S603 - gunicorn, our own arguments
             [gunicorn, "--config", str(GUNICORN_CONFIG), "--workers", str(serving.workers),
-             *serving.options,
-             "--bind", f"fd://{sock.fileno()}", "benchmarks.hello:create_app()"],
-            cwd=REPO, stdout=log, stderr=log, pass_fds=(sock.fileno(),))
+             *serving.options, "--bind", f"fd://{sock.fileno()}", app],
+            cwd=REPO, stdout=log, stderr=log, pass_fds=(sock.fileno(),),
+            env={**os.environ, **(env or {})})
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                requests.get(f"{held.url}/hello", timeout=2).raise_for_status()
+                requests.get(f"{held.url}{probe}", timeout=2)
                 break
             except requests.RequestException:
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise
                 time.sleep(0.2)
-        yield f"{held.url}/hello"
+        yield held.url
     finally:
         process.terminate()
         process.wait(timeout=30)
         held.close()
+
+
+@contextmanager
+def hello_service(scratch: Path, serving: Serving) -> Iterator[str]:
+    with yardstick_service(scratch, serving, "benchmarks.hello:create_app()", "/hello") as base:
+        yield f"{base}/hello"
+
+
+@contextmanager
+def floor_service(scratch: Path, serving: Serving, service: Service) -> Iterator[str]:
+    """benchmarks/issuance_floor.py on the service's own database; yields its base URL."""
+    database = make_url(service.settings.database_url).set(drivername="postgresql")
+    with yardstick_service(
+            scratch, serving, "benchmarks.issuance_floor:create_app()", "/api/v1/files/0/url",
+            {"FLOOR_DATABASE_URL": database.render_as_string(hide_password=False)}) as base:
+        yield base
 
 
 def add_bulk_files(service: Service, dataset_id: int, template_id: int) -> list[int]:
@@ -144,10 +166,15 @@ def add_bulk_files(service: Service, dataset_id: int, template_id: int) -> list[
         return [template_id, *(copy.id for copy in copies)]
 
 
+# The service's own url:issue events, not the floor's (benchmarks/issuance_floor.py).
+_SERVICE_URL_EVENT = (AuditEvent.action == "url:issue") & or_(
+    AuditEvent.request_id.is_(None), AuditEvent.request_id.not_like(f"{FLOOR_REQUEST_ID}%"))
+
+
 def url_events(service: Service) -> int:
     with service.app() as app, app.extensions["custodian.session_factory"]() as session:
         return session.scalar(select(func.count()).select_from(AuditEvent)
-                              .where(AuditEvent.action == "url:issue")) or 0
+                              .where(_SERVICE_URL_EVENT)) or 0
 
 
 def drained(service: Service, timeout: float = 120) -> None:
@@ -166,7 +193,7 @@ def lag_seconds(service: Service, since: datetime) -> list[float]:
     with service.app() as app, app.extensions["custodian.session_factory"]() as session:
         rows = session.execute(
             select(AuditEvent.occurred_at, AuditEvent.chained_at)
-            .where(AuditEvent.action == "url:issue", AuditEvent.occurred_at >= since)).all()
+            .where(_SERVICE_URL_EVENT, AuditEvent.occurred_at >= since)).all()
     return sorted((chained - occurred).total_seconds() for occurred, chained in rows if chained)
 
 
@@ -215,7 +242,10 @@ def bulk_access(service: Service, header: dict[str, str], file_ids: list[int],
 
 
 def measure(name: str, service: Service, hello: str, seconds: int, rounds: int,
-            memory: int | None) -> bool:
+            memory: int | None, floor: str | None = None) -> bool:
+    """The service's URL issuance against hello-world, and, given ``floor`` (the base URL of
+    benchmarks/issuance_floor.py on this service's database), against the least an audited
+    issuance costs, in the same rounds."""
     with requests.Session() as session:
         datasets = session.get(f"{service.url}/api/v1/datasets", timeout=30).json()
         controlled = next(d for d in datasets["datasets"] if d["tier"] == "controlled")
@@ -229,16 +259,18 @@ def measure(name: str, service: Service, hello: str, seconds: int, rounds: int,
     file_ids = add_bulk_files(service, controlled["id"], file_id)
     path = f"/api/v1/files/{file_id}/url"
     url = f"{service.url}{path}"
-    wrk(url, 8, 2, wrk_header)  # warm both workers: imports, pools, the boto3 client
-    wrk(hello, 8, 2)
+    contenders = [("hello", hello, None), ("url", url, wrk_header)]
+    if floor:
+        contenders.append(("floor", f"{floor}{path}", wrk_header))
+    for _, target, with_header in contenders:  # warm the workers: imports, pools, boto3
+        wrk(target, 8, 2, with_header)
     drained(service)
     events_before, served_before = url_events(service), served_2xx(service, path)
     since = datetime.now(UTC) - timedelta(seconds=1)
     results: dict[tuple[str, int], list[Wrk]] = {}
     for round_ in range(rounds):
-        targets = [("hello", hello, None), ("url", url, wrk_header)]
-        if round_ % 2:
-            targets.reverse()
+        # Each round starts with the next contender, so none always follows the same one.
+        targets = contenders[round_ % len(contenders):] + contenders[:round_ % len(contenders)]
         for connections in (8, 16, 1):
             for label, target, with_header in targets:
                 results.setdefault((label, connections), []).append(
@@ -256,7 +288,13 @@ def measure(name: str, service: Service, hello: str, seconds: int, rounds: int,
         ok &= ratio >= TARGET_RATIO
         print(f"  {connections:>2} connections: hello {hello_rate:,.0f} req/s, URL issuance "
               f"{url_rate:,.0f} req/s, ratio {ratio:.3f} (target {TARGET_RATIO})", flush=True)
-    for label in ("hello", "url"):
+        if floor:
+            floor_rate = statistics.median(
+                r.requests_per_s for r in results[("floor", connections)])
+            print(f"      floor {floor_rate:,.0f} req/s: floor / hello "
+                  f"{floor_rate / hello_rate:.3f}, URL issuance / floor "
+                  f"{url_rate / floor_rate:.3f}", flush=True)
+    for label, *_ in contenders:
         one = results[(label, 1)]
         p50 = statistics.median(r.p50_ms for r in one)
         p99 = statistics.median(r.p99_ms for r in one)
@@ -321,8 +359,9 @@ def run(seconds: int, rounds: int, memory: int, serving: Serving = AS_MEASURED) 
         local.mkdir()
         with gunicorn_demo(cluster.url, local, workers=serving.workers, env=env,
                            options=serving.options,
-                           settings_overrides=sequenced) as service:
-            ok &= measure("local-disk backend", service, hello, seconds, rounds, memory)
+                           settings_overrides=sequenced) as service, \
+                floor_service(Path(scratch), serving, service) as floor:
+            ok &= measure("local-disk backend", service, hello, seconds, rounds, memory, floor)
         with running_s3rver("custodian-bench") as s3:
             os.environ.update({"AWS_ACCESS_KEY_ID": ACCESS_KEY,
                                "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,

@@ -29,7 +29,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, ColumnExpressionArgument, ScalarSelect, case, select
+from sqlalchemy import ColumnExpressionArgument, ScalarSelect, case, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -171,7 +171,7 @@ def accept_agreement(
 
 
 def pending_version_of(
-    user_id: int | ColumnElement[int], dataset_id: int | ColumnExpressionArgument[int]
+    user_id: int | ColumnExpressionArgument[int], dataset_id: int | ColumnExpressionArgument[int]
 ) -> ScalarSelect[int | None]:
     """The version the user must still accept, or NULL (accepted, or no agreement), as an
     expression: the newest version joined to my acceptance, one indexed lookup that the
