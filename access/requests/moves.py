@@ -73,32 +73,32 @@ class Standing:
 
 def standing_of(session: Session, actor: Actor, request: AccessRequest) -> Standing:
     """The facts from the database; ``standing_from`` draws the conclusion."""
-    user_id = actor.user_id  # the id is enough: a Bearer request loads no user for it
-    if user_id is None:
+    user = actor.user
+    if user is None:
         return Standing()
-    if request.applicant_id == user_id or any(c.user_id == user_id
+    if request.applicant_id == user.id or any(c.user_id == user.id
                                                for c in request.collaborators):
-        return standing_from(user_id, request)
+        return standing_from(user.id, request)
     memberships = session.execute(
         select(CommitteeMembership.committee_id, CommitteeMembership.is_chair).where(
-            CommitteeMembership.user_id == user_id,
+            CommitteeMembership.user_id == user.id,
             CommitteeMembership.committee_id.in_(committees_of(request)),
         )
     ).all()
     institution_id = request.applicant.institution_id
     signing = institution_id is not None and session.scalar(
         select(RoleAssignment.id).where(
-            RoleAssignment.user_id == user_id,
+            RoleAssignment.user_id == user.id,
             RoleAssignment.role == Role.SIGNING_OFFICIAL.value,
             RoleAssignment.institution_id == institution_id,
         )
     ) is not None
     conflicted = bool(memberships) and session.scalar(
         select(ConflictDeclaration.id).where(
-            ConflictDeclaration.request_id == request.id, ConflictDeclaration.user_id == user_id
+            ConflictDeclaration.request_id == request.id, ConflictDeclaration.user_id == user.id
         )
     ) is not None
-    return standing_from(user_id, request, memberships=[(c, chair) for c, chair in memberships],
+    return standing_from(user.id, request, memberships=[(c, chair) for c, chair in memberships],
                          signing_official=signing, conflicted=conflicted)
 
 

@@ -7,10 +7,6 @@ import pytest
 
 from access.identity.actor import Actor, Origin, Principal, RoleHeld
 from access.identity.models import Role, RoleAssignment, User
-from access.requests.explained.detail import actions_for
-from access.requests.models import AccessRequest, RequestCollaborator
-from access.requests.moves import standing_of
-from access.requests.workflow import RequestAction, RequestState
 from core.errors import NotAuthenticated
 
 OFFICIAL = Principal(7, "https://idp.example", "s7",
@@ -105,20 +101,3 @@ def test_no_one_has_no_principal_and_no_roles() -> None:
     assert nobody.audit().roles == ()
     with pytest.raises(NotAuthenticated):
         nobody.require_principal()
-
-
-def test_what_a_token_holder_is_to_a_request_needs_no_user_record() -> None:
-    # The request page's standing and actions read only the actor's id: a Bearer request
-    # must not pay a load of the user for them (a session's actor has it loaded anyway).
-    loader = Loader(loaded())
-    actor = Actor(principal=OFFICIAL, load_user=loader)
-    own = AccessRequest(id=1, applicant_id=7, state=RequestState.DRAFT.value,
-                        collaborators=[])
-    invited = AccessRequest(id=2, applicant_id=8, state=RequestState.SUBMITTED.value,
-                            collaborators=[RequestCollaborator(user_id=7)])
-
-    assert standing_of(None, actor, own).applicant  # type: ignore[arg-type]  # no query
-    assert RequestAction.SUBMIT in actions_for(None, actor, own)  # type: ignore[arg-type]
-    assert standing_of(None, actor, invited).collaborator  # type: ignore[arg-type]
-    assert RequestAction.ACCEPT in actions_for(None, actor, invited)  # type: ignore[arg-type]
-    assert loader.asked == []

@@ -80,9 +80,9 @@ def describe_request(session: Session, actor: Actor, request: AccessRequest) -> 
 
 def actions_for(session: Session, actor: Actor, request: AccessRequest) -> list[RequestAction]:
     standing = standing_of(session, actor, request)
-    user_id = actor.user_id
-    accepted = user_id is not None and any(
-        c.user_id == user_id and c.accepted_at is not None for c in request.collaborators
+    user = actor.user
+    accepted = user is not None and any(
+        c.user_id == user.id and c.accepted_at is not None for c in request.collaborators
     )
     return [
         action
