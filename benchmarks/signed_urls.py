@@ -111,7 +111,8 @@ def _percentile(out: str, label: str) -> float:
 def yardstick_service(scratch: Path, serving: Serving, app: str, probe: str,
                       env: dict[str, str] | None = None) -> Iterator[str]:
     """A yardstick app (``module:create_app()``) served by gunicorn with the run's settings;
-    yields its base URL once ``probe`` answers (any status: the floor's probe is a 401)."""
+    yields its base URL once ``probe`` answers without a server error (the floor's probe is
+    a 401)."""
     held = HeldPort()
     sock = held.listen()
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
@@ -126,8 +127,9 @@ def yardstick_service(scratch: Path, serving: Serving, app: str, probe: str,
         deadline = time.monotonic() + 30
         while True:
             try:
-                requests.get(f"{held.url}{probe}", timeout=2)
-                break
+                if requests.get(f"{held.url}{probe}", timeout=2).status_code < 500:
+                    break
+                raise AssertionError(f"{app} answers its probe with a server error")
             except requests.RequestException:
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise
@@ -271,10 +273,14 @@ def measure(name: str, service: Service, hello: str, seconds: int, rounds: int,
     since = datetime.now(UTC) - timedelta(seconds=1)
     results: dict[tuple[str, int], list[Wrk]] = {}
     for round_ in range(rounds):
-        # Each round starts with the next contender, so none always follows the same one.
-        targets = contenders[round_ % len(contenders):] + contenders[:round_ % len(contenders)]
+        # Reversed every other round and rotated every round: no contender always follows
+        # the same one (with two, they swap each round). Each starts with the queue chained,
+        # so none inherits another's backlog.
+        order = contenders if round_ % 2 == 0 else contenders[::-1]
+        start = round_ % len(order)
         for connections in (8, 16, 1):
-            for label, target, with_header in targets:
+            for label, target, with_header in order[start:] + order[:start]:
+                drained(service)
                 results.setdefault((label, connections), []).append(
                     wrk(target, connections, seconds, with_header))
     drained(service)
