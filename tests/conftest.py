@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gc
 import shutil
+import sys
 import threading
+import traceback
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -182,7 +184,17 @@ def sign_in(base_url: str, username: str) -> requests.Session:
     assert login_page.status_code == 200, login_page.text
     form = form_with_field(login_page.text, login_page.url, "username")
     form.fields["username"] = username
-    landed = browser.post(form.action, data=form.fields, timeout=10)
+    try:
+        landed = browser.post(form.action, data=form.fields, timeout=10)
+    except requests.Timeout:
+        # Rarely, on PostgreSQL, the first page after the callback has waited past the
+        # timeout (cause not yet known): the server runs in this process, so show where
+        # each of its threads stands before the test fails.
+        names = {thread.ident: thread.name for thread in threading.enumerate()}
+        for ident, frame in sys._current_frames().items():
+            print(f"--- thread {names.get(ident, ident)}:\n"
+                  + "".join(traceback.format_stack(frame)), file=sys.stderr)
+        raise
     assert landed.status_code == 200, landed.text
     assert landed.url == f"{base_url}/requests", landed.url
     return browser
